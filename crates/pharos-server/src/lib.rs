@@ -1,2 +1,65 @@
 //! The HTTP server: Perses resource API, datasource proxy with tenant enforcement,
 //! self-monitoring and OpenAPI. Handlers are thin; services do the work.
+
+pub mod config;
+pub mod error;
+mod extract;
+mod openapi;
+pub mod proxy;
+pub mod resources;
+pub mod state;
+mod system;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use axum::{Json, Router, http::StatusCode, middleware, response::IntoResponse};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+pub use config::ServerSettings;
+pub use state::AppState;
+
+/// The complete router.
+pub fn router(state: AppState) -> Router {
+    let openapi: utoipa::openapi::OpenApi = serde_json::from_value(openapi::document()).unwrap_or_default();
+    Router::new()
+        .merge(resources::routes(&state))
+        .merge(proxy::routes())
+        .merge(system::routes())
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", openapi))
+        .fallback(not_found)
+        .layer(middleware::from_fn(telemetry::track_requests))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            error::ApiError::Internal("handler panicked".to_owned()).into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({"message": format!("no route for {}", uri.path())})),
+    )
+}
+
+/// Runs periodic housekeeping (expired ephemeral dashboards, old trash) until the process
+/// ends. Failures are logged and retried at the next tick.
+pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
+    let interval = state
+        .settings
+        .ephemeral_dashboard
+        .cleanup_interval
+        .max(Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            match state.resources.housekeeping(state.settings.trash.retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "housekeeping removed expired resources"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    })
+}

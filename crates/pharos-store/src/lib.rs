@@ -1,2 +1,29 @@
-//! The config store: persistence of Perses-style resources in SQLite or PostgreSQL via sqlx,
-//! with migrations, version history, trash and encryption of secrets at rest.
+//! The config store: persistence of Perses-style resources (`{kind, metadata, spec}`) in
+//! SQLite (embedded, default) or PostgreSQL (shared by several replicas) via sqlx, with
+//! embedded migrations, optimistic concurrency, version history, a trash for deleted
+//! resources and encryption of secret specs at rest.
+//!
+//! The store is model-agnostic: it keeps a kind string, an optional project, a name, the
+//! server-managed metadata (timestamps, version) and the JSON spec, and never validates
+//! specs; the server does that before calling it. Which kinds are versioned, trashable or
+//! encrypted is configured through [`StoreOptions`].
+
+mod codec;
+mod config;
+mod crypto;
+mod engine;
+mod error;
+mod ops;
+mod resource;
+mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use config::{SecretKeySource, StoreConfig, StoreOptions};
+pub use crypto::SecretCipher;
+pub use error::StoreError;
+pub use ops::PROJECT_KIND;
+pub use resource::{
+    ListQuery, NewResource, Precondition, ResourceKey, StoredResource, TrashedResource, VersionInfo,
+};
+pub use store::Store;

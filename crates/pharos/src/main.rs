@@ -1,1 +1,92 @@
-fn main() {}
+//! The `pharos` binary: parses flags and config, sets up logging, opens the store and serves
+//! the API until SIGINT/SIGTERM.
+
+mod cli;
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use pharos_server::{AppState, router, spawn_housekeeping};
+use pharos_store::{SecretKeySource, Store, StoreConfig};
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use cli::{Cli, Command, LogFormat, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = cli::load(&cli.global)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Config => {
+            println!("{settings:#?}");
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
+    let registry = tracing_subscriber::registry().with(filter);
+    match settings.log_format {
+        LogFormat::Json => registry.with(fmt::layer().json()).init(),
+        LogFormat::Text => registry.with(fmt::layer()).init(),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    init_logging(&settings);
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+    let secret_key = match &settings.encryption_key {
+        Some(key) => SecretKeySource::Configured(key.clone()),
+        None => SecretKeySource::KeyFile(settings.data_dir.join("secret.key")),
+    };
+    let mut store_config = StoreConfig::new(settings.database_url.clone(), secret_key);
+    store_config.options.trash_retention =
+        chrono::TimeDelta::from_std(settings.server.trash.retention).unwrap_or(chrono::TimeDelta::days(30));
+    let store = Store::open(&store_config).await.context("cannot open the config store")?;
+    tracing::info!(backend = store.backend_name(), "config store ready");
+
+    let state = AppState::new(store, settings.server).context("cannot build the HTTP client")?;
+    let housekeeping = spawn_housekeeping(state.clone());
+    let app = router(state);
+
+    let addr: SocketAddr = settings
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8080", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(%addr, "pharos listening (API docs at /api/docs)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    housekeeping.abort();
+    tracing::info!("pharos stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,304 @@
+//! Query entry points: parsing, limits, evaluation and conversion to [`QueryResult`].
+
+mod aggregations;
+mod binary;
+mod evaluator;
+mod functions;
+mod numeric;
+mod selectors;
+mod subquery;
+mod types;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use promql_parser::parser::{self, Expr, value::ValueType};
+
+use crate::error::EvalError;
+use crate::position::Positions;
+use crate::storage::SeriesSource;
+use crate::value::{InstantSample, QueryResult, QueryValue, RangeSeries};
+
+use evaluator::{Evaluator, Limits};
+use types::{Value, cleanup_metric_names};
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for the latest sample (Prometheus: 5m).
+    pub lookback_delta: Duration,
+    /// Maximum wall-clock time of one query; `None` means no limit.
+    pub timeout: Option<Duration>,
+    /// Maximum number of samples held in memory at once by one query.
+    pub max_samples: usize,
+    /// Maximum number of series one query may load from storage.
+    pub max_series: usize,
+    /// Resolution of subqueries written without a step (`x[1h:]`).
+    pub default_subquery_step: Duration,
+    /// Maximum number of points per series in a range query.
+    pub max_points_per_series: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: Duration::from_secs(300),
+            timeout: Some(Duration::from_secs(120)),
+            max_samples: 50_000_000,
+            max_series: 1_000_000,
+            default_subquery_step: Duration::from_secs(60),
+            max_points_per_series: 11_000,
+        }
+    }
+}
+
+/// A handle to cancel a running query from another thread.
+#[derive(Debug, Clone, Default)]
+pub struct QueryControl {
+    canceled: Arc<AtomicBool>,
+}
+
+impl QueryControl {
+    /// A fresh, not-cancelled handle.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests cancellation; the query stops at its next check with [`EvalError::Canceled`].
+    pub fn cancel(&self) {
+        self.canceled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_canceled(&self) -> bool {
+        self.canceled.load(Ordering::Relaxed)
+    }
+}
+
+/// The PromQL engine. Stateless apart from its options; share it freely.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with the given options.
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `query` at one instant `t_ms` (Prometheus `/api/v1/query`).
+    pub fn instant(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, EvalError> {
+        self.instant_with(src, query, t_ms, &QueryControl::new())
+    }
+
+    /// Like [`Engine::instant`], cancellable through `control`.
+    pub fn instant_with(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        t_ms: i64,
+        control: &QueryControl,
+    ) -> Result<QueryResult, EvalError> {
+        let expr = parse(query)?;
+        let positions = Positions::compute(query, &expr);
+        self.run(src, &expr, &positions, t_ms, t_ms, 0, control)
+    }
+
+    /// Evaluates `query` from `start_ms` to `end_ms` every `step_ms`
+    /// (Prometheus `/api/v1/query_range`).
+    pub fn range(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, EvalError> {
+        self.range_with(src, query, start_ms, end_ms, step_ms, &QueryControl::new())
+    }
+
+    /// Like [`Engine::range`], cancellable through `control`.
+    pub fn range_with(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        control: &QueryControl,
+    ) -> Result<QueryResult, EvalError> {
+        let expr = parse(query)?;
+        let positions = Positions::compute(query, &expr);
+        self.range_expr(src, &expr, &positions, start_ms, end_ms, step_ms, control)
+    }
+
+    /// Evaluates an already parsed expression at one instant. Annotations carry no
+    /// source positions because there is no query text.
+    pub fn instant_ast(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        t_ms: i64,
+    ) -> Result<QueryResult, EvalError> {
+        self.run(
+            src,
+            expr,
+            &Positions::none(),
+            t_ms,
+            t_ms,
+            0,
+            &QueryControl::new(),
+        )
+    }
+
+    /// Evaluates an already parsed expression over a time range.
+    pub fn range_ast(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, EvalError> {
+        let control = QueryControl::new();
+        self.range_expr(
+            src,
+            expr,
+            &Positions::none(),
+            start_ms,
+            end_ms,
+            step_ms,
+            &control,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn range_expr(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        positions: &Positions,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        control: &QueryControl,
+    ) -> Result<QueryResult, EvalError> {
+        if step_ms <= 0 {
+            return Err(EvalError::InvalidQuery(
+                "zero or negative query resolution step widths are not accepted; use a positive step".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(EvalError::InvalidQuery(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        if (end_ms - start_ms) / step_ms >= self.opts.max_points_per_series {
+            return Err(EvalError::InvalidQuery(format!(
+                "exceeded maximum resolution of {} points per timeseries; try decreasing the query resolution (?step=XX)",
+                self.opts.max_points_per_series
+            )));
+        }
+        match expr.value_type() {
+            ValueType::Vector | ValueType::Scalar => {}
+            other => {
+                return Err(EvalError::InvalidQuery(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    documented_type(other)
+                )));
+            }
+        }
+        self.run(src, expr, positions, start_ms, end_ms, step_ms, control)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        positions: &Positions,
+        start: i64,
+        end: i64,
+        step: i64,
+        control: &QueryControl,
+    ) -> Result<QueryResult, EvalError> {
+        let limits = Limits {
+            deadline: self.opts.timeout.map(|d| Instant::now() + d),
+            control,
+            max_samples: self.opts.max_samples,
+            max_series: self.opts.max_series,
+        };
+        let instant = step == 0;
+        let mut ev = Evaluator::new(src, &self.opts, limits, positions, start, end, step.max(1));
+        let value = ev.eval(expr)?;
+        let annotations = ev.into_annotations();
+        let value = match value {
+            Value::String(s) => QueryValue::String {
+                t_ms: start,
+                value: s,
+            },
+            Value::Matrix(m) => {
+                let m = cleanup_metric_names(m)?;
+                match (instant, expr.value_type()) {
+                    (true, ValueType::Vector) => QueryValue::Vector(
+                        m.into_iter()
+                            .filter_map(|s| {
+                                s.points.first().map(|p| InstantSample {
+                                    metric: s.metric,
+                                    t_ms: start,
+                                    value: p.f,
+                                })
+                            })
+                            .collect(),
+                    ),
+                    (true, ValueType::Scalar) => QueryValue::Scalar {
+                        t_ms: start,
+                        value: m
+                            .first()
+                            .and_then(|s| s.points.first())
+                            .map_or(f64::NAN, |p| p.f),
+                    },
+                    _ => {
+                        let mut series: Vec<RangeSeries> = m
+                            .into_iter()
+                            .filter(|s| !s.points.is_empty())
+                            .map(|s| RangeSeries {
+                                metric: s.metric,
+                                points: s.points.iter().map(|p| (p.t, p.f)).collect(),
+                            })
+                            .collect();
+                        series.sort_by(|a, b| a.metric.cmp(&b.metric));
+                        QueryValue::Matrix(series)
+                    }
+                }
+            }
+        };
+        Ok(QueryResult { value, annotations })
+    }
+}
+
+fn parse(query: &str) -> Result<Expr, EvalError> {
+    parser::parse(query).map_err(EvalError::Parse)
+}
+
+/// The type names Prometheus uses in user-facing errors.
+pub(crate) fn documented_type(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+        ValueType::Scalar => "scalar",
+        ValueType::String => "string",
+    }
+}

@@ -1,0 +1,5 @@
+//! The promqltest conformance runner: script parsing, execution and comparison.
+
+pub mod compare;
+pub mod runner;
+pub mod script;

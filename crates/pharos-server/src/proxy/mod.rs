@@ -1,0 +1,141 @@
+//! The datasource proxy area (`/proxy/...`): Perses's global, project and dashboard-local
+//! routes, the `unsaved` variants, and our project-scoped route for global datasources.
+
+mod forward;
+mod target;
+pub mod tenancy;
+
+use std::collections::HashMap;
+
+use axum::{
+    Router,
+    extract::{Path, Request, State},
+    http::Method,
+    response::Response,
+    routing::{any, post},
+};
+use base64::Engine as _;
+use serde::Deserialize;
+use pharos_model::Kind;
+use serde_json::{Value, json};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    extract::{JsonBody, read_limited},
+    state::AppState,
+};
+use forward::Outgoing;
+use target::DatasourceRef;
+
+/// All proxy routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/proxy/globaldatasources/{name}", any(saved))
+        .route("/proxy/globaldatasources/{name}/{*path}", any(saved))
+        .route("/proxy/projects/{project}/globaldatasources/{name}", any(saved))
+        .route("/proxy/projects/{project}/globaldatasources/{name}/{*path}", any(saved))
+        .route("/proxy/projects/{project}/datasources/{name}", any(saved))
+        .route("/proxy/projects/{project}/datasources/{name}/{*path}", any(saved))
+        .route("/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}", any(saved))
+        .route(
+            "/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}/{*path}",
+            any(saved),
+        )
+        .route("/proxy/unsaved/globaldatasources", post(unsaved))
+        .route("/proxy/unsaved/globaldatasources/{*path}", post(unsaved))
+        .route("/proxy/unsaved/projects/{project}/datasources", post(unsaved))
+        .route("/proxy/unsaved/projects/{project}/datasources/{*path}", post(unsaved))
+        .route("/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources", post(unsaved))
+        .route(
+            "/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources/{*path}",
+            post(unsaved),
+        )
+}
+
+/// Proxies through a stored datasource.
+async fn saved(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+) -> ApiResult<Response> {
+    let get = |key: &str| params.get(key).cloned();
+    let name = get("name").unwrap_or_default();
+    let is_global = request.uri().path().contains("/globaldatasources/");
+    let reference = match (get("project"), get("dashboard"), is_global) {
+        (None, _, _) => DatasourceRef::Global { name },
+        (Some(project), _, true) => DatasourceRef::GlobalInProject { project, name },
+        (Some(project), Some(dashboard), false) => DatasourceRef::Dashboard { project, dashboard, name },
+        (Some(project), None, false) => DatasourceRef::Project { project, name },
+    };
+    let sub_path = sub_path(get("path"));
+    let method = request.method().clone();
+    let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
+    let body = read_limited(request, state.settings.api.max_body_bytes).await?;
+    let target = target::resolve(&state, reference).await?;
+    record(&target, "saved");
+    forward::forward(&state, &target, Outgoing { method, sub_path, query, headers, body }).await
+}
+
+/// Body of the `unsaved` routes (Perses's "test connection").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsavedRequest {
+    method: String,
+    #[serde(default)]
+    body: Option<String>,
+    spec: Value,
+}
+
+/// Proxies through a datasource spec sent in the body.
+async fn unsaved(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+) -> ApiResult<Response> {
+    let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
+    let JsonBody(raw) = <JsonBody as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
+    let body: UnsavedRequest = serde_json::from_value(raw)
+        .map_err(|e| ApiError::bad_request(format!("expected {{\"method\", \"body\"?, \"spec\"}}: {e}")))?;
+    let method = Method::from_bytes(body.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| ApiError::bad_request(format!("unknown HTTP method {:?}", body.method)))?;
+    let payload = match body.body.as_deref() {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| ApiError::bad_request(format!("body must be base64: {e}")))?,
+        None => Vec::new(),
+    };
+    let project = params.get("project").cloned();
+    // Validate the spec as the datasource it would become, so a broken spec is a 400.
+    let (kind, metadata) = match &project {
+        Some(project) => (Kind::Datasource, json!({"name": "unsaved-datasource", "project": project})),
+        None => (Kind::GlobalDatasource, json!({"name": "unsaved-datasource"})),
+    };
+    let envelope = json!({"kind": kind.as_str(), "metadata": metadata, "spec": body.spec});
+    let decoded = pharos_model::decode_resource(kind, &envelope)?;
+    let reference = DatasourceRef::Unsaved { project, spec: decoded.spec };
+    let target = target::resolve(&state, reference).await?;
+    record(&target, "unsaved");
+    let outgoing = Outgoing {
+        method,
+        sub_path: sub_path(params.get("path").cloned()),
+        query,
+        headers,
+        body: payload.into(),
+    };
+    forward::forward(&state, &target, outgoing).await
+}
+
+fn sub_path(path: Option<String>) -> String {
+    match path {
+        Some(p) if p.starts_with('/') => p,
+        Some(p) => format!("/{p}"),
+        None => String::new(),
+    }
+}
+
+fn record(target: &target::ProxyTarget, route: &'static str) {
+    let enforced = if target.policy.is_some() { "true" } else { "false" };
+    metrics::counter!("pharos_proxy_requests_total", "route" => route, "enforced" => enforced).increment(1);
+}

@@ -1,0 +1,11 @@
+//! The Perses resource API area: routes, the service that applies the Perses rules, and
+//! our history/trash extension.
+
+mod api;
+mod document;
+mod history;
+mod service;
+
+pub use api::{API_KINDS, routes};
+pub use document::{SECRET_PLACEHOLDER, etag_for, parse_etag};
+pub use service::{ListParams, ResourceService, Versioned};

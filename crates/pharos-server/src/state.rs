@@ -1,0 +1,66 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use pharos_enforce::Enforcer;
+use pharos_store::Store;
+
+use crate::{config::ServerSettings, resources::ResourceService, telemetry::Telemetry};
+
+/// Build information reported by the health endpoints.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildInfo {
+    /// Crate version.
+    pub version: &'static str,
+    /// Git commit, when known at build time.
+    pub commit: &'static str,
+    /// Build time, when known.
+    #[serde(rename = "buildTime")]
+    pub build_time: &'static str,
+}
+
+impl Default for BuildInfo {
+    fn default() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION"),
+            commit: option_env!("PHAROS_GIT_COMMIT").unwrap_or("unknown"),
+            build_time: option_env!("PHAROS_BUILD_TIME").unwrap_or("unknown"),
+        }
+    }
+}
+
+/// Cheap to clone: everything is behind `Arc`s or is itself a handle.
+#[derive(Clone)]
+pub struct AppState {
+    /// Server settings.
+    pub settings: Arc<ServerSettings>,
+    /// Resource CRUD.
+    pub resources: ResourceService,
+    /// Tenant enforcement with its rewrite cache.
+    pub enforcer: Arc<Enforcer>,
+    /// Client for datasource upstreams (pooled).
+    pub http_client: reqwest::Client,
+    /// Self-monitoring.
+    pub telemetry: Telemetry,
+    /// Version information.
+    pub build: BuildInfo,
+}
+
+impl AppState {
+    /// Wires the state from a store and settings.
+    pub fn new(store: Store, settings: ServerSettings) -> Result<Self, reqwest::Error> {
+        let settings = Arc::new(settings);
+        let http_client = reqwest::Client::builder()
+            .connect_timeout(settings.proxy.connect_timeout)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Self {
+            resources: ResourceService::new(store, Arc::clone(&settings)),
+            enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),
+            http_client,
+            telemetry: Telemetry::global(),
+            build: BuildInfo::default(),
+            settings,
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Test harness: drives the real router in process, over a throw-away SQLite store or a
+//! fresh PostgreSQL database (`PHAROS_TEST_DATABASE_URL`).
+
+#![allow(dead_code)]
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode},
+};
+use http_body_util::BodyExt as _;
+use pharos_server::{AppState, ServerSettings, router};
+use pharos_store::Store;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+/// A router over one store, plus whatever keeps the store alive.
+pub struct TestApp {
+    pub app: axum::Router,
+    pub state: AppState,
+    _guard: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// The `message` of an error body.
+    pub fn message(&self) -> &str {
+        self.body.get("message").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestApp {
+    /// An app over `backend`, or `None` when PostgreSQL is not configured (the store's
+    /// helper panics instead when `PHAROS_REQUIRE_POSTGRES=1`).
+    pub async fn new(backend: Backend, settings: ServerSettings) -> Option<Self> {
+        let (store, guard): (Store, Option<Box<dyn std::any::Any + Send>>) = match backend {
+            Backend::Sqlite => {
+                let (store, guard) = pharos_store::testing::sqlite_store().await;
+                (store, Some(Box::new(guard)))
+            }
+            Backend::Postgres => (pharos_store::testing::postgres_store().await?, None),
+        };
+        let state = AppState::new(store, settings).expect("http client");
+        Some(Self {
+            app: router(state.clone()),
+            state,
+            _guard: guard,
+        })
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_content_type {
+            builder = builder.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        self.send_raw(builder.body(body).expect("request")).await
+    }
+
+    pub async fn send_raw(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
+    /// Creates a project and asserts it worked.
+    pub async fn project(&self, name: &str, namespaces: &[&str]) {
+        let mut spec = serde_json::json!({"display": {"name": name}});
+        if !namespaces.is_empty() {
+            spec["namespaces"] = serde_json::json!(namespaces);
+        }
+        let answer = self
+            .post("/api/v1/projects", serde_json::json!({"kind": "Project", "metadata": {"name": name}, "spec": spec}))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "create project {name}: {}", answer.text);
+    }
+}
+
+/// Runs an async test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = common::TestApp::new(common::Backend::Sqlite, Default::default())
+                    .await
+                    .expect("sqlite app");
+                ($body)(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                match common::TestApp::new(common::Backend::Postgres, Default::default()).await {
+                    Some(app) => ($body)(app).await,
+                    None => eprintln!("PHAROS_TEST_DATABASE_URL not set: PostgreSQL variant skipped"),
+                }
+            }
+        }
+    };
+}
+
+/// Removes server-managed metadata so documents can be compared with what was sent.
+pub fn without_server_metadata(mut doc: Value) -> Value {
+    if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in ["createdAt", "updatedAt", "version"] {
+            meta.remove(field);
+        }
+    }
+    doc
+}

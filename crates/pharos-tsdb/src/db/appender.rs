@@ -1,0 +1,199 @@
+//! Batched, durable appends: samples are checked as they are added, then `commit` logs them to
+//! the WAL, fsyncs, and only then applies them to the head.
+
+use std::collections::HashMap;
+
+use super::{Db, DbError};
+use crate::head::{AppendError, Appended, SeriesRef};
+use crate::labels::Labels;
+use crate::sync::lock;
+use crate::wal::WalSample;
+
+/// What a commit stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// Samples now durable and queryable.
+    pub samples: usize,
+    /// Series created by this commit.
+    pub new_series: usize,
+    /// Samples dropped at commit because a concurrent commit got there first (they passed the
+    /// checks in `append` but no longer fit). Counted in the head statistics as well.
+    pub rejected: usize,
+}
+
+/// Samples of one series waiting for commit, in append order.
+#[derive(Debug, Default)]
+struct Pending {
+    samples: Vec<(i64, u64)>,
+}
+
+/// A batch of appends. Nothing is visible or durable before [`Appender::commit`]; dropping the
+/// appender discards the batch.
+#[derive(Debug)]
+pub struct Appender<'a> {
+    db: &'a Db,
+    pending: HashMap<Labels, Pending>,
+    count: usize,
+}
+
+impl<'a> Appender<'a> {
+    pub(crate) fn new(db: &'a Db) -> Self {
+        Self {
+            db,
+            pending: HashMap::new(),
+            count: 0,
+        }
+    }
+
+    /// Oldest timestamp a new sample may have: nothing before the newest block's end, nor more
+    /// than half a block range behind the newest sample (as Prometheus), so the head can always
+    /// be cut into blocks.
+    fn min_appendable_time(&self) -> i64 {
+        let head = &self.db.head;
+        let behind_newest = head.max_time().map_or(i64::MIN, |max| {
+            max.saturating_sub(self.db.options.block_duration_ms() / 2)
+        });
+        head.min_valid_time().max(behind_newest)
+    }
+
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds a sample to the batch after checking it against stored data and the batch itself.
+    /// An error means the sample was not added (and is counted in the head statistics); other
+    /// samples are unaffected. Re-sending a sample that is already stored is accepted as a no-op.
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        let result = self.check(labels, t, v);
+        match result {
+            Ok(Appended::Stored) => {
+                let pending = match self.pending.get_mut(labels) {
+                    Some(pending) => pending,
+                    None => self.pending.entry(labels.clone()).or_default(),
+                };
+                pending.samples.push((t, v.to_bits()));
+                self.count += 1;
+                Ok(())
+            }
+            Ok(Appended::IdenticalDuplicate) => Ok(()),
+            Err(error) => {
+                self.db.head.count_rejection(&error);
+                Err(error)
+            }
+        }
+    }
+
+    fn check(&self, labels: &Labels, t: i64, v: f64) -> Result<Appended, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels);
+        }
+        let min_valid = self.min_appendable_time();
+        if t < min_valid {
+            return Err(AppendError::TooOld { t, min_valid });
+        }
+        if let Some(&(last_t, last_bits)) = self.pending.get(labels).and_then(|p| p.samples.last())
+        {
+            return check_after(last_t, last_bits, t, v);
+        }
+        match self.db.head.get(labels) {
+            Some(series_ref) => match self.db.head.check_ref(series_ref, t, v) {
+                // Garbage-collected meanwhile: it will be created again at commit.
+                Err(AppendError::UnknownSeries(_)) => Ok(Appended::Stored),
+                other => other,
+            },
+            None => Ok(Appended::Stored),
+        }
+    }
+
+    /// Makes the batch durable (WAL write + fsync) and then visible in the head. On error nothing
+    /// of the batch is stored.
+    pub fn commit(self) -> Result<CommitSummary, DbError> {
+        let mut summary = CommitSummary::default();
+        if self.pending.is_empty() {
+            return Ok(summary);
+        }
+        let db = self.db;
+        let head = &db.head;
+        let mut wal = lock(&db.wal);
+        // Re-check under the commit lock: another appender may have committed since `append`.
+        let min_valid = self.min_appendable_time();
+        let mut new_series: Vec<(u64, &Labels)> = Vec::new();
+        let mut accepted: Vec<(SeriesRef, i64, u64)> = Vec::with_capacity(self.count);
+        for (labels, pending) in &self.pending {
+            let existing = head.get(labels);
+            let series_ref = match existing {
+                Some(series_ref) => series_ref,
+                None => {
+                    let id = head.allocate_id();
+                    new_series.push((id, labels));
+                    SeriesRef(id)
+                }
+            };
+            let mut last: Option<(i64, u64)> = None;
+            for &(t, bits) in &pending.samples {
+                let v = f64::from_bits(bits);
+                let verdict = if t < min_valid {
+                    Err(AppendError::TooOld { t, min_valid })
+                } else if let Some((last_t, last_bits)) = last {
+                    check_after(last_t, last_bits, t, v)
+                } else if existing.is_some() {
+                    head.check_ref(series_ref, t, v)
+                } else {
+                    Ok(Appended::Stored)
+                };
+                match verdict {
+                    Ok(Appended::Stored) => {
+                        accepted.push((series_ref, t, bits));
+                        last = Some((t, bits));
+                    }
+                    Ok(Appended::IdenticalDuplicate) => {}
+                    Err(error) => {
+                        head.count_rejection(&error);
+                        summary.rejected += 1;
+                    }
+                }
+            }
+        }
+        let wal_samples: Vec<WalSample> = accepted
+            .iter()
+            .map(|&(series_ref, t, value_bits)| WalSample {
+                series: series_ref.0,
+                t,
+                value_bits,
+            })
+            .collect();
+        wal.log(&new_series, &wal_samples)?;
+
+        // Durable: now apply. New series take the ids the WAL recorded.
+        for (id, labels) in &new_series {
+            head.create_series_with_id(*id, labels);
+        }
+        for (series_ref, t, bits) in accepted {
+            if head.append_ref(series_ref, t, f64::from_bits(bits)).is_ok() {
+                summary.samples += 1;
+            }
+        }
+        summary.new_series = new_series.len();
+        drop(wal);
+        Ok(summary)
+    }
+}
+
+/// Ordering and duplicate rules against the previous sample of the same series.
+fn check_after(last_t: i64, last_bits: u64, t: i64, v: f64) -> Result<Appended, AppendError> {
+    if t > last_t {
+        Ok(Appended::Stored)
+    } else if t < last_t {
+        Err(AppendError::OutOfOrder { t, newest: last_t })
+    } else if v.to_bits() == last_bits {
+        Ok(Appended::IdenticalDuplicate)
+    } else {
+        Err(AppendError::DuplicateSampleForTimestamp { t })
+    }
+}

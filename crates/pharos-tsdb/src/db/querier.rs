@@ -1,0 +1,129 @@
+//! Reading across blocks and head as one store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use super::DbError;
+use crate::block::Block;
+use crate::head::Head;
+use crate::labels::Labels;
+use crate::matcher::Matcher;
+use crate::sample::Sample;
+use crate::series::{SeriesSamples, merge_sorted};
+use crate::sync::read;
+
+/// A reader over a fixed time range, spanning blocks and head.
+///
+/// Every call reads the head first and then the blocks current at that moment. A block cut adds
+/// the new block before it drops the same data from the head, so whichever happens first, a
+/// call sees the data exactly once (overlaps are merged). Blocks removed meanwhile stay readable
+/// until the call ends.
+#[derive(Debug, Clone)]
+pub struct Querier {
+    head: Arc<Head>,
+    blocks: Arc<RwLock<Vec<Arc<Block>>>>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Querier {
+    pub(crate) fn new(
+        head: Arc<Head>,
+        blocks: Arc<RwLock<Vec<Arc<Block>>>>,
+        mint: i64,
+        maxt: i64,
+    ) -> Self {
+        Self {
+            head,
+            blocks,
+            mint,
+            maxt,
+        }
+    }
+
+    /// Start of the range (inclusive, ms).
+    pub fn mint(&self) -> i64 {
+        self.mint
+    }
+
+    /// End of the range (inclusive, ms).
+    pub fn maxt(&self) -> i64 {
+        self.maxt
+    }
+
+    /// The blocks overlapping the range right now, oldest first.
+    fn blocks(&self) -> Vec<Arc<Block>> {
+        read(&self.blocks)
+            .iter()
+            .filter(|b| b.meta().overlaps(self.mint, self.maxt))
+            .cloned()
+            .collect()
+    }
+
+    /// Series matching every matcher with their samples in the range, sorted by labels. A series
+    /// present in several blocks and the head comes back once, its samples merged in time order.
+    pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<SeriesSamples>, DbError> {
+        let from_head = self.head.select(matchers, self.mint, self.maxt);
+        let mut by_labels: BTreeMap<Labels, Vec<Vec<Sample>>> = BTreeMap::new();
+        for block in self.blocks() {
+            for series in block.select(matchers, self.mint, self.maxt)? {
+                by_labels
+                    .entry(series.labels)
+                    .or_default()
+                    .push(series.samples);
+            }
+        }
+        for series in from_head {
+            by_labels
+                .entry(series.labels)
+                .or_default()
+                .push(series.samples);
+        }
+        Ok(by_labels
+            .into_iter()
+            .map(|(labels, lists)| SeriesSamples {
+                labels,
+                samples: merge_sorted(lists),
+            })
+            .collect())
+    }
+
+    /// Label sets of the matching series with samples in the range, sorted, without duplicates.
+    pub fn series(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, DbError> {
+        let mut all: BTreeSet<Labels> = self
+            .head
+            .series(matchers, self.mint, self.maxt)
+            .into_iter()
+            .collect();
+        for block in self.blocks() {
+            all.extend(block.series(matchers, self.mint, self.maxt));
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// Label names of the matching series with samples in the range, sorted.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, DbError> {
+        let mut names: BTreeSet<String> = self
+            .head
+            .label_names(matchers, self.mint, self.maxt)
+            .into_iter()
+            .collect();
+        for block in self.blocks() {
+            names.extend(block.label_names(matchers, self.mint, self.maxt));
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Values of label `name` among the matching series with samples in the range, sorted.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, DbError> {
+        let mut values: BTreeSet<String> = self
+            .head
+            .label_values(name, matchers, self.mint, self.maxt)
+            .into_iter()
+            .collect();
+        for block in self.blocks() {
+            values.extend(block.label_values(name, matchers, self.mint, self.maxt));
+        }
+        Ok(values.into_iter().collect())
+    }
+}

@@ -1,0 +1,406 @@
+//! The in-memory head: recent samples of every series in compressed chunks, a label postings
+//! index, and the append policy (strictly increasing time per series, nothing older than the
+//! oldest writable time).
+
+mod maps;
+mod query;
+mod series;
+mod stats;
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use thiserror::Error;
+
+use self::maps::SeriesMaps;
+pub use self::series::Appended;
+use self::series::MemSeries;
+use self::stats::Counters;
+pub use self::stats::HeadStats;
+use crate::chunk::{ChunkError, StoredChunk, XorChunk};
+use crate::index::PostingsIndex;
+use crate::labels::Labels;
+use crate::sync::{lock, read, write};
+
+/// Why a sample was not stored. Messages start with Prometheus' wording so API layers can map
+/// them to the same error types.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AppendError {
+    /// A sample needs at least one label (normally `__name__`).
+    #[error("empty label set: every series needs at least one label, normally __name__")]
+    EmptyLabels,
+    /// The series already has a newer sample.
+    #[error(
+        "out of order sample: timestamp {t} is before this series' newest sample at {newest}; send each series' samples in time order"
+    )]
+    OutOfOrder {
+        /// Rejected timestamp.
+        t: i64,
+        /// The series' newest timestamp.
+        newest: i64,
+    },
+    /// The sample is older than anything the head still accepts.
+    #[error(
+        "out of bounds: timestamp {t} is older than {min_valid}, the oldest time still writable (older data is already persisted in blocks or lies too far behind the newest sample)"
+    )]
+    TooOld {
+        /// Rejected timestamp.
+        t: i64,
+        /// Oldest timestamp accepted at the time of the append.
+        min_valid: i64,
+    },
+    /// A different value is already stored at this timestamp.
+    #[error(
+        "duplicate sample for timestamp {t}: a different value is already stored; a series may have only one value per timestamp"
+    )]
+    DuplicateSampleForTimestamp {
+        /// Rejected timestamp.
+        t: i64,
+    },
+    /// The series reference is not (or no longer) in the head.
+    #[error(
+        "unknown series reference {0}: the series does not exist or was garbage-collected; append by labels instead"
+    )]
+    UnknownSeries(u64),
+    /// The chunk encoder refused the sample (a bug, never expected in practice).
+    #[error("could not encode sample: {0}")]
+    Chunk(#[from] ChunkError),
+}
+
+/// A stable handle to a head series, valid until the series is garbage-collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub u64);
+
+/// Head configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadOptions {
+    /// Block range in milliseconds: chunks never straddle a multiple of it.
+    pub chunk_range_ms: i64,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        Self {
+            chunk_range_ms: 2 * 60 * 60 * 1000,
+        }
+    }
+}
+
+/// All series' recent samples, in memory. Safe to share between threads: appends to different
+/// series proceed in parallel, readers never block appenders for long.
+#[derive(Debug)]
+pub struct Head {
+    chunk_range: i64,
+    maps: SeriesMaps,
+    postings: RwLock<PostingsIndex>,
+    next_id: AtomicU64,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    min_valid_time: AtomicI64,
+    counters: Counters,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self::new(HeadOptions::default())
+    }
+}
+
+impl Head {
+    /// An empty head. A non-positive `chunk_range_ms` is replaced by the 2 h default.
+    pub fn new(options: HeadOptions) -> Self {
+        let chunk_range = if options.chunk_range_ms > 0 {
+            options.chunk_range_ms
+        } else {
+            HeadOptions::default().chunk_range_ms
+        };
+        Self {
+            chunk_range,
+            maps: SeriesMaps::default(),
+            postings: RwLock::default(),
+            next_id: AtomicU64::new(1),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            min_valid_time: AtomicI64::new(i64::MIN),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Oldest sample time in the head, `None` when empty.
+    pub fn min_time(&self) -> Option<i64> {
+        let min = self.min_time.load(Ordering::Acquire);
+        (min != i64::MAX).then_some(min)
+    }
+
+    /// Newest sample time in the head, `None` when empty.
+    pub fn max_time(&self) -> Option<i64> {
+        let max = self.max_time.load(Ordering::Acquire);
+        (max != i64::MIN).then_some(max)
+    }
+
+    /// Samples older than this are rejected as [`AppendError::TooOld`].
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// Raises the oldest writable time (never lowers it).
+    pub(crate) fn raise_min_valid_time(&self, t: i64) {
+        self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Appends one sample to the series with `labels`, creating the series if needed.
+    pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<Appended, AppendError> {
+        loop {
+            let series_ref = self.get_or_create(labels)?;
+            match self.append_ref(series_ref, t, v) {
+                // Garbage collection removed the series between lookup and append: look again.
+                Err(AppendError::UnknownSeries(_)) => continue,
+                result => return result,
+            }
+        }
+    }
+
+    /// Finds or creates the series with `labels`.
+    pub fn get_or_create(&self, labels: &Labels) -> Result<SeriesRef, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels);
+        }
+        if let Some(series) = self.maps.by_labels(labels) {
+            return Ok(SeriesRef(series.id));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+        Ok(SeriesRef(self.insert_series(id, labels)))
+    }
+
+    /// Inserts a series under `id` unless its labels already exist; returns the id in use.
+    fn insert_series(&self, id: u64, labels: &Labels) -> u64 {
+        let mut by_labels = write(self.maps.labels_shard(labels));
+        if let Some(existing) = by_labels.get(labels) {
+            return existing.id;
+        }
+        let series = Arc::new(MemSeries::new(id, labels.clone()));
+        by_labels.insert(labels.clone(), Arc::clone(&series));
+        self.maps.insert_id(&series);
+        write(&self.postings).add(id, labels);
+        Counters::add(&self.counters.series_created, 1);
+        id
+    }
+
+    /// Re-creates a series with the id it had before a restart (WAL replay, checkpoint). When the
+    /// labels already exist under another id, that id is returned and the caller maps to it.
+    pub(crate) fn create_series_with_id(&self, id: u64, labels: &Labels) -> SeriesRef {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
+        SeriesRef(self.insert_series(id, labels))
+    }
+
+    /// The series with exactly these labels, if present.
+    pub fn get(&self, labels: &Labels) -> Option<SeriesRef> {
+        self.maps
+            .by_labels(labels)
+            .map(|series| SeriesRef(series.id))
+    }
+
+    /// Reserves a fresh series id without creating the series (the database logs new series
+    /// to the WAL before they enter the head).
+    pub(crate) fn allocate_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// Zeroes the counters (after WAL replay, whose re-appends are not new traffic).
+    pub(crate) fn reset_counters(&self) {
+        self.counters.reset();
+    }
+
+    /// Makes sure future series ids are above `id` (ids seen in the WAL must not be reused).
+    pub(crate) fn reserve_ids_through(&self, id: u64) {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// Checks whether a sample would be accepted, without storing it.
+    pub(crate) fn check_ref(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        v: f64,
+    ) -> Result<Appended, AppendError> {
+        let series = self
+            .maps
+            .by_id(series_ref.0)
+            .ok_or(AppendError::UnknownSeries(series_ref.0))?;
+        let state = lock(&series.state);
+        if state.removed {
+            return Err(AppendError::UnknownSeries(series_ref.0));
+        }
+        state.check(t, v)
+    }
+
+    /// Appends one sample to a series found earlier with [`Head::get_or_create`].
+    pub fn append_ref(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        v: f64,
+    ) -> Result<Appended, AppendError> {
+        let min_valid = self.min_valid_time();
+        if t < min_valid {
+            let error = AppendError::TooOld { t, min_valid };
+            self.counters.count_rejection(&error);
+            return Err(error);
+        }
+        let series = self
+            .maps
+            .by_id(series_ref.0)
+            .ok_or(AppendError::UnknownSeries(series_ref.0))?;
+        let result = {
+            let mut state = lock(&series.state);
+            if state.removed {
+                return Err(AppendError::UnknownSeries(series_ref.0));
+            }
+            state.append(t, v, self.chunk_range)
+        };
+        match &result {
+            Ok(Appended::Stored) => {
+                self.min_time.fetch_min(t, Ordering::AcqRel);
+                self.max_time.fetch_max(t, Ordering::AcqRel);
+                Counters::add(&self.counters.samples_appended, 1);
+            }
+            Ok(Appended::IdenticalDuplicate) => {
+                Counters::add(&self.counters.identical_duplicates, 1);
+            }
+            Err(error) => self.counters.count_rejection(error),
+        }
+        result
+    }
+
+    /// Counts a rejection decided outside the head (e.g. by the database's appender).
+    pub(crate) fn count_rejection(&self, error: &AppendError) {
+        self.counters.count_rejection(error);
+    }
+
+    /// Restores a series' chunks (oldest first) from a checkpoint. Chunks not after the series'
+    /// newest sample are skipped.
+    pub(crate) fn restore_chunks(
+        &self,
+        series_ref: SeriesRef,
+        chunks: Vec<Vec<u8>>,
+    ) -> Result<(), ChunkError> {
+        let Some(series) = self.maps.by_id(series_ref.0) else {
+            return Ok(());
+        };
+        let mut state = lock(&series.state);
+        let count = chunks.len();
+        for (index, bytes) in chunks.into_iter().enumerate() {
+            let chunk = XorChunk::from_bytes(bytes)?;
+            let (Some(min), Some(max)) = (chunk.min_time(), chunk.max_time()) else {
+                continue;
+            };
+            if state.max_time().is_some_and(|existing| min <= existing) {
+                continue;
+            }
+            state.close_open_chunk();
+            // The newest chunk stays open so appends continue in it.
+            if index + 1 == count {
+                state.open = chunk;
+            } else if let Some(stored) = StoredChunk::from_chunk(&chunk) {
+                state.closed.push(stored);
+            }
+            self.min_time.fetch_min(min, Ordering::AcqRel);
+            self.max_time.fetch_max(max, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Every live series with all its chunks, for checkpoints.
+    pub(crate) fn snapshot(&self) -> Vec<(u64, Labels, Vec<StoredChunk>)> {
+        let mut all: Vec<(u64, Labels, Vec<StoredChunk>)> = self
+            .maps
+            .all()
+            .into_iter()
+            .map(|series| {
+                let chunks = lock(&series.state).chunks();
+                (series.id, series.labels.clone(), chunks)
+            })
+            .collect();
+        all.sort_by_key(|(id, _, _)| *id);
+        all
+    }
+
+    /// Drops chunks whose samples are all before `before`, then removes series left empty.
+    /// Returns the number of series removed.
+    pub(crate) fn truncate(&self, before: i64) -> usize {
+        let mut removed = 0;
+        let mut new_min = i64::MAX;
+        for series in self.maps.all() {
+            let mut by_labels = write(self.maps.labels_shard(&series.labels));
+            let mut state = lock(&series.state);
+            state.truncate(before);
+            if let Some(min) = state.min_time() {
+                new_min = new_min.min(min);
+                continue;
+            }
+            // Lock order labels shard → series → id shard → postings, as in creation.
+            state.removed = true;
+            by_labels.remove(&series.labels);
+            drop(state);
+            drop(by_labels);
+            self.maps.remove_id(series.id);
+            write(&self.postings).remove(series.id, &series.labels);
+            removed += 1;
+        }
+        self.min_time.store(new_min, Ordering::Release);
+        if new_min == i64::MAX {
+            self.max_time.store(i64::MIN, Ordering::Release);
+        }
+        Counters::add(&self.counters.series_removed, removed as u64);
+        removed
+    }
+
+    /// A snapshot of sizes and counters.
+    pub fn stats(&self) -> HeadStats {
+        let mut stats = HeadStats::default();
+        for series in self.maps.all() {
+            let state = lock(&series.state);
+            if state.removed {
+                continue;
+            }
+            stats.num_series += 1;
+            for chunk in &state.closed {
+                stats.num_chunks += 1;
+                stats.num_samples += chunk.num_samples as u64;
+                stats.chunk_bytes += chunk.data.len() as u64;
+            }
+            if !state.open.is_empty() {
+                stats.num_chunks += 1;
+                stats.num_samples += state.open.num_samples() as u64;
+                stats.chunk_bytes += state.open.bytes().len() as u64;
+            }
+        }
+        let counters = &self.counters;
+        stats.min_time = self.min_time();
+        stats.max_time = self.max_time();
+        stats.samples_appended_total = Counters::get(&counters.samples_appended);
+        stats.out_of_order_total = Counters::get(&counters.out_of_order);
+        stats.too_old_total = Counters::get(&counters.too_old);
+        stats.duplicate_rejected_total = Counters::get(&counters.duplicate_rejected);
+        stats.identical_duplicates_total = Counters::get(&counters.identical_duplicates);
+        stats.series_created_total = Counters::get(&counters.series_created);
+        stats.series_removed_total = Counters::get(&counters.series_removed);
+        stats
+    }
+
+    /// Number of distinct values per label name, most first (cardinality statistics).
+    pub fn label_value_counts(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = read(&self.postings)
+            .value_counts()
+            .map(|(name, count)| (name.to_owned(), count))
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
+    }
+}
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod tests;
