@@ -129,7 +129,10 @@ mod tests {
         let first = enforcer.enforce_query(&p, "up").unwrap();
         let second = enforcer.enforce_query(&p, "up").unwrap();
         assert_eq!(first, second);
-        assert!(Arc::ptr_eq(&first, &second), "second answer should come from the cache");
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "second answer should come from the cache"
+        );
         assert_eq!(enforcer.cache_stats(), (1, 1));
     }
 
@@ -159,7 +162,10 @@ mod tests {
         let p = policy(&["team-a"]);
         assert!(enforcer.enforce_query(&p, "sum(up)").is_ok());
         let as_selector = enforcer.enforce_selector(&p, "sum(up)");
-        assert!(matches!(as_selector, Err(EnforceError::NotASelector { .. })));
+        assert!(matches!(
+            as_selector,
+            Err(EnforceError::NotASelector { .. })
+        ));
         assert_eq!(enforcer.cache_stats(), (0, 2));
     }
 }

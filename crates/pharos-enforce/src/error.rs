@@ -102,6 +102,15 @@ pub enum EnforceError {
         limit: usize,
     },
 
+    /// The query holds so many brackets and operators that parsing it could exhaust the stack.
+    #[error(
+        "the query has more than {limit} brackets and operators; split it into smaller queries"
+    )]
+    TooComplex {
+        /// The token budget.
+        limit: usize,
+    },
+
     /// With [`crate::ConflictMode::Error`]: a matcher on the tenant label admits none of the
     /// project's values.
     #[error(

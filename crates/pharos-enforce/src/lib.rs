@@ -19,6 +19,9 @@
 //! # Ok::<(), pharos_enforce::EnforceError>(())
 //! ```
 
+#![warn(missing_docs)]
+
+mod budget;
 mod enforcer;
 mod error;
 mod policy;

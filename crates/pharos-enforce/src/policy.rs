@@ -256,7 +256,11 @@ mod tests {
     fn empty_value_lists_and_empty_values_are_rejected() {
         let none = TenantPolicy::new("namespace", vec![], ConflictMode::Replace);
         assert!(matches!(none, Err(EnforceError::NoAllowedValues { .. })));
-        let empty = TenantPolicy::new("namespace", vec!["a".into(), "".into()], ConflictMode::Error);
+        let empty = TenantPolicy::new(
+            "namespace",
+            vec!["a".into(), "".into()],
+            ConflictMode::Error,
+        );
         assert!(matches!(empty, Err(EnforceError::EmptyAllowedValue { .. })));
     }
 
@@ -269,13 +273,19 @@ mod tests {
         // A value containing the separator must not collide with two values.
         let joined = policy(&["a;1:b"]);
         assert_ne!(ab.fingerprint(), joined.fingerprint());
-        let error_mode =
-            TenantPolicy::new("namespace", vec!["a".into(), "b".into()], ConflictMode::Error)
-                .unwrap();
+        let error_mode = TenantPolicy::new(
+            "namespace",
+            vec!["a".into(), "b".into()],
+            ConflictMode::Error,
+        )
+        .unwrap();
         assert_ne!(ab.fingerprint(), error_mode.fingerprint());
-        let other_label =
-            TenantPolicy::new("tenant", vec!["a".into(), "b".into()], ConflictMode::Replace)
-                .unwrap();
+        let other_label = TenantPolicy::new(
+            "tenant",
+            vec!["a".into(), "b".into()],
+            ConflictMode::Replace,
+        )
+        .unwrap();
         assert_ne!(ab.fingerprint(), other_label.fingerprint());
     }
 }

@@ -3,16 +3,21 @@
 
 use promql_parser::parser::{Expr, VectorSelector, parse};
 
+use crate::budget::check_structure_budget;
 use crate::error::EnforceError;
 use crate::policy::TenantPolicy;
 use crate::selector::enforce_on_selector;
 use crate::walk::for_each_selector_mut;
 
 /// Enforces `policy` on a full PromQL expression (`query`, `query_range`, `query_exemplars`).
-pub(crate) fn enforce_query_text(policy: &TenantPolicy, query: &str) -> Result<String, EnforceError> {
+pub(crate) fn enforce_query_text(
+    policy: &TenantPolicy,
+    query: &str,
+) -> Result<String, EnforceError> {
     if query.trim().is_empty() {
         return Err(EnforceError::EmptyQuery);
     }
+    check_structure_budget(query)?;
     let mut expr = parse(query).map_err(|message| EnforceError::Parse { message })?;
     for_each_selector_mut(&mut expr, &mut |selector| {
         enforce_on_selector(policy, selector)
@@ -29,6 +34,7 @@ pub(crate) fn enforce_selector_text(
     if selector.trim().is_empty() {
         return Err(EnforceError::EmptyQuery);
     }
+    check_structure_budget(selector)?;
     let not_a_selector = || EnforceError::NotASelector {
         input: selector.to_string(),
     };
@@ -100,7 +106,15 @@ mod tests {
 
     #[test]
     fn selector_input_rejects_everything_but_a_bare_selector() {
-        for input in ["rate(up[5m])", "up[5m]", "up offset 5m", "up @ 100", "sum(up)", "(up)", "1"] {
+        for input in [
+            "rate(up[5m])",
+            "up[5m]",
+            "up offset 5m",
+            "up @ 100",
+            "sum(up)",
+            "(up)",
+            "1",
+        ] {
             assert!(
                 matches!(
                     enforce_selector_text(&team_a(), input),

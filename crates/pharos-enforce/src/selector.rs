@@ -115,6 +115,8 @@ mod tests {
             ConflictMode::Error,
             r#"up{namespace=~"a|x",namespace="x"}"#,
         );
-        assert!(matches!(err, Err(EnforceError::ConflictingMatcher { matcher, .. }) if matcher == r#"namespace="x""#));
+        assert!(
+            matches!(err, Err(EnforceError::ConflictingMatcher { matcher, .. }) if matcher == r#"namespace="x""#)
+        );
     }
 }

@@ -100,7 +100,10 @@ fn check_at(at: Option<&AtModifier>) -> Result<(), EnforceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promql_parser::parser::parse;
+    use promql_parser::parser::ast::ExtensionExpr;
+    use promql_parser::parser::value::ValueType;
+    use promql_parser::parser::{Extension, parse};
+    use std::sync::Arc;
 
     fn selector_names(query: &str) -> Result<Vec<String>, EnforceError> {
         let mut expr = parse(query).unwrap();
@@ -130,7 +133,11 @@ mod tests {
 
     #[test]
     fn refuses_negative_at_on_selector_matrix_and_subquery() {
-        for query in ["x @ -1", "rate(x[5m] @ -100)", "max_over_time(x[1h:1m] @ -5)"] {
+        for query in [
+            "x @ -1",
+            "rate(x[5m] @ -100)",
+            "max_over_time(x[1h:1m] @ -5)",
+        ] {
             assert_eq!(
                 selector_names(query),
                 Err(EnforceError::NegativeAtTimestamp),
@@ -144,6 +151,44 @@ mod tests {
     fn refuses_or_inside_selector() {
         let err = selector_names(r#"up{job="a" or job="b"}"#).unwrap_err();
         assert!(matches!(err, EnforceError::OrInsideSelector { .. }));
+    }
+
+    #[derive(Debug)]
+    struct OpaqueNode;
+
+    impl ExtensionExpr for OpaqueNode {
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn name(&self) -> &str {
+            "opaque"
+        }
+        fn value_type(&self) -> ValueType {
+            ValueType::Vector
+        }
+        fn children(&self) -> &[Expr] {
+            &[]
+        }
+        fn with_new_children(&self, _children: Vec<Expr>) -> Arc<dyn ExtensionExpr> {
+            Arc::new(OpaqueNode)
+        }
+    }
+
+    #[test]
+    fn refuses_extension_nodes_even_when_nested() {
+        let mut expr = parse("sum(x)").unwrap();
+        if let Expr::Aggregate(aggregate) = &mut expr {
+            *aggregate.expr = Expr::Extension(Extension {
+                expr: Arc::new(OpaqueNode),
+            });
+        }
+        let err = for_each_selector_mut(&mut expr, &mut |_| Ok(())).unwrap_err();
+        assert_eq!(
+            err,
+            EnforceError::UnsupportedExtension {
+                name: "opaque".into()
+            }
+        );
     }
 
     #[test]

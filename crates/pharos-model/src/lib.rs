@@ -5,6 +5,8 @@
 //! kind's spec and reports every problem with its JSON path. [`proxy`] holds what the
 //! datasource proxy needs (HTTP proxy settings, secret credentials).
 
+#![warn(missing_docs)]
+
 mod check;
 pub mod duration;
 pub mod errors;

@@ -358,3 +358,18 @@ fn or_combined_matchers_select_the_union() {
         ]
     );
 }
+
+#[test]
+fn hand_built_asts_with_bad_arity_are_rejected_not_panicking() {
+    let mut expr =
+        promql_parser::parser::parse("label_replace(up, \"a\", \"b\", \"c\", \"d\")").unwrap();
+    if let promql_parser::parser::Expr::Call(c) = &mut expr {
+        c.args.args.truncate(2);
+    }
+    let err = engine().instant_ast(&store(), &expr, 0).unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::BadData);
+    assert!(
+        err.to_string().contains("wrong number of arguments"),
+        "{err}"
+    );
+}

@@ -116,6 +116,7 @@ impl From<StoreError> for ApiError {
                 sent,
                 current,
             },
+            StoreError::InvalidInput(msg) => Self::BadRequest(msg),
             other => {
                 metrics::counter!("pharos_store_errors_total").increment(1);
                 Self::Internal(other.to_string())

@@ -83,11 +83,13 @@ impl FromRequestParts<AppState> for IfMatch {
         if text == "*" {
             return Ok(Self::Any);
         }
-        crate::resources::parse_etag(text).map(Self::Version).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "If-Match {text:?} is not an ETag of this server; use the ETag header of a GET"
-            ))
-        })
+        crate::resources::parse_etag(text)
+            .map(Self::Version)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "If-Match {text:?} is not an ETag of this server; use the ETag header of a GET"
+                ))
+            })
     }
 }
 
@@ -106,6 +108,8 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e| ApiError::bad_request(format!("invalid query parameters: {}", e.body_text())))
+            .map_err(|e| {
+                ApiError::bad_request(format!("invalid query parameters: {}", e.body_text()))
+            })
     }
 }

@@ -21,12 +21,16 @@ pub use state::AppState;
 
 /// The complete router.
 pub fn router(state: AppState) -> Router {
-    let openapi: utoipa::openapi::OpenApi = serde_json::from_value(openapi::document()).unwrap_or_default();
     Router::new()
         .merge(resources::routes(&state))
         .merge(proxy::routes())
         .merge(system::routes())
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", openapi))
+        .merge(
+            // Our document is generated as JSON from the router's kind table, so it is
+            // handed over as-is rather than through utoipa's typed model.
+            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+                .external_url_unchecked("/api/docs/openapi.json", openapi::document()),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
@@ -55,7 +59,11 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut ticker = tokio::time::interval(interval);
         loop {
             ticker.tick().await;
-            match state.resources.housekeeping(state.settings.trash.retention).await {
+            match state
+                .resources
+                .housekeeping(state.settings.trash.retention)
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "housekeeping removed expired resources"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),

@@ -101,11 +101,27 @@ fn add_kind_paths(paths: &mut Map<String, Value>, kind: Kind) {
             "415": error("Content-Type is not application/json"),
         })
     };
-    let mut list = op(format!("List {name} resources"), tag, &[], json!({"200": {"description": "JSON array of resources"}, "400": error("bad parameters or unknown project")}), false);
+    let mut list = op(
+        format!("List {name} resources"),
+        tag,
+        &[],
+        json!({"200": {"description": "JSON array of resources"}, "400": error("bad parameters or unknown project")}),
+        false,
+    );
     list["parameters"] = Value::from(list_params(kind));
-    let create = op(format!("Create a {name}"), tag, &[], write_errors("created"), true);
+    let create = op(
+        format!("Create a {name}"),
+        tag,
+        &[],
+        write_errors("created"),
+        true,
+    );
     let mut collection = json!({"get": list, "post": create});
-    let item_params: &[&str] = if kind.is_project_scoped() { &["project", "name"] } else { &["name"] };
+    let item_params: &[&str] = if kind.is_project_scoped() {
+        &["project", "name"]
+    } else {
+        &["name"]
+    };
     let item = json!({
         "get": op(format!("Get a {name} (with ETag)"), tag, item_params, json!({"200": resource("the resource"), "404": error("not found")}), false),
         "put": op(format!("Replace a {name} (If-Match supported)"), tag, item_params, write_errors("updated"), true),
@@ -117,7 +133,10 @@ fn add_kind_paths(paths: &mut Map<String, Value>, kind: Kind) {
             post["parameters"] = json!([{"name": "project", "in": "path", "required": true, "schema": {"type": "string"}}]);
         }
         paths.insert(format!("/api/v1/projects/{{project}}/{plural}"), collection);
-        paths.insert(format!("/api/v1/projects/{{project}}/{plural}/{{name}}"), item);
+        paths.insert(
+            format!("/api/v1/projects/{{project}}/{plural}/{{name}}"),
+            item,
+        );
     } else {
         paths.insert(format!("/api/v1/{plural}"), collection);
         paths.insert(format!("/api/v1/{plural}/{{name}}"), item);
@@ -146,19 +165,49 @@ fn add_proxy_paths(paths: &mut Map<String, Value>) {
         "504": error("upstream timeout"),
     });
     for (path, params) in [
-        ("/proxy/globaldatasources/{name}/{path}", vec!["name", "path"]),
-        ("/proxy/projects/{project}/globaldatasources/{name}/{path}", vec!["project", "name", "path"]),
-        ("/proxy/projects/{project}/datasources/{name}/{path}", vec!["project", "name", "path"]),
-        ("/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}/{path}", vec!["project", "dashboard", "name", "path"]),
+        (
+            "/proxy/globaldatasources/{name}/{path}",
+            vec!["name", "path"],
+        ),
+        (
+            "/proxy/projects/{project}/globaldatasources/{name}/{path}",
+            vec!["project", "name", "path"],
+        ),
+        (
+            "/proxy/projects/{project}/datasources/{name}/{path}",
+            vec!["project", "name", "path"],
+        ),
+        (
+            "/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}/{path}",
+            vec!["project", "dashboard", "name", "path"],
+        ),
     ] {
-        let get = op(format!("Proxy to the datasource upstream ({path})"), tag, &params, responses.clone(), false);
-        let post = op("Proxy a form-encoded POST".to_owned(), tag, &params, responses.clone(), false);
+        let get = op(
+            format!("Proxy to the datasource upstream ({path})"),
+            tag,
+            &params,
+            responses.clone(),
+            false,
+        );
+        let post = op(
+            "Proxy a form-encoded POST".to_owned(),
+            tag,
+            &params,
+            responses.clone(),
+            false,
+        );
         paths.insert(path.to_owned(), json!({"get": get, "post": post}));
     }
     for (path, params) in [
         ("/proxy/unsaved/globaldatasources/{path}", vec!["path"]),
-        ("/proxy/unsaved/projects/{project}/datasources/{path}", vec!["project", "path"]),
-        ("/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources/{path}", vec!["project", "dashboard", "path"]),
+        (
+            "/proxy/unsaved/projects/{project}/datasources/{path}",
+            vec!["project", "path"],
+        ),
+        (
+            "/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources/{path}",
+            vec!["project", "dashboard", "path"],
+        ),
     ] {
         paths.insert(path.to_owned(), json!({"post": op("Proxy through a datasource spec sent as {method, body (base64), spec}".into(), tag, &params, responses.clone(), false)}));
     }
@@ -166,16 +215,35 @@ fn add_proxy_paths(paths: &mut Map<String, Value>) {
 
 fn add_system_paths(paths: &mut Map<String, Value>) {
     let tag = "system";
-    let simple = |summary: &str, method: &str| {
-        json!({ method: op(summary.to_owned(), tag, &[], json!({"200": {"description": "ok"}, "503": error("database unavailable")}), false) })
-    };
-    paths.insert("/api/config".into(), simple("Server configuration as the Perses UI reads it", "get"));
-    paths.insert("/api/v1/health".into(), simple("Perses health: version and database status", "get"));
-    paths.insert("/api/v1/plugins".into(), simple("Plugin modules (empty: plugins are built into the UI)", "get"));
-    paths.insert("/api/v1/view".into(), simple("Dashboard view beacon", "post"));
+    let simple = |summary: &str, method: &str| json!({ method: op(summary.to_owned(), tag, &[], json!({"200": {"description": "ok"}, "503": error("database unavailable")}), false) });
+    paths.insert(
+        "/api/config".into(),
+        simple("Server configuration as the Perses UI reads it", "get"),
+    );
+    paths.insert(
+        "/api/v1/health".into(),
+        simple("Perses health: version and database status", "get"),
+    );
+    paths.insert(
+        "/api/v1/plugins".into(),
+        simple(
+            "Plugin modules (empty: plugins are built into the UI)",
+            "get",
+        ),
+    );
+    paths.insert(
+        "/api/v1/view".into(),
+        simple("Dashboard view beacon", "post"),
+    );
     paths.insert("/api/validate/{plural}".into(), json!({"post": op("Validate a resource without storing it".into(), tag, &["plural"], json!({"200": {"description": "valid"}, "400": error("invalid")}), true)}));
-    paths.insert("/health".into(), simple("Health with per-component checks", "get"));
+    paths.insert(
+        "/health".into(),
+        simple("Health with per-component checks", "get"),
+    );
     paths.insert("/ready".into(), simple("Readiness probe", "get"));
     paths.insert("/live".into(), simple("Liveness probe", "get"));
-    paths.insert("/metrics".into(), simple("Self-monitoring metrics, Prometheus text format", "get"));
+    paths.insert(
+        "/metrics".into(),
+        simple("Self-monitoring metrics, Prometheus text format", "get"),
+    );
 }

@@ -95,7 +95,11 @@ async fn api_health(State(state): State<AppState>) -> Response {
         "commit": state.build.commit,
         "database": database,
     });
-    let status = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
@@ -103,14 +107,26 @@ async fn api_health(State(state): State<AppState>) -> Response {
 async fn health(State(state): State<AppState>) -> Response {
     let store = state.resources.store();
     let (status, db) = match store.ping().await {
-        Ok(()) => (StatusCode::OK, json!({"status": "up", "backend": store.backend_name()})),
+        Ok(()) => (
+            StatusCode::OK,
+            json!({"status": "up", "backend": store.backend_name()}),
+        ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"status": "down", "backend": store.backend_name(), "error": e.to_string()}),
         ),
     };
-    let overall = if status == StatusCode::OK { "up" } else { "down" };
-    (status, Json(json!({"status": overall, "version": state.build.version, "checks": {"database": db}})))
+    let overall = if status == StatusCode::OK {
+        "up"
+    } else {
+        "down"
+    };
+    (
+        status,
+        Json(
+            json!({"status": overall, "version": state.build.version, "checks": {"database": db}}),
+        ),
+    )
         .into_response()
 }
 
@@ -132,7 +148,10 @@ async fn live() -> &'static str {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.telemetry.render(),
     )
         .into_response()
@@ -152,7 +171,10 @@ async fn view(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiRes
             .ok_or_else(|| ApiError::bad_request(format!("\"{name}\" is required (a string)")))
     };
     let (project, dashboard) = (field("project")?, field("dashboard")?);
-    state.resources.get(Kind::Dashboard, Some(&project), &dashboard).await?;
+    state
+        .resources
+        .get(Kind::Dashboard, Some(&project), &dashboard)
+        .await?;
     metrics::counter!("pharos_dashboard_views_total").increment(1);
     if let Some(errors) = body.get("render_errors").and_then(Value::as_u64) {
         metrics::counter!("pharos_dashboard_render_errors_total").increment(errors);

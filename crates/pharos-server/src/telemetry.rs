@@ -23,19 +23,27 @@ impl Telemetry {
     /// router in the process, including test ones, shares it).
     pub fn global() -> Self {
         let handle = HANDLE.get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ];
             PrometheusBuilder::new()
                 .set_buckets(&buckets)
                 .ok()?
                 .install_recorder()
                 .ok()
         });
-        Self { handle: handle.clone() }
+        Self {
+            handle: handle.clone(),
+        }
     }
 
     /// The current metrics in the Prometheus text format.
     pub fn render(&self) -> String {
-        self.handle.as_ref().map(PrometheusHandle::render).unwrap_or_default()
+        self.handle
+            .as_ref()
+            .map(PrometheusHandle::render)
+            .unwrap_or_default()
     }
 }
 
@@ -51,7 +59,8 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("route", route), ("method", method)];
-    metrics::histogram!("pharos_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("pharos_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     let mut with_status = labels.to_vec();
     with_status.push(("status", status));
     metrics::counter!("pharos_http_requests_total", &with_status).increment(1);

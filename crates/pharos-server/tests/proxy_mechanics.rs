@@ -2,6 +2,8 @@
 //! with what it received): routes, allowed endpoints, header and secret injection, tenant
 //! rewrite of query strings and form bodies, and upstream failures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -34,7 +36,9 @@ async fn recording_upstream() -> String {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(any(echo))).await });
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().fallback(any(echo))).await },
+    );
     format!("http://{addr}")
 }
 
@@ -43,11 +47,15 @@ fn datasource(kind: &str, name: &str, proxy_spec: Value) -> Value {
 }
 
 fn decoded(form: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(form.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 async fn app_with(settings: ServerSettings) -> common::TestApp {
-    common::TestApp::new(common::Backend::Sqlite, settings).await.unwrap()
+    common::TestApp::new(common::Backend::Sqlite, settings)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -56,20 +64,46 @@ async fn headers_and_secrets_are_injected_and_client_credentials_stay_here() {
     let app = app_with(ServerSettings::default()).await;
     app.project("demo", &[]).await;
     let secret = json!({"kind": "Secret", "metadata": {"name": "prom-auth"}, "spec": {"basicAuth": {"username": "u", "password": "p"}}});
-    assert_eq!(app.post("/api/v1/projects/demo/secrets", secret).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post("/api/v1/projects/demo/secrets", secret)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let spec = json!({"url": format!("{upstream}/prefix"), "secret": "prom-auth",
         "headers": {"X-Scope-OrgID": "tenant-1", "Authorization": "Bearer sneaky"}});
-    assert_eq!(app.post("/api/v1/projects/demo/datasources", datasource("Datasource", "prom", spec)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(
+            "/api/v1/projects/demo/datasources",
+            datasource("Datasource", "prom", spec)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 
     let seen = app
-        .send(Method::GET, "/proxy/projects/demo/datasources/prom/api/v1/query?query=up", None,
-              &[("cookie", "jwtSignature=abc"), ("authorization", "Bearer pharos-user-token")])
+        .send(
+            Method::GET,
+            "/proxy/projects/demo/datasources/prom/api/v1/query?query=up",
+            None,
+            &[
+                ("cookie", "jwtSignature=abc"),
+                ("authorization", "Bearer pharos-user-token"),
+            ],
+        )
         .await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
-    assert_eq!(seen.body["path"], "/prefix/api/v1/query", "the datasource URL path is kept as a prefix");
+    assert_eq!(
+        seen.body["path"], "/prefix/api/v1/query",
+        "the datasource URL path is kept as a prefix"
+    );
     assert_eq!(seen.body["query"], "query=up");
     let headers = &seen.body["headers"];
-    assert_eq!(headers["authorization"], "Basic dTpw", "secret injected, not the client's or the spec's");
+    assert_eq!(
+        headers["authorization"], "Basic dTpw",
+        "secret injected, not the client's or the spec's"
+    );
     assert_eq!(headers["x-scope-orgid"], "tenant-1");
     assert!(headers.get("cookie").is_none(), "cookies are not forwarded");
 }
@@ -79,14 +113,32 @@ async fn allowed_endpoints_are_enforced() {
     let upstream = recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     let spec = json!({"url": upstream, "allowedEndpoints": [{"endpointPattern": "/api/v1/(query|query_range)", "method": "POST"}]});
-    assert_eq!(app.post("/api/v1/globaldatasources", datasource("GlobalDatasource", "g", spec)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(
+            "/api/v1/globaldatasources",
+            datasource("GlobalDatasource", "g", spec)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     let allowed = app
-        .send(Method::POST, "/proxy/globaldatasources/g/api/v1/query", Some(json!({})), &[("content-type", "application/json")])
+        .send(
+            Method::POST,
+            "/proxy/globaldatasources/g/api/v1/query",
+            Some(json!({})),
+            &[("content-type", "application/json")],
+        )
         .await;
     assert_eq!(allowed.status, StatusCode::OK);
-    let wrong_method = app.get("/proxy/globaldatasources/g/api/v1/query?query=up").await;
+    let wrong_method = app
+        .get("/proxy/globaldatasources/g/api/v1/query?query=up")
+        .await;
     assert_eq!(wrong_method.status, StatusCode::FORBIDDEN);
-    assert_eq!(wrong_method.message(), "forbidden access: you are not allowed to use this endpoint \"/api/v1/query\" with the HTTP method GET");
+    assert_eq!(
+        wrong_method.message(),
+        "forbidden access: you are not allowed to use this endpoint \"/api/v1/query\" with the HTTP method GET"
+    );
     let missing = app.get("/proxy/globaldatasources/nope/api/v1/query").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.message().contains("nope"));
@@ -97,51 +149,109 @@ async fn tenant_queries_are_rewritten_in_query_strings_and_form_bodies() {
     let upstream = recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("team-a", &["team-a"]).await;
-    assert_eq!(app.post("/api/v1/projects/team-a/datasources", datasource("Datasource", "prom", json!({"url": upstream}))).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(
+            "/api/v1/projects/team-a/datasources",
+            datasource("Datasource", "prom", json!({"url": upstream}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     let base = "/proxy/projects/team-a/datasources/prom";
 
-    let get = app.get(&format!("{base}/api/v1/query?query=sum(rate(x%7Bnamespace%3D%22team-b%22%7D%5B5m%5D))&time=1")).await;
+    let get = app
+        .get(&format!(
+            "{base}/api/v1/query?query=sum(rate(x%7Bnamespace%3D%22team-b%22%7D%5B5m%5D))&time=1"
+        ))
+        .await;
     assert_eq!(get.status, StatusCode::OK, "{}", get.text);
     let params = decoded(get.body["query"].as_str().unwrap());
     assert_eq!(params[0].1, "sum(rate(x{namespace=\"team-a\"}[5m]))");
     assert_eq!(params[1], ("time".to_owned(), "1".to_owned()));
 
     let post = app
-        .send(Method::POST, &format!("{base}/api/v1/query_range"), None, &[("content-type", "application/x-www-form-urlencoded")])
+        .send(
+            Method::POST,
+            &format!("{base}/api/v1/query_range"),
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
         .await;
-    assert_eq!(post.status, StatusCode::OK, "empty POST is fine: {}", post.text);
+    assert_eq!(
+        post.status,
+        StatusCode::OK,
+        "empty POST is fine: {}",
+        post.text
+    );
     let form = axum::http::Request::post(format!("{base}/api/v1/query_range"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::from("query=up&start=1&end=2&step=1"))
         .unwrap();
     let post = app.send_raw(form).await;
     let body = decoded(post.body["body"].as_str().unwrap());
-    assert_eq!(body[0], ("query".to_owned(), "up{namespace=\"team-a\"}".to_owned()));
+    assert_eq!(
+        body[0],
+        ("query".to_owned(), "up{namespace=\"team-a\"}".to_owned())
+    );
 
     let series = app.get(&format!("{base}/api/v1/series?start=1")).await;
     let params = decoded(series.body["query"].as_str().unwrap());
-    assert!(params.contains(&("match[]".to_owned(), "{namespace=\"team-a\"}".to_owned())), "{params:?}");
-    let values = app.get(&format!("{base}/api/v1/label/job/values?match%5B%5D=up")).await;
+    assert!(
+        params.contains(&("match[]".to_owned(), "{namespace=\"team-a\"}".to_owned())),
+        "{params:?}"
+    );
+    let values = app
+        .get(&format!("{base}/api/v1/label/job/values?match%5B%5D=up"))
+        .await;
     let params = decoded(values.body["query"].as_str().unwrap());
-    assert_eq!(params, vec![("match[]".to_owned(), "up{namespace=\"team-a\"}".to_owned())]);
+    assert_eq!(
+        params,
+        vec![("match[]".to_owned(), "up{namespace=\"team-a\"}".to_owned())]
+    );
 
     let refused = app.get(&format!("{base}/api/v1/status/config")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let unparsable = app.get(&format!("{base}/api/v1/query?query=sum(")).await;
     assert_eq!(unparsable.status, StatusCode::BAD_REQUEST);
     assert!(unparsable.message().contains("tenant enforcement"));
-    let negative_at = app.get(&format!("{base}/api/v1/query?query=up%20%40%20-100")).await;
-    assert_eq!(negative_at.status, StatusCode::BAD_REQUEST, "{}", negative_at.text);
+    let negative_at = app
+        .get(&format!("{base}/api/v1/query?query=up%20%40%20-100"))
+        .await;
+    assert_eq!(
+        negative_at.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        negative_at.text
+    );
     let json_post = app
-        .send(Method::POST, &format!("{base}/api/v1/query"), Some(json!({"query": "up"})), &[])
+        .send(
+            Method::POST,
+            &format!("{base}/api/v1/query"),
+            Some(json!({"query": "up"})),
+            &[],
+        )
         .await;
     assert_eq!(json_post.status, StatusCode::BAD_REQUEST);
     assert!(json_post.message().contains("x-www-form-urlencoded"));
 
     // The same global datasource used through the project is enforced too.
-    assert_eq!(app.post("/api/v1/globaldatasources", datasource("GlobalDatasource", "shared", json!({"url": upstream}))).await.status, StatusCode::OK);
-    let via_project = app.get("/proxy/projects/team-a/globaldatasources/shared/api/v1/query?query=up").await;
-    assert_eq!(decoded(via_project.body["query"].as_str().unwrap())[0].1, "up{namespace=\"team-a\"}");
+    assert_eq!(
+        app.post(
+            "/api/v1/globaldatasources",
+            datasource("GlobalDatasource", "shared", json!({"url": upstream}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let via_project = app
+        .get("/proxy/projects/team-a/globaldatasources/shared/api/v1/query?query=up")
+        .await;
+    assert_eq!(
+        decoded(via_project.body["query"].as_str().unwrap())[0].1,
+        "up{namespace=\"team-a\"}"
+    );
 }
 
 #[tokio::test]
@@ -153,16 +263,42 @@ async fn dashboard_local_and_unsaved_datasources() {
         "panels": {}, "layouts": [],
         "datasources": {"local": {"default": true, "plugin": {"kind": "PrometheusDatasource", "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": upstream}}}}}}
     }});
-    assert_eq!(app.post("/api/v1/projects/team-a/dashboards", dashboard).await.status, StatusCode::OK);
-    let local = app.get("/proxy/projects/team-a/dashboards/d/datasources/local/api/v1/query?query=up").await;
+    assert_eq!(
+        app.post("/api/v1/projects/team-a/dashboards", dashboard)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let local = app
+        .get("/proxy/projects/team-a/dashboards/d/datasources/local/api/v1/query?query=up")
+        .await;
     assert_eq!(local.status, StatusCode::OK, "{}", local.text);
-    assert_eq!(decoded(local.body["query"].as_str().unwrap())[0].1, "up{namespace=\"team-a\"}");
+    assert_eq!(
+        decoded(local.body["query"].as_str().unwrap())[0].1,
+        "up{namespace=\"team-a\"}"
+    );
 
     let unsaved = json!({"method": "GET", "spec": {"plugin": {"kind": "PrometheusDatasource", "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": upstream}}}}}});
-    let test_connection = app.post("/proxy/unsaved/projects/team-a/datasources/api/v1/labels", unsaved).await;
-    assert_eq!(test_connection.status, StatusCode::OK, "{}", test_connection.text);
+    let test_connection = app
+        .post(
+            "/proxy/unsaved/projects/team-a/datasources/api/v1/labels",
+            unsaved,
+        )
+        .await;
+    assert_eq!(
+        test_connection.status,
+        StatusCode::OK,
+        "{}",
+        test_connection.text
+    );
     assert_eq!(test_connection.body["method"], "GET");
-    assert!(test_connection.body["query"].as_str().unwrap().contains("team-a"), "unsaved routes are enforced too");
+    assert!(
+        test_connection.body["query"]
+            .as_str()
+            .unwrap()
+            .contains("team-a"),
+        "unsaved routes are enforced too"
+    );
     let bad = app.post("/proxy/unsaved/globaldatasources/api/v1/labels", json!({"method": "GET", "spec": {"plugin": {"kind": "PrometheusDatasource", "spec": {}}}})).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }
@@ -173,21 +309,46 @@ async fn upstream_failures_become_502_and_504() {
     let mut settings = ServerSettings::default();
     settings.proxy.timeout = Duration::from_millis(300);
     let app = app_with(settings).await;
-    let dead = datasource("GlobalDatasource", "dead", json!({"url": "http://127.0.0.1:9"}));
-    assert_eq!(app.post("/api/v1/globaldatasources", dead).await.status, StatusCode::OK);
-    let unreachable = app.get("/proxy/globaldatasources/dead/api/v1/query?query=up").await;
+    let dead = datasource(
+        "GlobalDatasource",
+        "dead",
+        json!({"url": "http://127.0.0.1:9"}),
+    );
+    assert_eq!(
+        app.post("/api/v1/globaldatasources", dead).await.status,
+        StatusCode::OK
+    );
+    let unreachable = app
+        .get("/proxy/globaldatasources/dead/api/v1/query?query=up")
+        .await;
     assert_eq!(unreachable.status, StatusCode::BAD_GATEWAY);
-    assert!(unreachable.message().contains("cannot reach"), "{}", unreachable.text);
+    assert!(
+        unreachable.message().contains("cannot reach"),
+        "{}",
+        unreachable.text
+    );
 
     let slow = datasource("GlobalDatasource", "slow", json!({"url": upstream}));
-    assert_eq!(app.post("/api/v1/globaldatasources", slow).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post("/api/v1/globaldatasources", slow).await.status,
+        StatusCode::OK
+    );
     let timeout = app.get("/proxy/globaldatasources/slow/slow").await;
     assert_eq!(timeout.status, StatusCode::GATEWAY_TIMEOUT);
     assert!(timeout.message().contains("did not answer in time"));
 
     let direct = json!({"kind": "GlobalDatasource", "metadata": {"name": "direct"}, "spec": {"plugin": {"kind": "PrometheusDatasource", "spec": {"directUrl": "http://127.0.0.1:9090"}}}});
-    assert_eq!(app.post("/api/v1/globaldatasources", direct).await.status, StatusCode::OK);
-    let no_proxy = app.get("/proxy/globaldatasources/direct/api/v1/query").await;
+    assert_eq!(
+        app.post("/api/v1/globaldatasources", direct).await.status,
+        StatusCode::OK
+    );
+    let no_proxy = app
+        .get("/proxy/globaldatasources/direct/api/v1/query")
+        .await;
     assert_eq!(no_proxy.status, StatusCode::BAD_GATEWAY);
-    assert!(no_proxy.message().contains("unable to build or find the config"));
+    assert!(
+        no_proxy
+            .message()
+            .contains("unable to build or find the config")
+    );
 }

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_server::config::{
-    ApiSettings, DatabaseSettings, EphemeralSettings, ProxySettings, ServerSettings, TenancySettings, TrashSettings,
+    ApiSettings, DatabaseSettings, EphemeralSettings, ProxySettings, ServerSettings,
+    TenancySettings, TrashSettings,
 };
 use serde::Deserialize;
 
@@ -178,7 +179,8 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+    serde_saphyr::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
 }
 
 fn default_sqlite_url(data_dir: &Path) -> String {
@@ -193,7 +195,11 @@ mod tests {
     fn flags_win_over_the_file_and_defaults_fill_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pharos.yaml");
-        std::fs::write(&path, "listen: 127.0.0.1:9999\ntenancy:\n  label: tenant\ntrash:\n  retention: 48h\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen: 127.0.0.1:9999\ntenancy:\n  label: tenant\ntrash:\n  retention: 48h\n",
+        )
+        .unwrap();
         let args = GlobalArgs {
             listen: Some("127.0.0.1:7000".into()),
             data_dir: None,

@@ -27,7 +27,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
     let registry = tracing_subscriber::registry().with(filter);
     match settings.log_format {
         LogFormat::Json => registry.with(fmt::layer().json()).init(),
@@ -45,18 +46,23 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let mut store_config = StoreConfig::new(settings.database_url.clone(), secret_key);
     store_config.options.trash_retention =
-        chrono::TimeDelta::from_std(settings.server.trash.retention).unwrap_or(chrono::TimeDelta::days(30));
-    let store = Store::open(&store_config).await.context("cannot open the config store")?;
+        chrono::TimeDelta::from_std(settings.server.trash.retention)
+            .unwrap_or(chrono::TimeDelta::days(30));
+    let store = Store::open(&store_config)
+        .await
+        .context("cannot open the config store")?;
     tracing::info!(backend = store.backend_name(), "config store ready");
 
     let state = AppState::new(store, settings.server).context("cannot build the HTTP client")?;
     let housekeeping = spawn_housekeeping(state.clone());
     let app = router(state);
 
-    let addr: SocketAddr = settings
-        .listen
-        .parse()
-        .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8080", settings.listen))?;
+    let addr: SocketAddr = settings.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            settings.listen
+        )
+    })?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -147,13 +147,14 @@ pub(crate) fn check_datasource_selector(checker: &mut Checker, parent: &Fields<'
     let path = parent.path_of("datasource");
     match parent.get("datasource") {
         None => {}
-        Some(Value::String(text)) if !is_variable_reference(text) => {
+        Some(Value::String(text)) if is_variable_reference(text) => {}
+        Some(Value::String(text)) => {
             checker.report(
-                    path,
-                    format!(
-                        "a datasource given as a string must be a variable reference such as \"$datasource\" (got {text:?})"
-                    ),
-                );
+                path,
+                format!(
+                    "a datasource given as a string must be a variable reference such as \"$datasource\" (got {text:?})"
+                ),
+            );
         }
         Some(value @ Value::Object(_)) => {
             if let Some(selector) = checker.object(&path, value) {

@@ -307,15 +307,14 @@ impl Evaluator<'_> {
                 }
                 one_by_sig[sig] = Some((idx, f));
             }
-            self.match_pairs(
-                m,
-                &many_now,
-                &one_now,
-                &many_sig,
-                &one_sig,
-                &one_by_sig,
-                &mut pairs,
-            );
+            let sides = StepSides {
+                many_now: &many_now,
+                one_now: &one_now,
+                many_sig: &many_sig,
+                one_sig: &one_sig,
+                one_by_sig: &one_by_sig,
+            };
+            match_pairs(m, &sides, &mut pairs);
             for p in pairs.drain(..) {
                 let (fl, fr) = if swapped {
                     (p.one_f, p.many_f)
@@ -365,51 +364,6 @@ impl Evaluator<'_> {
         }
         Ok(out.finish())
     }
-
-    /// Pairs every "many" element with the "one" element of the same signature (or a
-    /// fill value), then adds filled pairs for unmatched "one" elements.
-    #[allow(clippy::too_many_arguments)]
-    fn match_pairs(
-        &self,
-        m: &Matching,
-        many_now: &[(usize, f64)],
-        one_now: &[(usize, f64)],
-        many_sig: &[usize],
-        one_sig: &[usize],
-        one_by_sig: &[Option<(usize, f64)>],
-        pairs: &mut Vec<Pair>,
-    ) {
-        for &(idx, f) in many_now {
-            let sig = many_sig[idx];
-            let (one, one_f) = match (one_by_sig[sig], m.fill_rhs) {
-                (Some((o, of)), _) => (Some(o), of),
-                (None, Some(fill)) => (None, fill),
-                (None, None) => continue,
-            };
-            pairs.push(Pair {
-                many: Some(idx),
-                many_f: f,
-                one,
-                one_f,
-                sig,
-            });
-        }
-        if let Some(fill) = m.fill_lhs {
-            let matched: HashSet<usize> = pairs.iter().map(|p| p.sig).collect();
-            for &(o, of) in one_now {
-                let sig = one_sig[o];
-                if !matched.contains(&sig) {
-                    pairs.push(Pair {
-                        many: None,
-                        many_f: fill,
-                        one: Some(o),
-                        one_f: of,
-                        sig,
-                    });
-                }
-            }
-        }
-    }
 }
 
 /// A matched (or fill-completed) pair of elements at one step; a missing side is
@@ -420,6 +374,50 @@ struct Pair {
     one: Option<usize>,
     one_f: f64,
     sig: usize,
+}
+
+/// The elements present at one step and their signatures.
+struct StepSides<'s> {
+    many_now: &'s [(usize, f64)],
+    one_now: &'s [(usize, f64)],
+    many_sig: &'s [usize],
+    one_sig: &'s [usize],
+    one_by_sig: &'s [Option<(usize, f64)>],
+}
+
+/// Pairs every "many" element with the "one" element of the same signature (or a fill
+/// value), then adds filled pairs for unmatched "one" elements.
+fn match_pairs(m: &Matching, s: &StepSides<'_>, pairs: &mut Vec<Pair>) {
+    for &(idx, f) in s.many_now {
+        let sig = s.many_sig[idx];
+        let (one, one_f) = match (s.one_by_sig[sig], m.fill_rhs) {
+            (Some((o, of)), _) => (Some(o), of),
+            (None, Some(fill)) => (None, fill),
+            (None, None) => continue,
+        };
+        pairs.push(Pair {
+            many: Some(idx),
+            many_f: f,
+            one,
+            one_f,
+            sig,
+        });
+    }
+    if let Some(fill) = m.fill_lhs {
+        let matched: HashSet<usize> = pairs.iter().map(|p| p.sig).collect();
+        for &(o, of) in s.one_now {
+            let sig = s.one_sig[o];
+            if !matched.contains(&sig) {
+                pairs.push(Pair {
+                    many: None,
+                    many_f: fill,
+                    one: Some(o),
+                    one_f: of,
+                    sig,
+                });
+            }
+        }
+    }
 }
 
 fn duplicate_on_one_side(m: &Matching, swapped: bool, a: &Labels, b: &Labels) -> EvalError {

@@ -113,7 +113,7 @@ impl Engine {
     ) -> Result<QueryResult, EvalError> {
         let expr = parse(query)?;
         let positions = Positions::compute(query, &expr);
-        self.run(src, &expr, &positions, t_ms, t_ms, 0, control)
+        self.run(src, &Query::instant(&expr, &positions, t_ms), control)
     }
 
     /// Evaluates `query` from `start_ms` to `end_ms` every `step_ms`
@@ -141,7 +141,9 @@ impl Engine {
     ) -> Result<QueryResult, EvalError> {
         let expr = parse(query)?;
         let positions = Positions::compute(query, &expr);
-        self.range_expr(src, &expr, &positions, start_ms, end_ms, step_ms, control)
+        let q = Query::range(&expr, &positions, start_ms, end_ms, step_ms);
+        self.check_range(&q)?;
+        self.run(src, &q, control)
     }
 
     /// Evaluates an already parsed expression at one instant. Annotations carry no
@@ -152,13 +154,10 @@ impl Engine {
         expr: &Expr,
         t_ms: i64,
     ) -> Result<QueryResult, EvalError> {
+        let positions = Positions::none();
         self.run(
             src,
-            expr,
-            &Positions::none(),
-            t_ms,
-            t_ms,
-            0,
+            &Query::instant(expr, &positions, t_ms),
             &QueryControl::new(),
         )
     }
@@ -172,68 +171,46 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult, EvalError> {
-        let control = QueryControl::new();
-        self.range_expr(
-            src,
-            expr,
-            &Positions::none(),
-            start_ms,
-            end_ms,
-            step_ms,
-            &control,
-        )
+        let positions = Positions::none();
+        let q = Query::range(expr, &positions, start_ms, end_ms, step_ms);
+        self.check_range(&q)?;
+        self.run(src, &q, &QueryControl::new())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn range_expr(
-        &self,
-        src: &dyn SeriesSource,
-        expr: &Expr,
-        positions: &Positions,
-        start_ms: i64,
-        end_ms: i64,
-        step_ms: i64,
-        control: &QueryControl,
-    ) -> Result<QueryResult, EvalError> {
-        if step_ms <= 0 {
+    /// Validates range-query parameters the way the Prometheus API does.
+    fn check_range(&self, q: &Query<'_>) -> Result<(), EvalError> {
+        if q.step <= 0 {
             return Err(EvalError::InvalidQuery(
                 "zero or negative query resolution step widths are not accepted; use a positive step".into(),
             ));
         }
-        if end_ms < start_ms {
+        if q.end < q.start {
             return Err(EvalError::InvalidQuery(
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end_ms - start_ms) / step_ms >= self.opts.max_points_per_series {
+        if (q.end - q.start) / q.step >= self.opts.max_points_per_series {
             return Err(EvalError::InvalidQuery(format!(
                 "exceeded maximum resolution of {} points per timeseries; try decreasing the query resolution (?step=XX)",
                 self.opts.max_points_per_series
             )));
         }
-        match expr.value_type() {
-            ValueType::Vector | ValueType::Scalar => {}
-            other => {
-                return Err(EvalError::InvalidQuery(format!(
-                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                    documented_type(other)
-                )));
-            }
+        match q.expr.value_type() {
+            ValueType::Vector | ValueType::Scalar => Ok(()),
+            other => Err(EvalError::InvalidQuery(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                documented_type(other)
+            ))),
         }
-        self.run(src, expr, positions, start_ms, end_ms, step_ms, control)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         src: &dyn SeriesSource,
-        expr: &Expr,
-        positions: &Positions,
-        start: i64,
-        end: i64,
-        step: i64,
+        q: &Query<'_>,
         control: &QueryControl,
     ) -> Result<QueryResult, EvalError> {
+        let (expr, start, end, step) = (q.expr, q.start, q.end, q.step);
         let limits = Limits {
             deadline: self.opts.timeout.map(|d| Instant::now() + d),
             control,
@@ -241,7 +218,15 @@ impl Engine {
             max_series: self.opts.max_series,
         };
         let instant = step == 0;
-        let mut ev = Evaluator::new(src, &self.opts, limits, positions, start, end, step.max(1));
+        let mut ev = Evaluator::new(
+            src,
+            &self.opts,
+            limits,
+            q.positions,
+            start,
+            end,
+            step.max(1),
+        );
         let value = ev.eval(expr)?;
         let annotations = ev.into_annotations();
         let value = match value {
@@ -286,6 +271,37 @@ impl Engine {
             }
         };
         Ok(QueryResult { value, annotations })
+    }
+}
+
+/// What to evaluate and when; `step == 0` marks an instant query.
+struct Query<'q> {
+    expr: &'q Expr,
+    positions: &'q Positions,
+    start: i64,
+    end: i64,
+    step: i64,
+}
+
+impl<'q> Query<'q> {
+    fn instant(expr: &'q Expr, positions: &'q Positions, t: i64) -> Self {
+        Query {
+            expr,
+            positions,
+            start: t,
+            end: t,
+            step: 0,
+        }
+    }
+
+    fn range(expr: &'q Expr, positions: &'q Positions, start: i64, end: i64, step: i64) -> Self {
+        Query {
+            expr,
+            positions,
+            start,
+            end,
+            step,
+        }
     }
 }
 

@@ -54,7 +54,11 @@ const DROPPED_RESPONSE_HEADERS: [HeaderName; 7] = [
 ];
 
 /// Sends `request` to `target` and streams the answer back.
-pub async fn forward(state: &AppState, target: &ProxyTarget, mut request: Outgoing) -> ApiResult<Response> {
+pub async fn forward(
+    state: &AppState,
+    target: &ProxyTarget,
+    mut request: Outgoing,
+) -> ApiResult<Response> {
     if request.sub_path.is_empty() {
         request.sub_path.push('/');
     }
@@ -86,13 +90,21 @@ pub async fn forward(state: &AppState, target: &ProxyTarget, mut request: Outgoi
     if !request.headers.contains_key("x-forwarded-proto") {
         builder = builder.header("x-forwarded-proto", "http");
     }
-    let upstream = builder.body(request.body).send().await.map_err(|e| upstream_error(target, &e))?;
+    let upstream = builder
+        .body(request.body)
+        .send()
+        .await
+        .map_err(|e| upstream_error(target, &e))?;
     Ok(stream_back(upstream))
 }
 
 fn check_allowed(target: &ProxyTarget, request: &Outgoing) -> ApiResult<()> {
     let endpoints = &target.http.allowed_endpoints;
-    if endpoints.is_empty() || endpoints.iter().any(|e| e.allows(request.method.as_str(), &request.sub_path)) {
+    if endpoints.is_empty()
+        || endpoints
+            .iter()
+            .any(|e| e.allows(request.method.as_str(), &request.sub_path))
+    {
         return Ok(());
     }
     Err(ApiError::Forbidden(format!(
@@ -102,8 +114,13 @@ fn check_allowed(target: &ProxyTarget, request: &Outgoing) -> ApiResult<()> {
 }
 
 /// Rewrites the query string and a form body so every selector carries the tenant matcher.
-fn enforce(state: &AppState, policy: &pharos_enforce::TenantPolicy, request: &mut Outgoing) -> ApiResult<()> {
-    let enforcement = tenancy::classify(&request.sub_path).ok_or_else(|| tenancy::refusal(&request.sub_path))?;
+fn enforce(
+    state: &AppState,
+    policy: &pharos_enforce::TenantPolicy,
+    request: &mut Outgoing,
+) -> ApiResult<()> {
+    let enforcement =
+        tenancy::classify(&request.sub_path).ok_or_else(|| tenancy::refusal(&request.sub_path))?;
     if enforcement == Enforcement::Passthrough {
         return Ok(());
     }
@@ -122,7 +139,8 @@ fn enforce(state: &AppState, policy: &pharos_enforce::TenantPolicy, request: &mu
     let enforcer = &state.enforcer;
     let body_carries_params = request.method == Method::POST && has_body;
     let query = request.query.take().unwrap_or_default();
-    let rewritten = tenancy::rewrite_form(&query, enforcement, enforcer, policy, !body_carries_params)?;
+    let rewritten =
+        tenancy::rewrite_form(&query, enforcement, enforcer, policy, !body_carries_params)?;
     request.query = Some(rewritten);
     if body_carries_params {
         let body = std::str::from_utf8(&request.body)
@@ -148,13 +166,22 @@ fn upstream_url(target: &ProxyTarget, request: &Outgoing) -> ApiResult<url::Url>
     url.set_path(&format!("{base}{}", request.sub_path));
     url.set_query(request.query.as_deref().filter(|q| !q.is_empty()));
     if url.host_str().is_none() {
-        return Err(ApiError::BadGateway(format!("{} has no host in its URL", target.label)));
+        return Err(ApiError::BadGateway(format!(
+            "{} has no host in its URL",
+            target.label
+        )));
     }
     Ok(url)
 }
 
 fn upstream_error(target: &ProxyTarget, err: &reqwest::Error) -> ApiError {
-    let reason = if err.is_timeout() { "timeout" } else if err.is_connect() { "connect" } else { "other" };
+    let reason = if err.is_timeout() {
+        "timeout"
+    } else if err.is_connect() {
+        "connect"
+    } else {
+        "other"
+    };
     metrics::counter!("pharos_proxy_upstream_errors_total", "reason" => reason).increment(1);
     let url = &target.http.url;
     if err.is_timeout() {
@@ -163,9 +190,17 @@ fn upstream_error(target: &ProxyTarget, err: &reqwest::Error) -> ApiError {
             target.label
         ))
     } else if err.is_connect() {
-        ApiError::BadGateway(format!("cannot reach {} at {url}: {}", target.label, root_cause(err)))
+        ApiError::BadGateway(format!(
+            "cannot reach {} at {url}: {}",
+            target.label,
+            root_cause(err)
+        ))
     } else {
-        ApiError::BadGateway(format!("request to {} at {url} failed: {}", target.label, root_cause(err)))
+        ApiError::BadGateway(format!(
+            "request to {} at {url} failed: {}",
+            target.label,
+            root_cause(err)
+        ))
     }
 }
 
@@ -178,7 +213,8 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn stream_back(upstream: reqwest::Response) -> Response {
-    let status = StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut headers = HeaderMap::new();
     for (name, value) in upstream.headers() {
         if !DROPPED_RESPONSE_HEADERS.contains(name) && name != header::CONTENT_LENGTH {

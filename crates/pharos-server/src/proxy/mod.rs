@@ -15,8 +15,8 @@ use axum::{
     routing::{any, post},
 };
 use base64::Engine as _;
-use serde::Deserialize;
 use pharos_model::Kind;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
@@ -32,20 +32,41 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/proxy/globaldatasources/{name}", any(saved))
         .route("/proxy/globaldatasources/{name}/{*path}", any(saved))
-        .route("/proxy/projects/{project}/globaldatasources/{name}", any(saved))
-        .route("/proxy/projects/{project}/globaldatasources/{name}/{*path}", any(saved))
+        .route(
+            "/proxy/projects/{project}/globaldatasources/{name}",
+            any(saved),
+        )
+        .route(
+            "/proxy/projects/{project}/globaldatasources/{name}/{*path}",
+            any(saved),
+        )
         .route("/proxy/projects/{project}/datasources/{name}", any(saved))
-        .route("/proxy/projects/{project}/datasources/{name}/{*path}", any(saved))
-        .route("/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}", any(saved))
+        .route(
+            "/proxy/projects/{project}/datasources/{name}/{*path}",
+            any(saved),
+        )
+        .route(
+            "/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}",
+            any(saved),
+        )
         .route(
             "/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}/{*path}",
             any(saved),
         )
         .route("/proxy/unsaved/globaldatasources", post(unsaved))
         .route("/proxy/unsaved/globaldatasources/{*path}", post(unsaved))
-        .route("/proxy/unsaved/projects/{project}/datasources", post(unsaved))
-        .route("/proxy/unsaved/projects/{project}/datasources/{*path}", post(unsaved))
-        .route("/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources", post(unsaved))
+        .route(
+            "/proxy/unsaved/projects/{project}/datasources",
+            post(unsaved),
+        )
+        .route(
+            "/proxy/unsaved/projects/{project}/datasources/{*path}",
+            post(unsaved),
+        )
+        .route(
+            "/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources",
+            post(unsaved),
+        )
         .route(
             "/proxy/unsaved/projects/{project}/dashboards/{dashboard}/datasources/{*path}",
             post(unsaved),
@@ -64,7 +85,11 @@ async fn saved(
     let reference = match (get("project"), get("dashboard"), is_global) {
         (None, _, _) => DatasourceRef::Global { name },
         (Some(project), _, true) => DatasourceRef::GlobalInProject { project, name },
-        (Some(project), Some(dashboard), false) => DatasourceRef::Dashboard { project, dashboard, name },
+        (Some(project), Some(dashboard), false) => DatasourceRef::Dashboard {
+            project,
+            dashboard,
+            name,
+        },
         (Some(project), None, false) => DatasourceRef::Project { project, name },
     };
     let sub_path = sub_path(get("path"));
@@ -74,7 +99,18 @@ async fn saved(
     let body = read_limited(request, state.settings.api.max_body_bytes).await?;
     let target = target::resolve(&state, reference).await?;
     record(&target, "saved");
-    forward::forward(&state, &target, Outgoing { method, sub_path, query, headers, body }).await
+    forward::forward(
+        &state,
+        &target,
+        Outgoing {
+            method,
+            sub_path,
+            query,
+            headers,
+            body,
+        },
+    )
+    .await
 }
 
 /// Body of the `unsaved` routes (Perses's "test connection").
@@ -95,9 +131,11 @@ async fn unsaved(
 ) -> ApiResult<Response> {
     let query = request.uri().query().map(str::to_owned);
     let headers = request.headers().clone();
-    let JsonBody(raw) = <JsonBody as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
-    let body: UnsavedRequest = serde_json::from_value(raw)
-        .map_err(|e| ApiError::bad_request(format!("expected {{\"method\", \"body\"?, \"spec\"}}: {e}")))?;
+    let JsonBody(raw) =
+        <JsonBody as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
+    let body: UnsavedRequest = serde_json::from_value(raw).map_err(|e| {
+        ApiError::bad_request(format!("expected {{\"method\", \"body\"?, \"spec\"}}: {e}"))
+    })?;
     let method = Method::from_bytes(body.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| ApiError::bad_request(format!("unknown HTTP method {:?}", body.method)))?;
     let payload = match body.body.as_deref() {
@@ -109,12 +147,21 @@ async fn unsaved(
     let project = params.get("project").cloned();
     // Validate the spec as the datasource it would become, so a broken spec is a 400.
     let (kind, metadata) = match &project {
-        Some(project) => (Kind::Datasource, json!({"name": "unsaved-datasource", "project": project})),
-        None => (Kind::GlobalDatasource, json!({"name": "unsaved-datasource"})),
+        Some(project) => (
+            Kind::Datasource,
+            json!({"name": "unsaved-datasource", "project": project}),
+        ),
+        None => (
+            Kind::GlobalDatasource,
+            json!({"name": "unsaved-datasource"}),
+        ),
     };
     let envelope = json!({"kind": kind.as_str(), "metadata": metadata, "spec": body.spec});
     let decoded = pharos_model::decode_resource(kind, &envelope)?;
-    let reference = DatasourceRef::Unsaved { project, spec: decoded.spec };
+    let reference = DatasourceRef::Unsaved {
+        project,
+        spec: decoded.spec,
+    };
     let target = target::resolve(&state, reference).await?;
     record(&target, "unsaved");
     let outgoing = Outgoing {
@@ -136,6 +183,11 @@ fn sub_path(path: Option<String>) -> String {
 }
 
 fn record(target: &target::ProxyTarget, route: &'static str) {
-    let enforced = if target.policy.is_some() { "true" } else { "false" };
-    metrics::counter!("pharos_proxy_requests_total", "route" => route, "enforced" => enforced).increment(1);
+    let enforced = if target.policy.is_some() {
+        "true"
+    } else {
+        "false"
+    };
+    metrics::counter!("pharos_proxy_requests_total", "route" => route, "enforced" => enforced)
+        .increment(1);
 }

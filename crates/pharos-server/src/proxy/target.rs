@@ -23,9 +23,16 @@ pub enum DatasourceRef {
     /// `/proxy/projects/{project}/datasources/{name}`.
     Project { project: String, name: String },
     /// `/proxy/projects/{project}/dashboards/{dashboard}/datasources/{name}`.
-    Dashboard { project: String, dashboard: String, name: String },
+    Dashboard {
+        project: String,
+        dashboard: String,
+        name: String,
+    },
     /// `/proxy/unsaved/...`: the spec comes with the request.
-    Unsaved { project: Option<String>, spec: Value },
+    Unsaved {
+        project: Option<String>,
+        spec: Value,
+    },
 }
 
 impl DatasourceRef {
@@ -35,16 +42,29 @@ impl DatasourceRef {
             Self::GlobalInProject { project, .. }
             | Self::Project { project, .. }
             | Self::Dashboard { project, .. }
-            | Self::Unsaved { project: Some(project), .. } => Some(project),
+            | Self::Unsaved {
+                project: Some(project),
+                ..
+            } => Some(project),
         }
     }
 
     fn label(&self) -> String {
         match self {
-            Self::Global { name } | Self::GlobalInProject { name, .. } => format!("global datasource \"{name}\""),
-            Self::Project { project, name } => format!("datasource \"{name}\" of project \"{project}\""),
-            Self::Dashboard { project, dashboard, name } => {
-                format!("datasource \"{name}\" of dashboard \"{dashboard}\" in project \"{project}\"")
+            Self::Global { name } | Self::GlobalInProject { name, .. } => {
+                format!("global datasource \"{name}\"")
+            }
+            Self::Project { project, name } => {
+                format!("datasource \"{name}\" of project \"{project}\"")
+            }
+            Self::Dashboard {
+                project,
+                dashboard,
+                name,
+            } => {
+                format!(
+                    "datasource \"{name}\" of dashboard \"{dashboard}\" in project \"{project}\""
+                )
             }
             Self::Unsaved { .. } => "unsaved datasource".to_owned(),
         }
@@ -79,14 +99,32 @@ pub async fn resolve(state: &AppState, reference: DatasourceRef) -> ApiResult<Pr
         DatasourceRef::Global { name } | DatasourceRef::GlobalInProject { name, .. } => {
             stored_spec(state, Kind::GlobalDatasource, None, name, &label).await?
         }
-        DatasourceRef::Project { name, .. } => stored_spec(state, Kind::Datasource, project.as_deref(), name, &label).await?,
-        DatasourceRef::Dashboard { dashboard, name, .. } => {
-            let dashboard_spec = stored_spec(state, Kind::Dashboard, project.as_deref(), dashboard, &label).await?;
+        DatasourceRef::Project { name, .. } => {
+            stored_spec(state, Kind::Datasource, project.as_deref(), name, &label).await?
+        }
+        DatasourceRef::Dashboard {
+            dashboard, name, ..
+        } => {
+            let dashboard_spec = stored_spec(
+                state,
+                Kind::Dashboard,
+                project.as_deref(),
+                dashboard,
+                &label,
+            )
+            .await?;
             dashboard_spec
                 .get("datasources")
-                .and_then(|d| d.get(name.as_str()).or_else(|| d.get(resources.normalize(name).as_str())))
+                .and_then(|d| {
+                    d.get(name.as_str())
+                        .or_else(|| d.get(resources.normalize(name).as_str()))
+                })
                 .cloned()
-                .ok_or_else(|| ApiError::Missing(format!("{label} not found: the dashboard has no such local datasource")))?
+                .ok_or_else(|| {
+                    ApiError::Missing(format!(
+                        "{label} not found: the dashboard has no such local datasource"
+                    ))
+                })?
         }
         DatasourceRef::Unsaved { spec, .. } => spec.clone(),
     };
@@ -96,7 +134,9 @@ pub async fn resolve(state: &AppState, reference: DatasourceRef) -> ApiResult<Pr
     let http = match pharos_model::find_http_proxy(&spec) {
         Some(Ok(http)) => http,
         Some(Err(errors)) => {
-            return Err(ApiError::BadGateway(format!("{label} has an invalid proxy configuration: {errors}")));
+            return Err(ApiError::BadGateway(format!(
+                "{label} has an invalid proxy configuration: {errors}"
+            )));
         }
         None => {
             return Err(ApiError::BadGateway(format!(
@@ -106,9 +146,9 @@ pub async fn resolve(state: &AppState, reference: DatasourceRef) -> ApiResult<Pr
         }
     };
     let secret_kind = match &reference {
-        DatasourceRef::Global { .. } | DatasourceRef::GlobalInProject { .. } | DatasourceRef::Unsaved { project: None, .. } => {
-            Kind::GlobalSecret
-        }
+        DatasourceRef::Global { .. }
+        | DatasourceRef::GlobalInProject { .. }
+        | DatasourceRef::Unsaved { project: None, .. } => Kind::GlobalSecret,
         _ => Kind::Secret,
     };
     let authorization = match &http.secret {
@@ -136,8 +176,13 @@ pub async fn resolve(state: &AppState, reference: DatasourceRef) -> ApiResult<Pr
     })
 }
 
-
-async fn stored_spec(state: &AppState, kind: Kind, project: Option<&str>, name: &str, label: &str) -> ApiResult<Value> {
+async fn stored_spec(
+    state: &AppState,
+    kind: Kind,
+    project: Option<&str>,
+    name: &str,
+    label: &str,
+) -> ApiResult<Value> {
     state
         .resources
         .load_raw(kind, project, name)
@@ -152,7 +197,9 @@ async fn project_policy(state: &AppState, project: &str) -> ApiResult<Option<Ten
         .resources
         .load_raw(Kind::Project, None, project)
         .await?
-        .ok_or_else(|| ApiError::bad_request(format!("metadata.project \"{project}\" doesn't exist")))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("metadata.project \"{project}\" doesn't exist"))
+        })?;
     let namespaces = row
         .spec
         .as_ref()
@@ -168,5 +215,9 @@ async fn project_policy(state: &AppState, project: &str) -> ApiResult<Option<Ten
     };
     TenantPolicy::new(&tenancy.label, namespaces, mode)
         .map(Some)
-        .map_err(|e| ApiError::Internal(format!("project \"{project}\" has an unusable tenant policy: {e}")))
+        .map_err(|e| {
+            ApiError::Internal(format!(
+                "project \"{project}\" has an unusable tenant policy: {e}"
+            ))
+        })
 }

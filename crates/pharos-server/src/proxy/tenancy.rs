@@ -22,11 +22,15 @@ pub enum Enforcement {
 pub fn classify(sub_path: &str) -> Option<Enforcement> {
     let path = sub_path.trim_end_matches('/');
     match path {
-        "/api/v1/query" | "/api/v1/query_range" | "/api/v1/query_exemplars" => Some(Enforcement::Query),
+        "/api/v1/query" | "/api/v1/query_range" | "/api/v1/query_exemplars" => {
+            Some(Enforcement::Query)
+        }
         "/api/v1/series" | "/api/v1/labels" => Some(Enforcement::Selectors),
         "/api/v1/parse_query" | "/api/v1/status/buildinfo" => Some(Enforcement::Passthrough),
         _ => {
-            let name = path.strip_prefix("/api/v1/label/")?.strip_suffix("/values")?;
+            let name = path
+                .strip_prefix("/api/v1/label/")?
+                .strip_suffix("/values")?;
             (!name.is_empty() && !name.contains('/')).then_some(Enforcement::Selectors)
         }
     }
@@ -57,11 +61,17 @@ pub fn rewrite_form(
         let rewritten = match (enforcement, key.as_ref()) {
             (Enforcement::Query, "query") => {
                 metrics::counter!("pharos_proxy_enforced_queries_total").increment(1);
-                enforcer.enforce_query(policy, &value).map_err(refused)?.to_string()
+                enforcer
+                    .enforce_query(policy, &value)
+                    .map_err(refused)?
+                    .to_string()
             }
             (Enforcement::Selectors, "match[]") => {
                 saw_match = true;
-                enforcer.enforce_selector(policy, &value).map_err(refused)?.to_string()
+                enforcer
+                    .enforce_selector(policy, &value)
+                    .map_err(refused)?
+                    .to_string()
             }
             _ => value.into_owned(),
         };
@@ -84,16 +94,27 @@ mod tests {
     use pharos_enforce::ConflictMode;
 
     fn policy() -> TenantPolicy {
-        TenantPolicy::new("namespace", vec!["team-a".to_owned()], ConflictMode::Replace).unwrap()
+        TenantPolicy::new(
+            "namespace",
+            vec!["team-a".to_owned()],
+            ConflictMode::Replace,
+        )
+        .unwrap()
     }
 
     #[test]
     fn classifies_prometheus_endpoints() {
         assert_eq!(classify("/api/v1/query"), Some(Enforcement::Query));
         assert_eq!(classify("/api/v1/query_range/"), Some(Enforcement::Query));
-        assert_eq!(classify("/api/v1/label/job/values"), Some(Enforcement::Selectors));
+        assert_eq!(
+            classify("/api/v1/label/job/values"),
+            Some(Enforcement::Selectors)
+        );
         assert_eq!(classify("/api/v1/labels"), Some(Enforcement::Selectors));
-        assert_eq!(classify("/api/v1/parse_query"), Some(Enforcement::Passthrough));
+        assert_eq!(
+            classify("/api/v1/parse_query"),
+            Some(Enforcement::Passthrough)
+        );
         assert_eq!(classify("/api/v1/label//values"), None);
         assert_eq!(classify("/api/v1/status/config"), None);
         assert_eq!(classify("/federate"), None);
@@ -103,26 +124,57 @@ mod tests {
     #[test]
     fn query_parameters_are_enforced_and_others_kept() {
         let enforcer = Enforcer::new(100);
-        let out = rewrite_form("query=up&time=10", Enforcement::Query, &enforcer, &policy(), true).unwrap();
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(out.as_bytes()).into_owned().collect();
+        let out = rewrite_form(
+            "query=up&time=10",
+            Enforcement::Query,
+            &enforcer,
+            &policy(),
+            true,
+        )
+        .unwrap();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(out.as_bytes())
+            .into_owned()
+            .collect();
         assert_eq!(pairs[0].0, "query");
-        assert!(pairs[0].1.contains("namespace=\"team-a\""), "{}", pairs[0].1);
+        assert!(
+            pairs[0].1.contains("namespace=\"team-a\""),
+            "{}",
+            pairs[0].1
+        );
         assert_eq!(pairs[1], ("time".to_owned(), "10".to_owned()));
     }
 
     #[test]
     fn selectors_get_a_default_match_when_none_was_sent() {
         let enforcer = Enforcer::new(100);
-        let out = rewrite_form("start=1", Enforcement::Selectors, &enforcer, &policy(), true).unwrap();
-        assert!(out.contains("match%5B%5D=%7Bnamespace%3D%22team-a%22%7D"), "{out}");
-        let untouched = rewrite_form("start=1", Enforcement::Selectors, &enforcer, &policy(), false).unwrap();
+        let out = rewrite_form(
+            "start=1",
+            Enforcement::Selectors,
+            &enforcer,
+            &policy(),
+            true,
+        )
+        .unwrap();
+        assert!(
+            out.contains("match%5B%5D=%7Bnamespace%3D%22team-a%22%7D"),
+            "{out}"
+        );
+        let untouched = rewrite_form(
+            "start=1",
+            Enforcement::Selectors,
+            &enforcer,
+            &policy(),
+            false,
+        )
+        .unwrap();
         assert_eq!(untouched, "start=1");
     }
 
     #[test]
     fn unparsable_queries_are_refused_with_the_reason() {
         let enforcer = Enforcer::new(100);
-        let err = rewrite_form("query=sum(", Enforcement::Query, &enforcer, &policy(), true).unwrap_err();
+        let err =
+            rewrite_form("query=sum(", Enforcement::Query, &enforcer, &policy(), true).unwrap_err();
         assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
         assert!(err.to_string().contains("tenant enforcement"), "{err}");
     }

@@ -57,7 +57,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/projects/{project}/dashboards/{name}/versions/{version}/restore",
             post(restore_version),
         )
-        .route("/api/v1/projects/{project}/trash/dashboards", get(list_trash))
+        .route(
+            "/api/v1/projects/{project}/trash/dashboards",
+            get(list_trash),
+        )
         .route(
             "/api/v1/projects/{project}/trash/dashboards/{name}",
             axum::routing::delete(purge_trash),
@@ -120,7 +123,11 @@ fn global_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
     let plural = kind.plural();
     // The project's own name sits where project routes have `{project}`; the router
     // needs one parameter name per position.
-    let param = if kind == Kind::Project { "project" } else { "name" };
+    let param = if kind == Kind::Project {
+        "project"
+    } else {
+        "name"
+    };
     router
         .route(
             &format!("/api/v1/{plural}"),
@@ -149,7 +156,12 @@ fn global_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
         )
 }
 
-async fn list(state: &AppState, kind: Kind, project: Option<&str>, params: &ListParams) -> ApiResult<Response> {
+async fn list(
+    state: &AppState,
+    kind: Kind,
+    project: Option<&str>,
+    params: &ListParams,
+) -> ApiResult<Response> {
     let items = state.resources.list(kind, project, params).await?;
     Ok(Json(items).into_response())
 }
@@ -180,15 +192,19 @@ fn deleted(result: ApiResult<()>) -> ApiResult<StatusCode> {
 }
 
 fn parse_version(text: &str) -> ApiResult<u64> {
-    text.parse()
-        .map_err(|_| ApiError::bad_request(format!("version {text:?} is not a non-negative integer")))
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!("version {text:?} is not a non-negative integer"))
+    })
 }
 
 async fn list_versions(
     State(s): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let versions = s.resources.list_versions(Kind::Dashboard, &project, &name).await?;
+    let versions = s
+        .resources
+        .list_versions(Kind::Dashboard, &project, &name)
+        .await?;
     Ok(Json(versions).into_response())
 }
 
@@ -197,7 +213,11 @@ async fn get_version(
     Path((project, name, version)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let version = parse_version(&version)?;
-    with_etag(s.resources.get_version(Kind::Dashboard, &project, &name, version).await)
+    with_etag(
+        s.resources
+            .get_version(Kind::Dashboard, &project, &name, version)
+            .await,
+    )
 }
 
 async fn restore_version(
@@ -225,12 +245,20 @@ async fn restore_trash(
     State(s): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    with_etag(s.resources.restore_from_trash(Kind::Dashboard, &project, &name).await)
+    with_etag(
+        s.resources
+            .restore_from_trash(Kind::Dashboard, &project, &name)
+            .await,
+    )
 }
 
 async fn purge_trash(
     State(s): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    deleted(s.resources.purge_from_trash(Kind::Dashboard, &project, &name).await)
+    deleted(
+        s.resources
+            .purge_from_trash(Kind::Dashboard, &project, &name)
+            .await,
+    )
 }

@@ -126,7 +126,8 @@ mod tests {
 
     #[test]
     fn names_are_lowercased_in_metadata_only() {
-        let mut body = json!({"metadata": {"name": "MyDash", "project": "Team"}, "spec": {"x": "KEEP"}});
+        let mut body =
+            json!({"metadata": {"name": "MyDash", "project": "Team"}, "spec": {"x": "KEEP"}});
         lowercase_names(&mut body);
         assert_eq!(body["metadata"]["name"], "mydash");
         assert_eq!(body["metadata"]["project"], "team");

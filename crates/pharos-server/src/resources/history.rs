@@ -17,9 +17,15 @@ use pharos_store::Precondition;
 
 impl ResourceService {
     /// Versions of a dashboard, newest first: `[{"version", "updatedAt", "current"}]`.
-    pub async fn list_versions(&self, kind: Kind, project: &str, name: &str) -> ApiResult<Vec<Value>> {
+    pub async fn list_versions(
+        &self,
+        kind: Kind,
+        project: &str,
+        name: &str,
+    ) -> ApiResult<Vec<Value>> {
         let key = self.key(kind, Some(project), name);
-        self.ensure_project_exists(&key.project.clone().unwrap_or_default()).await?;
+        self.ensure_project_exists(&key.project.clone().unwrap_or_default())
+            .await?;
         let current = self.store().get(&key).await?.ok_or(ApiError::NotFound)?;
         let versions = self.store().list_versions(&key).await?;
         Ok(versions
@@ -35,7 +41,13 @@ impl ResourceService {
     }
 
     /// One version of a dashboard, as a full document.
-    pub async fn get_version(&self, kind: Kind, project: &str, name: &str, version: u64) -> ApiResult<Versioned> {
+    pub async fn get_version(
+        &self,
+        kind: Kind,
+        project: &str,
+        name: &str,
+        version: u64,
+    ) -> ApiResult<Versioned> {
         let key = self.key(kind, Some(project), name);
         let stored = self
             .store()
@@ -74,11 +86,19 @@ impl ResourceService {
     }
 
     /// Deleted dashboards of a project, with when they were deleted and will be purged.
-    pub async fn list_trash(&self, kind: Kind, project: &str, retention: std::time::Duration) -> ApiResult<Vec<Value>> {
+    pub async fn list_trash(
+        &self,
+        kind: Kind,
+        project: &str,
+        retention: std::time::Duration,
+    ) -> ApiResult<Vec<Value>> {
         let project = self.normalize(project);
         self.ensure_project_exists(&project).await?;
         let retention = ChronoDuration::from_std(retention).unwrap_or(ChronoDuration::MAX);
-        let rows = self.store().list_trash(kind.as_str(), Some(&project)).await?;
+        let rows = self
+            .store()
+            .list_trash(kind.as_str(), Some(&project))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -99,9 +119,15 @@ impl ResourceService {
     }
 
     /// Brings a dashboard back from the trash (409 if a live one took its name).
-    pub async fn restore_from_trash(&self, kind: Kind, project: &str, name: &str) -> ApiResult<Versioned> {
+    pub async fn restore_from_trash(
+        &self,
+        kind: Kind,
+        project: &str,
+        name: &str,
+    ) -> ApiResult<Versioned> {
         let key = self.key(kind, Some(project), name);
-        self.ensure_project_exists(&key.project.clone().unwrap_or_default()).await?;
+        self.ensure_project_exists(&key.project.clone().unwrap_or_default())
+            .await?;
         let stored = self.store().restore_from_trash(&key).await?;
         Ok(Versioned {
             document: to_document(kind, &stored),

@@ -6,7 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use pharos_model::{Kind, Resource};
-use pharos_store::{ListQuery, NewResource, Precondition, ResourceKey, Store, StoreError, StoredResource};
+use pharos_store::{
+    ListQuery, NewResource, Precondition, ResourceKey, Store, StoreError, StoredResource,
+};
 use serde_json::Value;
 
 use super::document::{keep_masked_secrets, lowercase_names, metadata_extra, to_document};
@@ -76,7 +78,12 @@ impl ResourceService {
     }
 
     /// Creates a resource (`POST`). `path_project` is the project of a project route.
-    pub async fn create(&self, kind: Kind, path_project: Option<&str>, mut body: Value) -> ApiResult<Value> {
+    pub async fn create(
+        &self,
+        kind: Kind,
+        path_project: Option<&str>,
+        mut body: Value,
+    ) -> ApiResult<Value> {
         self.prepare_body(&mut body);
         let project = self.reconcile_project(kind, path_project, &mut body)?;
         let resource = pharos_model::decode_resource(kind, &body)?;
@@ -114,14 +121,14 @@ impl ResourceService {
             ));
         }
         let key = key_of(kind, project, name);
-        if kind.is_secret() {
-            if let Some(current) = self.store.get(&key).await?
-                && let Some(stored_spec) = &current.spec
-            {
-                keep_masked_secrets(&mut resource.spec, stored_spec);
-            }
+        if kind.is_secret()
+            && let Some(current) = self.store.get(&key).await?
+            && let Some(stored_spec) = &current.spec
+        {
+            keep_masked_secrets(&mut resource.spec, stored_spec);
         }
-        self.check_defaults(kind, &resource, Some(&key.name)).await?;
+        self.check_defaults(kind, &resource, Some(&key.name))
+            .await?;
         let precondition = match (if_match, resource.metadata.version) {
             (IfMatch::Version(v), _) => Precondition::IfVersion(v),
             (IfMatch::Any, Some(v)) => Precondition::NotOlderThan(v),
@@ -156,7 +163,12 @@ impl ResourceService {
     }
 
     /// Lists resources of a kind; `path_project` is set on project routes.
-    pub async fn list(&self, kind: Kind, path_project: Option<&str>, params: &ListParams) -> ApiResult<Vec<Value>> {
+    pub async fn list(
+        &self,
+        kind: Kind,
+        path_project: Option<&str>,
+        params: &ListParams,
+    ) -> ApiResult<Vec<Value>> {
         let project = match (path_project, params.project.as_deref()) {
             (Some(p), Some(q)) if self.normalize(p) != self.normalize(q) => {
                 return Err(ApiError::bad_request(format!(
@@ -178,7 +190,11 @@ impl ResourceService {
             .store
             .list(&ListQuery {
                 kind: kind.as_str().to_owned(),
-                project: if kind.is_project_scoped() { project } else { None },
+                project: if kind.is_project_scoped() {
+                    project
+                } else {
+                    None
+                },
                 name_prefix: params.name.as_deref().map(|n| self.normalize(n)),
                 include_spec: needs_spec,
             })
@@ -198,7 +214,13 @@ impl ResourceService {
     }
 
     /// Deletes a resource (dashboards go to the trash; projects cascade).
-    pub async fn delete(&self, kind: Kind, project: Option<&str>, name: &str, if_match: IfMatch) -> ApiResult<()> {
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        name: &str,
+        if_match: IfMatch,
+    ) -> ApiResult<()> {
         let key = self.key(kind, project, name);
         if kind == Kind::Project {
             if self.store.get(&key).await?.is_none() {
@@ -234,7 +256,12 @@ impl ResourceService {
     }
 
     /// Reads the raw stored row (unmasked), for the proxy's datasource and secret lookups.
-    pub async fn load_raw(&self, kind: Kind, project: Option<&str>, name: &str) -> ApiResult<Option<StoredResource>> {
+    pub async fn load_raw(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Option<StoredResource>> {
         let key = self.key(kind, project, name);
         Ok(self.store.get(&key).await?)
     }
@@ -253,20 +280,32 @@ impl ResourceService {
             })
             .await?;
         let mut removed = 0;
-        for row in rows.iter().filter(|row| is_expired(Kind::EphemeralDashboard, row, now)) {
-            match self.store.delete(&row.key, Precondition::IfVersion(row.version)).await {
+        for row in rows
+            .iter()
+            .filter(|row| is_expired(Kind::EphemeralDashboard, row, now))
+        {
+            match self
+                .store
+                .delete(&row.key, Precondition::IfVersion(row.version))
+                .await
+            {
                 Ok(_) => removed += 1,
                 Err(StoreError::NotFound | StoreError::PreconditionFailed { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        let cutoff = now - chrono::Duration::from_std(trash_retention).unwrap_or(chrono::Duration::MAX);
+        let cutoff =
+            now - chrono::Duration::from_std(trash_retention).unwrap_or(chrono::Duration::MAX);
         removed += self.store.purge_expired_trash(cutoff).await?;
         Ok(removed)
     }
 
     pub(crate) fn key(&self, kind: Kind, project: Option<&str>, name: &str) -> ResourceKey {
-        key_of(kind, project.map(|p| self.normalize(p)), self.normalize(name))
+        key_of(
+            kind,
+            project.map(|p| self.normalize(p)),
+            self.normalize(name),
+        )
     }
 
     fn prepare_body(&self, body: &mut Value) {
@@ -277,7 +316,12 @@ impl ResourceService {
 
     /// Applies Perses's project rules: the path project fills a missing `metadata.project`,
     /// a different one is refused, and project-scoped kinds must name a project.
-    fn reconcile_project(&self, kind: Kind, path_project: Option<&str>, body: &mut Value) -> ApiResult<Option<String>> {
+    fn reconcile_project(
+        &self,
+        kind: Kind,
+        path_project: Option<&str>,
+        body: &mut Value,
+    ) -> ApiResult<Option<String>> {
         if !kind.is_project_scoped() {
             return Ok(None);
         }
@@ -303,7 +347,12 @@ impl ResourceService {
     }
 
     /// Perses allows one default datasource per plugin kind in a scope.
-    async fn check_defaults(&self, kind: Kind, resource: &Resource, replacing: Option<&str>) -> ApiResult<()> {
+    async fn check_defaults(
+        &self,
+        kind: Kind,
+        resource: &Resource,
+        replacing: Option<&str>,
+    ) -> ApiResult<()> {
         if !matches!(kind, Kind::Datasource | Kind::GlobalDatasource)
             || !pharos_model::datasource_is_default(&resource.spec)
         {
@@ -343,7 +392,11 @@ impl ResourceService {
 fn key_of(kind: Kind, project: Option<String>, name: String) -> ResourceKey {
     ResourceKey {
         kind: kind.as_str().to_owned(),
-        project: if kind.is_project_scoped() { project } else { None },
+        project: if kind.is_project_scoped() {
+            project
+        } else {
+            None
+        },
         name,
     }
 }
@@ -362,8 +415,14 @@ pub(crate) fn describe(err: StoreError, key: &ResourceKey) -> ApiError {
         None => format!("{} \"{}\"", key.kind, key.name),
     };
     match err {
-        StoreError::PreconditionFailed { current } => ApiError::PreconditionFailed { what, current },
-        StoreError::StaleVersion { sent, current } => ApiError::StaleVersion { what, sent, current },
+        StoreError::PreconditionFailed { current } => {
+            ApiError::PreconditionFailed { what, current }
+        }
+        StoreError::StaleVersion { sent, current } => ApiError::StaleVersion {
+            what,
+            sent,
+            current,
+        },
         other => other.into(),
     }
 }

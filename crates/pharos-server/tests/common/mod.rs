@@ -1,7 +1,7 @@
 //! Test harness: drives the real router in process, over a throw-away SQLite store or a
 //! fresh PostgreSQL database (`PHAROS_TEST_DATABASE_URL`).
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use axum::{
     body::Body,
@@ -32,7 +32,10 @@ pub struct Answer {
 impl Answer {
     /// The `message` of an error body.
     pub fn message(&self) -> &str {
-        self.body.get("message").and_then(Value::as_str).unwrap_or("")
+        self.body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -60,9 +63,17 @@ impl TestApp {
         })
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut builder = Request::builder().method(method).uri(path);
-        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let has_content_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         if body.is_some() && !has_content_type {
             builder = builder.header("content-type", "application/json");
         }
@@ -77,10 +88,20 @@ impl TestApp {
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -106,9 +127,17 @@ impl TestApp {
             spec["namespaces"] = serde_json::json!(namespaces);
         }
         let answer = self
-            .post("/api/v1/projects", serde_json::json!({"kind": "Project", "metadata": {"name": name}, "spec": spec}))
+            .post(
+                "/api/v1/projects",
+                serde_json::json!({"kind": "Project", "metadata": {"name": name}, "spec": spec}),
+            )
             .await;
-        assert_eq!(answer.status, StatusCode::OK, "create project {name}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "create project {name}: {}",
+            answer.text
+        );
     }
 }
 
@@ -131,7 +160,9 @@ macro_rules! both_backends {
             async fn postgres() {
                 match common::TestApp::new(common::Backend::Postgres, Default::default()).await {
                     Some(app) => ($body)(app).await,
-                    None => eprintln!("PHAROS_TEST_DATABASE_URL not set: PostgreSQL variant skipped"),
+                    None => {
+                        eprintln!("PHAROS_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
+                    }
                 }
             }
         }

@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(natural_cmp("a10", "a2"), Ordering::Greater);
         assert_eq!(natural_cmp("abc", "abd"), Ordering::Less);
         assert_eq!(natural_cmp("a", "a1"), Ordering::Less);
-        assert_eq!(natural_cmp("a99999999999999999999999999999999999999999", "a1"), Ordering::Greater);
+        assert_eq!(
+            natural_cmp("a99999999999999999999999999999999999999999", "a1"),
+            Ordering::Greater
+        );
         assert_eq!(natural_cmp("a01", "a1"), Ordering::Less);
     }
 }

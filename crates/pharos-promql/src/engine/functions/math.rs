@@ -87,9 +87,10 @@ pub(crate) fn go_min(a: f64, b: f64) -> f64 {
 }
 
 impl Evaluator<'_> {
+    /// Applies an element-wise function; extra scalar arguments (clamp bounds,
+    /// rounding) may differ per step. Every result drops the metric name.
     pub(super) fn eval_elementwise(
         &mut self,
-        _name: &str,
         f: Elementwise,
         args: &[&Expr],
     ) -> Result<Matrix, EvalError> {
@@ -102,7 +103,13 @@ impl Evaluator<'_> {
             s.drop_name = true;
             s.points.retain_mut(|p| {
                 let i = self.step_index(p.t);
-                let arg = |n: usize| scalars.get(n).map_or(f64::NAN, |v| v[i]);
+                let arg = |n: usize| {
+                    scalars
+                        .get(n)
+                        .and_then(|v| v.get(i))
+                        .copied()
+                        .unwrap_or(f64::NAN)
+                };
                 match f {
                     Elementwise::Unary(g) => p.f = g(p.f),
                     Elementwise::Clamp => {

@@ -65,6 +65,7 @@ fn range_function(name: &str) -> Option<RangeFn> {
 impl Evaluator<'_> {
     pub fn eval_call(&mut self, call_expr: &Expr, c: &Call) -> Result<Value, EvalError> {
         let name = c.func.name;
+        check_arity(c)?;
         let args: Vec<&Expr> = c.args.args.iter().map(|a| unwrap_parens(a)).collect();
         let base = self.samples_in_memory();
         let out = match name {
@@ -189,7 +190,9 @@ impl Evaluator<'_> {
         let mut covered = vec![false; self.num_steps()];
         for s in present {
             for p in &s.points {
-                covered[self.step_index(p.t)] = true;
+                if let Some(c) = covered.get_mut(self.step_index(p.t)) {
+                    *c = true;
+                }
             }
         }
         let points: Vec<Point> = covered
@@ -252,7 +255,7 @@ impl Evaluator<'_> {
     ) -> Result<Matrix, EvalError> {
         let name = c.func.name;
         if let Some(f) = math::elementwise(name) {
-            return self.eval_elementwise(name, f, args);
+            return self.eval_elementwise(f, args);
         }
         if let Some(f) = time::date_function(name) {
             return match args.first() {
@@ -260,7 +263,7 @@ impl Evaluator<'_> {
                     let m = self.eval_matrix(a)?;
                     Ok(map_values(m, |_, v| time::apply_date(f, v)))
                 }
-                None => Ok(self.vector_of_empty_labels(|t| time::apply_date(f, t as f64 / 1000.0))),
+                None => Ok(self.scalar_matrix(|t| time::apply_date(f, t as f64 / 1000.0))),
             };
         }
         match name {
@@ -281,16 +284,17 @@ impl Evaluator<'_> {
             "pi" => Ok(self.scalar_matrix(|_| std::f64::consts::PI)),
             "vector" => {
                 let vals = self.eval_scalar_steps(args[0])?;
-                Ok(self.vector_of_empty_labels(|t| vals[self.step_index(t)]))
+                Ok(self.scalar_matrix(|t| vals[self.step_index(t)]))
             }
             "scalar" => {
                 let m = self.eval_matrix(args[0])?;
                 let mut counts = vec![(0usize, f64::NAN); self.num_steps()];
                 for s in &m {
                     for p in &s.points {
-                        let slot = &mut counts[self.step_index(p.t)];
-                        slot.0 += 1;
-                        slot.1 = p.f;
+                        if let Some(slot) = counts.get_mut(self.step_index(p.t)) {
+                            slot.0 += 1;
+                            slot.1 = p.f;
+                        }
                     }
                 }
                 Ok(self.scalar_matrix(|t| {
@@ -327,17 +331,14 @@ impl Evaluator<'_> {
         }
     }
 
-    /// A vector with one label-less element at every step.
-    fn vector_of_empty_labels(&self, f: impl Fn(i64) -> f64) -> Matrix {
-        self.scalar_matrix(f)
-    }
-
     fn eval_absent(&mut self, arg: &Expr) -> Result<Matrix, EvalError> {
         let m = self.eval_matrix(arg)?;
         let mut present = vec![false; self.num_steps()];
         for s in &m {
             for p in &s.points {
-                present[self.step_index(p.t)] = true;
+                if let Some(c) = present.get_mut(self.step_index(p.t)) {
+                    *c = true;
+                }
             }
         }
         let points: Vec<Point> = (0..self.num_steps())
@@ -378,6 +379,25 @@ impl Evaluator<'_> {
 
     pub(crate) fn is_range_query(&self) -> bool {
         self.start != self.end
+    }
+}
+
+/// Rejects calls with the wrong number of arguments (the parser checks this too, but
+/// ASTs can also be built by hand).
+fn check_arity(c: &Call) -> Result<(), EvalError> {
+    let n = c.args.args.len();
+    let fixed = c.func.arg_types.len();
+    let ok = match c.func.variadic {
+        0 => n == fixed,
+        v => n + 1 >= fixed && (v < 0 || n <= fixed.saturating_sub(1) + v.unsigned_abs() as usize),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(EvalError::InvalidQuery(format!(
+            "wrong number of arguments ({n}) in call to {}()",
+            c.func.name
+        )))
     }
 }
 
