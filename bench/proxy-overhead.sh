@@ -64,7 +64,7 @@ DIRECT_URL=$PHAROS_TEST_PROMETHEUS_URL/api/v1/query_range
 PROXIED_URL=$PHAROS_URL/proxy/projects/$PROJECT/datasources/$DATASOURCE/api/v1/query_range
 python3 "$BENCH_HELPER" check-proxy --direct "$DIRECT_URL" --proxied "$PROXIED_URL" --query "$QUERY" \
   --foreign-query "$FOREIGN_QUERY" --start "$START" --end "$END" --step "$STEP" --namespace "$PROJECT" \
-  --expected-value "$TEAM_A_RATE" | tee -a "$BENCH_TMP/checks.txt" >&2
+  --expected-value "$TEAM_A_RATE" --window-seconds 300 | tee -a "$BENCH_TMP/checks.txt" >&2
 
 # Perses panels POST query_range as a form; wrk-report.lua sends BENCH_FORM_BODY.
 form_body() {

@@ -19,6 +19,7 @@ export PHAROS_PEERS_DIR=$BENCH_TMP/peers
 PEERS_STARTED=0
 PHAROS_PIDS=()
 USED_PORTS=" "
+BENCH_START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 say() { echo "bench: $*" >&2; }
 die() {
@@ -92,6 +93,8 @@ machine_info() {
   echo "machine: $(nproc) CPUs (${cpu:-unknown model}), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "pharos: $("$(pharos_binary 2>/dev/null)" --version 2>/dev/null || echo unknown) ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo no git)$(git -C "$REPO_ROOT" diff --quiet HEAD -- crates 2>/dev/null || echo ', uncommitted changes'))"
   echo "wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+  # Shared machines: other work during the run skews the numbers, so say how busy it was.
+  echo "load average at start: $BENCH_START_LOAD; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # ---------------------------------------------------------------- peers

@@ -147,6 +147,9 @@ async fn live() -> &'static str {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
+    let (hits, misses) = state.enforcer.cache_stats();
+    metrics::counter!("pharos_proxy_rewrite_cache_hits_total").absolute(hits);
+    metrics::counter!("pharos_proxy_rewrite_cache_misses_total").absolute(misses);
     (
         [(
             header::CONTENT_TYPE,

@@ -1,0 +1,218 @@
+//! The embedded store as the engine's series source: matcher, label and sample conversion
+//! between `pharos-promql` and `pharos-tsdb`.
+
+use std::sync::Arc;
+
+use pharos_promql::{EvalError, LabelMatcher, MatchKind, Series, SeriesSource};
+use pharos_tsdb::{Db, DbError, MatchOp, Matcher, SeriesSamples};
+
+/// Reads the embedded store for the PromQL engine. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSource {
+    db: Arc<Db>,
+}
+
+impl EmbeddedSource {
+    /// A source over `db`.
+    pub fn new(db: Arc<Db>) -> Self {
+        Self { db }
+    }
+
+    /// The store.
+    pub fn db(&self) -> &Arc<Db> {
+        &self.db
+    }
+}
+
+/// Converts the engine's matchers to the store's (regexes are compiled again, anchored the
+/// same way: `^(?s:pattern)$`).
+pub fn to_store_matchers(matchers: &[LabelMatcher]) -> Result<Vec<Matcher>, EvalError> {
+    matchers
+        .iter()
+        .map(|m| {
+            let op = match m.kind {
+                MatchKind::Equal => MatchOp::Equal,
+                MatchKind::NotEqual => MatchOp::NotEqual,
+                MatchKind::Regex => MatchOp::Regex,
+                MatchKind::NotRegex => MatchOp::NotRegex,
+            };
+            Matcher::new(op, m.name.as_str(), m.value.as_str())
+                .map_err(|e| EvalError::InvalidQuery(e.to_string()))
+        })
+        .collect()
+}
+
+/// Converts one stored series to the engine's form.
+pub fn to_engine_series(series: SeriesSamples) -> Series {
+    Series {
+        labels: to_engine_labels(&series.labels),
+        samples: series.samples.into_iter().map(|s| (s.t, s.v)).collect(),
+    }
+}
+
+/// Converts a stored label set to the engine's label type.
+pub fn to_engine_labels(labels: &pharos_tsdb::Labels) -> pharos_promql::Labels {
+    pharos_promql::Labels::from_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+}
+
+fn storage(error: DbError) -> EvalError {
+    EvalError::Storage(error.to_string())
+}
+
+impl SeriesSource for EmbeddedSource {
+    fn select(
+        &self,
+        matchers: &[LabelMatcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Series>, EvalError> {
+        let matchers = to_store_matchers(matchers)?;
+        let selected = self
+            .db
+            .select(&matchers, start_ms, end_ms)
+            .map_err(storage)?;
+        Ok(selected.into_iter().map(to_engine_series).collect())
+    }
+
+    /// Hands series over one at a time, converting each as it goes and freeing the store's
+    /// copy right after, so the query never holds a selection twice. (The store materialises
+    /// its answer before the first series is handed over; it has no cursor yet.)
+    fn select_each(
+        &self,
+        matchers: &[LabelMatcher],
+        start_ms: i64,
+        end_ms: i64,
+        f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        let matchers = to_store_matchers(matchers)?;
+        let selected = self
+            .db
+            .select(&matchers, start_ms, end_ms)
+            .map_err(storage)?;
+        for series in selected {
+            if series.samples.is_empty() {
+                continue;
+            }
+            f(to_engine_series(series))?;
+        }
+        Ok(())
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[LabelMatcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<String>, EvalError> {
+        let matchers = to_store_matchers(matchers)?;
+        self.db
+            .label_names(&matchers, start_ms, end_ms)
+            .map_err(storage)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[LabelMatcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<String>, EvalError> {
+        let matchers = to_store_matchers(matchers)?;
+        self.db
+            .label_values(name, &matchers, start_ms, end_ms)
+            .map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pharos_promql::{Engine, EngineOptions, QueryValue};
+    use pharos_tsdb::{Labels, Options};
+
+    use super::*;
+
+    fn source_with(samples: &[(&[(&str, &str)], i64, f64)]) -> (tempfile::TempDir, EmbeddedSource) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut appender = db.appender();
+        for (labels, t, v) in samples {
+            let labels = Labels::new(labels.iter().copied()).unwrap();
+            appender.append(&labels, *t, *v).unwrap();
+        }
+        appender.commit().unwrap();
+        (dir, EmbeddedSource::new(Arc::new(db)))
+    }
+
+    #[test]
+    fn regex_and_negative_matchers_select_like_prometheus() {
+        let (_dir, source) = source_with(&[
+            (&[("__name__", "up"), ("job", "api")], 1000, 1.0),
+            (&[("__name__", "up"), ("job", "web")], 1000, 0.0),
+            (&[("__name__", "up")], 1000, 1.0),
+        ]);
+        let select = |matchers: Vec<LabelMatcher>| {
+            source
+                .select(&matchers, 0, 2000)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.labels.get("job").unwrap_or("-").to_owned())
+                .collect::<Vec<_>>()
+        };
+        let regex = LabelMatcher::new(MatchKind::Regex, "job", "a.*").unwrap();
+        assert_eq!(select(vec![regex]), ["api"]);
+        let not_web = LabelMatcher::new(MatchKind::NotEqual, "job", "web").unwrap();
+        assert_eq!(select(vec![not_web]), ["-", "api"]);
+        let absent = LabelMatcher::equal("job", "");
+        assert_eq!(select(vec![absent]), ["-"]);
+    }
+
+    #[test]
+    fn the_engine_evaluates_over_the_store() {
+        let (_dir, source) = source_with(&[
+            (&[("__name__", "c"), ("pod", "a")], 0, 0.0),
+            (&[("__name__", "c"), ("pod", "a")], 60_000, 60.0),
+            (&[("__name__", "c"), ("pod", "b")], 0, 0.0),
+            (&[("__name__", "c"), ("pod", "b")], 60_000, 120.0),
+        ]);
+        let engine = Engine::new(EngineOptions::default());
+        let result = engine
+            .instant(&source, "sum(rate(c[2m])) * 60", 60_000)
+            .unwrap();
+        let QueryValue::Vector(vector) = result.value else {
+            panic!("expected a vector");
+        };
+        // Extrapolated rate over a 2m window holding one minute of samples: 180/min total.
+        assert_eq!(vector.len(), 1);
+        assert!(vector[0].value > 170.0 && vector[0].value < 190.0, "{vector:?}");
+    }
+
+    #[test]
+    fn labels_names_and_values_come_from_the_store() {
+        let (_dir, source) = source_with(&[
+            (&[("__name__", "up"), ("job", "api")], 1000, 1.0),
+            (&[("__name__", "down"), ("zone", "z1")], 1000, 1.0),
+        ]);
+        assert_eq!(
+            source.label_names(&[], 0, 2000).unwrap(),
+            ["__name__", "job", "zone"]
+        );
+        let only_up = [LabelMatcher::equal("__name__", "up")];
+        assert_eq!(source.label_names(&only_up, 0, 2000).unwrap(), ["__name__", "job"]);
+        assert_eq!(
+            source.label_values("__name__", &[], 0, 2000).unwrap(),
+            ["down", "up"]
+        );
+    }
+
+    #[test]
+    fn a_regex_matching_empty_also_selects_series_without_the_label() {
+        let (_dir, source) = source_with(&[
+            (&[("__name__", "up"), ("job", "api")], 1000, 1.0),
+            (&[("__name__", "up")], 1000, 1.0),
+        ]);
+        let matchers = [LabelMatcher::new(MatchKind::NotRegex, "job", "a.+").unwrap()];
+        let selected = source.select(&matchers, 0, 2000).unwrap();
+        assert_eq!(selected.len(), 1);
+        assert_eq!(selected[0].labels.get("job"), None);
+    }
+}

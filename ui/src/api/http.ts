@@ -1,0 +1,86 @@
+// The one place that talks HTTP to the Pharos API: JSON in and out, ETags, and errors that carry
+// the server's own message (every Pharos error body is `{"message": "...", "errors"?: [...]}`).
+
+/** One problem reported by server-side validation, with the JSON path it concerns. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** A failed API call: the HTTP status and the server's message, ready to show to the user. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problems: FieldProblem[];
+
+  constructor(status: number, message: string, problems: FieldProblem[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problems = problems;
+  }
+
+  /** True for the optimistic-concurrency refusals (412 stale ETag, 409 stale version). */
+  get isConflict(): boolean {
+    return this.status === 412 || this.status === 409;
+  }
+}
+
+/** A JSON body together with the ETag the server sent for it (absent on lists). */
+export interface Tagged<T> {
+  body: T;
+  etag?: string;
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; errors?: unknown };
+    const message = typeof parsed.message === 'string' ? parsed.message : text;
+    const problems = Array.isArray(parsed.errors) ? (parsed.errors as FieldProblem[]) : [];
+    return new ApiError(response.status, message, problems);
+  } catch {
+    // Not JSON: a proxy in front of Pharos or a crash; show what we got.
+    const fallback = text.trim() || response.statusText || 'no message';
+    return new ApiError(response.status, `${response.status}: ${fallback}`);
+  }
+}
+
+/** Sends one request; resolves with the parsed JSON (or undefined for 204) and the ETag. */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<Tagged<T>> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.ifMatch !== undefined) headers['If-Match'] = options.ifMatch;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    throw new ApiError(0, `Pharos did not answer (${String(cause)}); check that the server is running.`);
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const etag = response.headers.get('ETag') ?? undefined;
+  if (response.status === 204) return { body: undefined as T, etag };
+  return { body: (await response.json()) as T, etag };
+}
+
+/** Turns any thrown value into a message fit for the user. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) {
+    const details = error.problems.map((p) => `${p.path}: ${p.message}`);
+    return details.length > 0 ? `${error.message} (${details.join('; ')})` : error.message;
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,140 @@
+// One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module and
+// saves with If-Match. A refused save (412/409) shows the server's message above the dashboard and
+// rejects, so Perses stays in edit mode with everything the user changed.
+import { lazy, useCallback, useRef, useState } from 'react';
+import { Link as RouterLink, useLocation, useParams } from 'react-router-dom';
+import { Alert, AlertTitle, Box, Button, Link, Stack, Typography } from '@mui/material';
+import type { DashboardResource } from '@perses-dev/core';
+import { ApiError, messageOf, type Tagged } from '../api/http';
+import { getDashboard, updateDashboard } from '../api/resources';
+import { useLoad } from '../api/useLoad';
+import { dashboardUrl, projectUrl } from '../components/Breadcrumbs';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { PageLoading } from '../components/Layout';
+
+const PersesDashboard = lazy(() => import('../perses/PersesDashboard'));
+
+interface SaveProblem {
+  error: unknown;
+  conflict: boolean;
+}
+
+function SaveProblemNotice({ problem, onLoadLatest, onClose }: { problem: SaveProblem; onLoadLatest: () => void; onClose: () => void }) {
+  return (
+    <Alert
+      severity={problem.conflict ? 'warning' : 'error'}
+      role="alert"
+      data-testid="save-error"
+      onClose={onClose}
+      sx={{ mx: 2, mt: 1 }}
+      action={
+        problem.conflict ? (
+          <Button color="inherit" size="small" onClick={onLoadLatest}>
+            Discard my edits and load the latest
+          </Button>
+        ) : undefined
+      }
+    >
+      <AlertTitle>{problem.conflict ? 'Not saved: someone else changed this dashboard' : 'Not saved'}</AlertTitle>
+      {messageOf(problem.error)}
+      <Typography variant="body2" sx={{ mt: 0.5 }}>
+        Your edits are still here. Keep them (copy them from the JSON view if you need them) or load the latest version.
+      </Typography>
+    </Alert>
+  );
+}
+
+export default function DashboardPage() {
+  const { project = '', dashboard: name = '' } = useParams();
+  const location = useLocation();
+  const startEditing = (location.state as { edit?: boolean } | null)?.edit === true;
+  const loaded = useLoad<Tagged<DashboardResource>>(() => getDashboard(project, name), `${project}/${name}`);
+  // The ETag of what the user is editing; a successful save moves it forward.
+  const etag = useRef<string>();
+  const [mountKey, setMountKey] = useState(0);
+  const [saveProblem, setSaveProblem] = useState<SaveProblem>();
+  const [savedVersion, setSavedVersion] = useState<number>();
+  if (loaded.data && !loaded.loading && etag.current === undefined) etag.current = loaded.data.etag;
+
+  const onSave = useCallback(
+    async (dashboard: DashboardResource) => {
+      try {
+        const saved = await updateDashboard(project, name, dashboard, etag.current);
+        etag.current = saved.etag;
+        setSaveProblem(undefined);
+        setSavedVersion(saved.body.metadata.version);
+        return saved.body;
+      } catch (error) {
+        setSaveProblem({ error, conflict: error instanceof ApiError && error.isConflict });
+        throw error;
+      }
+    },
+    [project, name],
+  );
+
+  const loadLatest = () => {
+    etag.current = undefined;
+    setSaveProblem(undefined);
+    setSavedVersion(undefined);
+    loaded.reload();
+    setMountKey((k) => k + 1);
+  };
+
+  if (loaded.error) {
+    return (
+      <Box sx={{ p: 3 }}>
+        <ErrorNotice error={loaded.error} title={`Cannot open dashboard “${name}” of project “${project}”`} onRetry={loaded.reload} />
+        <Link component={RouterLink} to={projectUrl(project)}>
+          Back to the project's dashboards
+        </Link>
+      </Box>
+    );
+  }
+  if (!loaded.data || loaded.loading) return <PageLoading />;
+
+  const dashboard = loaded.data.body;
+  const title = (
+    <Stack direction="row" spacing={1} alignItems="baseline" sx={{ minWidth: 0 }}>
+      <Link component={RouterLink} to={projectUrl(project)} underline="hover" color="text.secondary" variant="h6">
+        {project}
+      </Link>
+      <Typography variant="h6" color="text.secondary">
+        /
+      </Typography>
+      <Typography variant="h6" noWrap data-testid="dashboard-title">
+        {dashboard.spec.display?.name ?? name}
+      </Typography>
+      <Link
+        component={RouterLink}
+        to={`${dashboardUrl(project, name)}/history`}
+        variant="body2"
+        sx={{ pl: 1 }}
+        data-testid="history-link"
+      >
+        history
+      </Link>
+    </Stack>
+  );
+
+  return (
+    <Box sx={{ display: 'flex', flexDirection: 'column', flex: 1, minHeight: 0 }}>
+      {saveProblem ? (
+        <SaveProblemNotice problem={saveProblem} onLoadLatest={loadLatest} onClose={() => setSaveProblem(undefined)} />
+      ) : null}
+      {savedVersion !== undefined && !saveProblem ? (
+        <Alert severity="success" sx={{ mx: 2, mt: 1 }} data-testid="save-ok" onClose={() => setSavedVersion(undefined)}>
+          Saved as version {savedVersion}.
+        </Alert>
+      ) : null}
+      <Box sx={{ flex: 1, minHeight: 0, display: 'flex' }}>
+        <PersesDashboard
+          key={mountKey}
+          dashboard={dashboard}
+          startEditing={startEditing && mountKey === 0}
+          onSave={onSave}
+          title={title}
+        />
+      </Box>
+    </Box>
+  );
+}

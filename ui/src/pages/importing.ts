@@ -1,0 +1,65 @@
+// Turning an uploaded Perses JSON/YAML file into a dashboard to create, with messages that say
+// what is wrong when the file is not one.
+import { parse as parseYaml } from 'yaml';
+import type { DashboardResource } from '@perses-dev/core';
+
+/** The file could not be used; the message tells the user why. */
+export class ImportProblem extends Error {}
+
+function parseText(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new ImportProblem('The file is empty.');
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed);
+    } catch (error) {
+      throw new ImportProblem(`The file is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return parseYaml(trimmed);
+  } catch (error) {
+    throw new ImportProblem(`The file is neither JSON nor valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function looksLikeGrafana(value: Record<string, unknown>): boolean {
+  return value.kind === undefined && ('schemaVersion' in value || ('panels' in value && Array.isArray(value.panels)));
+}
+
+/** Parses a Perses dashboard (JSON or YAML, or a list holding exactly one). */
+export function parseDashboard(text: string): DashboardResource {
+  let value = parseText(text);
+  if (Array.isArray(value)) {
+    if (value.length !== 1) {
+      throw new ImportProblem(`The file holds ${value.length} documents; import one dashboard at a time.`);
+    }
+    value = value[0];
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new ImportProblem('The file does not hold an object; a Perses dashboard starts with "kind: Dashboard".');
+  }
+  const resource = value as Record<string, unknown>;
+  if (looksLikeGrafana(resource)) {
+    throw new ImportProblem(
+      'This looks like a Grafana dashboard. Pharos imports Perses dashboards; convert it first (percli migrate).',
+    );
+  }
+  if (resource.kind !== 'Dashboard') {
+    const kind = typeof resource.kind === 'string' ? `a ${resource.kind}` : 'no "kind"';
+    throw new ImportProblem(`The file holds ${kind}, not a Dashboard.`);
+  }
+  const metadata = resource.metadata as Record<string, unknown> | undefined;
+  if (!metadata || typeof metadata.name !== 'string' || metadata.name === '') {
+    throw new ImportProblem('The dashboard has no metadata.name.');
+  }
+  if (typeof resource.spec !== 'object' || resource.spec === null) {
+    throw new ImportProblem('The dashboard has no spec.');
+  }
+  return value as DashboardResource;
+}
+
+/** The dashboard as it will be created: in `project`, under `name`, without server-owned fields. */
+export function prepareForImport(dashboard: DashboardResource, project: string, name: string): DashboardResource {
+  return { kind: 'Dashboard', metadata: { name, project }, spec: dashboard.spec };
+}

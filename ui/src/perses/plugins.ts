@@ -1,0 +1,27 @@
+// Static plugin registration: every Perses plugin package is bundled and handed to the registry
+// as-is (no module federation, no plugin server). Adding a panel type means adding a line here.
+import * as barChart from '@perses-dev/bar-chart-plugin';
+import * as gaugeChart from '@perses-dev/gauge-chart-plugin';
+import * as markdown from '@perses-dev/markdown-plugin';
+import * as prometheus from '@perses-dev/prometheus-plugin';
+import * as statChart from '@perses-dev/stat-chart-plugin';
+import * as table from '@perses-dev/table-plugin';
+import * as timeSeriesChart from '@perses-dev/timeseries-chart-plugin';
+import { dynamicImportPluginLoader, type DefaultPluginKinds, type PluginModuleResource } from '@perses-dev/plugin-system';
+
+/** What each plugin package exports: its resource description plus the plugins by name. */
+interface PluginPackage {
+  getPluginModule: () => PluginModuleResource;
+}
+
+const PACKAGES: PluginPackage[] = [prometheus, timeSeriesChart, statChart, gaugeChart, barChart, table, markdown];
+
+/** The loader given to `PluginRegistry`; the package namespace maps plugin names to plugins. */
+export const pluginLoader = dynamicImportPluginLoader(
+  PACKAGES.map((pkg) => ({ resource: pkg.getPluginModule(), importPlugin: () => Promise.resolve(pkg) })),
+);
+
+/** What a new query or panel starts as in the editor. */
+export const defaultPluginKinds: DefaultPluginKinds = {
+  TimeSeriesQuery: 'PrometheusTimeSeriesQuery',
+};
