@@ -19,6 +19,15 @@ export default defineConfig({
     // The Perses chunk is about 3 MB; it is loaded only by the dashboard page.
     chunkSizeWarningLimit: 4000,
     sourcemap: false,
+    rolldownOptions: {
+      output: {
+        codeSplitting: {
+          // Keep the YAML parser (import page, Perses JSON view) in its own chunk; otherwise the
+          // bundler's module helpers share a chunk with it and the first page preloads it.
+          groups: [{ name: 'yaml', test: /node_modules[\\/]yaml[\\/]/ }],
+        },
+      },
+    },
   },
   server: {
     proxy: {

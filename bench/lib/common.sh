@@ -91,8 +91,11 @@ machine_info() {
   cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(nproc) CPUs (${cpu:-unknown model}), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr)"
-  echo "pharos: $("$(pharos_binary 2>/dev/null)" --version 2>/dev/null || echo unknown) ($(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo no git)$(git -C "$REPO_ROOT" diff --quiet HEAD -- crates 2>/dev/null || echo ', uncommitted changes'))"
-  echo "wrk: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+  local binary
+  binary=$(pharos_binary 2>/dev/null) || binary=
+  # The binary may predate the tree's HEAD: give both.
+  echo "pharos: $("$binary" --version 2>/dev/null || echo unknown), built $(date -u -r "$binary" +%FT%TZ 2>/dev/null || echo '?'); tree at $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO_ROOT" diff --quiet HEAD -- crates 2>/dev/null || echo ' with uncommitted changes')"
+  echo "wrk version: $(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
   # Shared machines: other work during the run skews the numbers, so say how busy it was.
   echo "load average at start: $BENCH_START_LOAD; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }

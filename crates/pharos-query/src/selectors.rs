@@ -90,8 +90,10 @@ mod tests {
 
     #[test]
     fn selectors_that_match_everything_are_refused() {
-        let error = parse(&[r#"{job=~".*"}"#]).unwrap_err();
-        assert_eq!(error, "match[] must contain at least one non-empty matcher");
+        for selector in [r#"{job=~".*"}"#, r#"{a="1" or b=~".*"}"#] {
+            let error = parse(&[selector]).unwrap_err();
+            assert!(error.contains("at least one non-empty matcher"), "{error}");
+        }
     }
 
     #[test]

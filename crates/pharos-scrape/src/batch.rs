@@ -81,7 +81,9 @@ pub(crate) fn build_batch(
                     }
                     Err(error) => {
                         batch.invalid_labels += 1;
-                        batch.first_label_error.get_or_insert_with(|| error.to_string());
+                        batch
+                            .first_label_error
+                            .get_or_insert_with(|| error.to_string());
                     }
                 }
             }
@@ -89,9 +91,10 @@ pub(crate) fn build_batch(
         }
         None => tracker.clear(),
     };
-    batch
-        .samples
-        .extend(gone.into_iter().map(|labels| (labels, timestamp, STALE_NAN)));
+    batch.samples.extend(
+        gone.into_iter()
+            .map(|labels| (labels, timestamp, STALE_NAN)),
+    );
     let report_values = [
         (UP_METRIC, if report.up { 1.0 } else { 0.0 }),
         (SCRAPE_DURATION_METRIC, report.duration.as_secs_f64()),
@@ -121,7 +124,10 @@ pub(crate) struct AppendOutcome {
 }
 
 /// Appends and commits a batch (blocking: the commit fsyncs the WAL).
-pub(crate) fn append_batch(db: &Db, samples: &[(Labels, i64, f64)]) -> Result<AppendOutcome, DbError> {
+pub(crate) fn append_batch(
+    db: &Db,
+    samples: &[(Labels, i64, f64)],
+) -> Result<AppendOutcome, DbError> {
     let mut outcome = AppendOutcome::default();
     let mut appender = db.appender();
     for (labels, t, v) in samples {
@@ -182,11 +188,25 @@ mod tests {
         let target = target();
         let mut tracker = SeriesTracker::default();
         let samples = [sample("a", None), sample("b", None)];
-        let batch = build_batch(&target, &mut tracker, Some(&samples), report(true, 2), 15_000);
+        let batch = build_batch(
+            &target,
+            &mut tracker,
+            Some(&samples),
+            report(true, 2),
+            15_000,
+        );
         assert_eq!(value_of(&batch, "up"), [(15_000, 1.0)]);
-        assert_eq!(value_of(&batch, "scrape_duration_seconds"), [(15_000, 0.25)]);
+        assert_eq!(
+            value_of(&batch, "scrape_duration_seconds"),
+            [(15_000, 0.25)]
+        );
         assert_eq!(value_of(&batch, "scrape_samples_scraped"), [(15_000, 2.0)]);
-        let up = &batch.samples.iter().find(|s| s.0.metric_name() == Some("up")).unwrap().0;
+        let up = &batch
+            .samples
+            .iter()
+            .find(|s| s.0.metric_name() == Some("up"))
+            .unwrap()
+            .0;
         assert_eq!(up.get("job"), Some("api"));
         assert_eq!(up.get("instance"), Some("h:1"));
         assert_eq!(value_of(&batch, "a"), [(15_000, 2.0)]);
@@ -196,24 +216,43 @@ mod tests {
     fn vanished_series_and_failed_scrapes_get_stale_markers() {
         let target = target();
         let mut tracker = SeriesTracker::default();
-        let first = [sample("a", None), sample("b", None), sample("c", Some(1_000))];
+        let first = [
+            sample("a", None),
+            sample("b", None),
+            sample("c", Some(1_000)),
+        ];
         build_batch(&target, &mut tracker, Some(&first), report(true, 3), 15_000);
 
         let second = [sample("a", None)];
-        let batch = build_batch(&target, &mut tracker, Some(&second), report(true, 1), 30_000);
+        let batch = build_batch(
+            &target,
+            &mut tracker,
+            Some(&second),
+            report(true, 1),
+            30_000,
+        );
         let b = value_of(&batch, "b");
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].0, 30_000);
         assert!(is_stale_nan(b[0].1), "b disappeared: stale marker");
-        assert!(value_of(&batch, "c").is_empty(), "explicit timestamps are never marked stale");
+        assert!(
+            value_of(&batch, "c").is_empty(),
+            "explicit timestamps are never marked stale"
+        );
 
         let failed = build_batch(&target, &mut tracker, None, report(false, 0), 45_000);
         let a = value_of(&failed, "a");
-        assert!(a.len() == 1 && is_stale_nan(a[0].1), "target down: a is stale");
+        assert!(
+            a.len() == 1 && is_stale_nan(a[0].1),
+            "target down: a is stale"
+        );
         assert_eq!(value_of(&failed, "up"), [(45_000, 0.0)]);
 
         let again = build_batch(&target, &mut tracker, None, report(false, 0), 60_000);
-        assert!(value_of(&again, "a").is_empty(), "stale markers are written once");
+        assert!(
+            value_of(&again, "a").is_empty(),
+            "stale markers are written once"
+        );
     }
 
     #[test]
@@ -221,10 +260,22 @@ mod tests {
         let mut target = target();
         let mut tracker = SeriesTracker::default();
         let samples = [sample("a", Some(1_000))];
-        let batch = build_batch(&target, &mut tracker, Some(&samples), report(true, 1), 15_000);
+        let batch = build_batch(
+            &target,
+            &mut tracker,
+            Some(&samples),
+            report(true, 1),
+            15_000,
+        );
         assert_eq!(value_of(&batch, "a"), [(1_000, 2.0)]);
         target.honor_timestamps = false;
-        let batch = build_batch(&target, &mut tracker, Some(&samples), report(true, 1), 30_000);
+        let batch = build_batch(
+            &target,
+            &mut tracker,
+            Some(&samples),
+            report(true, 1),
+            30_000,
+        );
         assert_eq!(value_of(&batch, "a"), [(30_000, 2.0)]);
     }
 
@@ -235,9 +286,21 @@ mod tests {
         let mut bad = sample("a", None);
         bad.labels.push(("__name__".into(), "other".into()));
         let samples = [bad, sample("b", None)];
-        let batch = build_batch(&target, &mut tracker, Some(&samples), report(true, 2), 15_000);
+        let batch = build_batch(
+            &target,
+            &mut tracker,
+            Some(&samples),
+            report(true, 2),
+            15_000,
+        );
         assert_eq!(batch.invalid_labels, 1);
-        assert!(batch.first_label_error.unwrap().contains("duplicate"));
+        assert!(
+            batch
+                .first_label_error
+                .as_deref()
+                .unwrap()
+                .contains("duplicate")
+        );
         assert_eq!(value_of(&batch, "b").len(), 1);
     }
 }

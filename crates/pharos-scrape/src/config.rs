@@ -155,7 +155,10 @@ pub struct ScrapeConfig {
 
 impl ScrapeConfig {
     /// A job scraping `targets` with Prometheus' defaults.
-    pub fn new(job_name: impl Into<String>, targets: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn new(
+        job_name: impl Into<String>,
+        targets: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             job_name: job_name.into(),
             scrape_interval: DEFAULT_SCRAPE_INTERVAL,
@@ -341,8 +344,16 @@ impl Defaults {
             })
         };
         Ok(Self {
-            interval: parse("scrape_interval", &global.scrape_interval, DEFAULT_SCRAPE_INTERVAL)?,
-            timeout: parse("scrape_timeout", &global.scrape_timeout, DEFAULT_SCRAPE_TIMEOUT)?,
+            interval: parse(
+                "scrape_interval",
+                &global.scrape_interval,
+                DEFAULT_SCRAPE_INTERVAL,
+            )?,
+            timeout: parse(
+                "scrape_timeout",
+                &global.scrape_timeout,
+                DEFAULT_SCRAPE_TIMEOUT,
+            )?,
         })
     }
 }
@@ -371,7 +382,8 @@ impl RawScrapeConfig {
                 })
                 .transpose()
         };
-        let scrape_interval = duration("scrape_interval", self.scrape_interval)?.unwrap_or(defaults.interval);
+        let scrape_interval =
+            duration("scrape_interval", self.scrape_interval)?.unwrap_or(defaults.interval);
         // As Prometheus: an unset timeout is the global one, but never longer than the interval.
         let scrape_timeout = duration("scrape_timeout", self.scrape_timeout)?
             .unwrap_or_else(|| defaults.timeout.min(scrape_interval));
@@ -450,9 +462,18 @@ mod tests {
                 "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n",
                 "greater than scrape_interval",
             ),
-            ("scrape_configs:\n  - job_name: a\n    scrape_interval: 5 s\n", "not a valid duration"),
-            ("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "more than one scrape config"),
-            ("scrape_configs:\n  - static_configs: []\n", "empty job_name"),
+            (
+                "scrape_configs:\n  - job_name: a\n    scrape_interval: 5 s\n",
+                "not a valid duration",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+                "more than one scrape config",
+            ),
+            (
+                "scrape_configs:\n  - static_configs: []\n",
+                "empty job_name",
+            ),
             (
                 "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:1']\n",
                 "without a scheme",
@@ -469,8 +490,14 @@ mod tests {
                 "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['x:1']\n        labels: {'bad-name': v}\n",
                 "not allowed",
             ),
-            ("scrape_configs:\n  - job_name: a\n    metrics_path: metrics\n", "must start with '/'"),
-            ("scrape_configs:\n  - job_name: a\n    scheme: ftp\n", "invalid scrape configuration"),
+            (
+                "scrape_configs:\n  - job_name: a\n    metrics_path: metrics\n",
+                "must start with '/'",
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    scheme: ftp\n",
+                "invalid scrape configuration",
+            ),
         ];
         for (yaml, expected) in cases {
             let error = parse_scrape_configs(yaml).unwrap_err().to_string();

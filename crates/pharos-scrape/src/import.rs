@@ -97,8 +97,16 @@ pub fn import_openmetrics(db: &Db, mut reader: impl BufRead) -> Result<ImportSum
     let mut summary = ImportSummary {
         series: series.len(),
         samples_read: series.iter().map(|s| s.samples.len()).sum(),
-        min_time_ms: series.iter().filter_map(|s| s.samples.first()).map(|s| s.0).min(),
-        max_time_ms: series.iter().filter_map(|s| s.samples.last()).map(|s| s.0).max(),
+        min_time_ms: series
+            .iter()
+            .filter_map(|s| s.samples.first())
+            .map(|s| s.0)
+            .min(),
+        max_time_ms: series
+            .iter()
+            .filter_map(|s| s.samples.last())
+            .map(|s| s.0)
+            .max(),
         ..ImportSummary::default()
     };
     write_in_windows(db, &series, &mut summary)?;
@@ -112,10 +120,12 @@ fn read_series(reader: &mut impl BufRead) -> Result<Vec<SeriesSamples>, ImportEr
     let mut line = String::new();
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).map_err(|source| ImportError::Read {
-            line: parser.line_number() + 1,
-            source,
-        })?;
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|source| ImportError::Read {
+                line: parser.line_number() + 1,
+                source,
+            })?;
         if read == 0 {
             break;
         }
@@ -179,7 +189,10 @@ fn write_in_windows(
         else {
             return Ok(());
         };
-        let end = next.div_euclid(window).saturating_add(1).saturating_mul(window);
+        let end = next
+            .div_euclid(window)
+            .saturating_add(1)
+            .saturating_mul(window);
         let mut appender = db.appender();
         for (entry, cursor) in series.iter().zip(cursors.iter_mut()) {
             while let Some(&(t, v)) = entry.samples.get(*cursor)

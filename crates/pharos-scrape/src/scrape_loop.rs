@@ -15,10 +15,15 @@ use crate::target::Target;
 use crate::timing::{millis, next_scheduled, now_millis, phase_of, sample_timestamp};
 
 /// Prometheus' preference order: OpenMetrics, then the text format, then anything.
-const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
+const ACCEPT_HEADER: &str =
+    "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
 
 /// Scrapes `state`'s target every interval until `stop` turns true (or its sender is gone).
-pub(crate) async fn run_target(shared: Arc<Shared>, state: Arc<TargetState>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run_target(
+    shared: Arc<Shared>,
+    state: Arc<TargetState>,
+    mut stop: watch::Receiver<bool>,
+) {
     let target = &state.target;
     let interval_ms = millis(target.interval).max(1);
     let phase = phase_of(&format!("{}|{}", target.job, target.url), interval_ms);
@@ -74,8 +79,12 @@ pub(crate) async fn run_target(shared: Arc<Shared>, state: Arc<TargetState>, mut
                 "the store rejected scraped samples"
             ),
             Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!(target = %target.url, %error, "cannot store scraped samples"),
-            Err(error) => tracing::error!(target = %target.url, %error, "storing scraped samples failed"),
+            Ok(Err(error)) => {
+                tracing::error!(target = %target.url, %error, "cannot store scraped samples")
+            }
+            Err(error) => {
+                tracing::error!(target = %target.url, %error, "storing scraped samples failed")
+            }
         }
         state.update(|health| {
             health.health = if report.up { Health::Up } else { Health::Down };

@@ -66,7 +66,8 @@ pub(crate) fn merge_labels(
     target_labels: &Labels,
     honor_labels: bool,
 ) -> Result<Labels, LabelError> {
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(sample.labels.len() + target_labels.len() + 1);
+    let mut pairs: Vec<(String, String)> =
+        Vec::with_capacity(sample.labels.len() + target_labels.len() + 1);
     pairs.push((METRIC_NAME_LABEL.to_owned(), sample.name.clone()));
     pairs.extend(sample.labels.iter().cloned());
     let position = |pairs: &[(String, String)], name: &str| {

@@ -1,15 +1,17 @@
 //! The HTTP server: Perses resource API, datasource proxy with tenant enforcement,
-//! self-monitoring and OpenAPI. Handlers are thin; services do the work.
+//! self-monitoring, OpenAPI and the embedded web UI. Handlers are thin; services do the work.
 
 pub mod config;
 pub mod error;
 mod extract;
 mod openapi;
+pub mod prom_api;
 pub mod proxy;
 pub mod resources;
 pub mod state;
 mod system;
 pub mod telemetry;
+mod ui;
 
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resources::routes(&state))
         .merge(proxy::routes())
+        .merge(prom_api::routes())
         .merge(system::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
@@ -31,7 +34,7 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/api/docs")
                 .external_url_unchecked("/api/docs/openapi.json", openapi::document()),
         )
-        .fallback(not_found)
+        .fallback(ui::serve)
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

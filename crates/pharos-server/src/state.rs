@@ -38,12 +38,16 @@ pub struct AppState {
     pub resources: ResourceService,
     /// Tenant enforcement with its rewrite cache.
     pub enforcer: Arc<Enforcer>,
+    /// Resolved datasource proxy targets.
+    pub proxy_targets: Arc<crate::proxy::TargetCache>,
     /// Client for datasource upstreams (pooled).
     pub http_client: reqwest::Client,
     /// Self-monitoring.
     pub telemetry: Telemetry,
     /// Version information.
     pub build: BuildInfo,
+    /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
+    pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
 }
 
 impl AppState {
@@ -57,10 +61,19 @@ impl AppState {
         Ok(Self {
             resources: ResourceService::new(store, Arc::clone(&settings)),
             enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),
+            proxy_targets: Arc::default(),
             http_client,
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),
+            metrics: None,
             settings,
         })
+    }
+
+    /// Serves the Prometheus API (`/api/v1/query`, remote-write, ...) from `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<pharos_query::LocalMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }

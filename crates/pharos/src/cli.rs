@@ -1,12 +1,14 @@
 //! Command-line flags (each with an environment equivalent) and the YAML config file.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_server::config::{
     ApiSettings, DatabaseSettings, EphemeralSettings, ProxySettings, ServerSettings,
     TenancySettings, TrashSettings,
 };
+use pharos_query::QueryOptions;
 use serde::Deserialize;
 
 /// Pharos: dashboards, datasource proxy and tenant enforcement in one binary.
@@ -51,6 +53,15 @@ pub struct GlobalArgs {
     /// Log filter (`info`, `pharos_server=debug,info`, ...); `RUST_LOG` works too.
     #[arg(long, env = "PHAROS_LOG_LEVEL", global = true)]
     pub log_level: Option<String>,
+    /// Directory of the embedded metrics store (default: `<data-dir>/tsdb`).
+    #[arg(long, env = "PHAROS_TSDB_PATH", global = true)]
+    pub tsdb_path: Option<PathBuf>,
+    /// How long the metrics store keeps data, e.g. `15d` (the default) or `90d`.
+    #[arg(long, env = "PHAROS_TSDB_RETENTION", global = true)]
+    pub tsdb_retention: Option<String>,
+    /// Size limit of the metrics store on disk, e.g. `50GB`; the oldest blocks go first.
+    #[arg(long, env = "PHAROS_TSDB_MAX_BYTES", global = true)]
+    pub tsdb_max_bytes: Option<String>,
 }
 
 /// Log output format.
@@ -90,6 +101,82 @@ pub struct FileConfig {
     pub ephemeral_dashboard: EphemeralSettings,
     /// See [`DatabaseSettings`].
     pub database: DatabaseSettings,
+    /// The embedded metrics store.
+    pub tsdb: TsdbConfig,
+    /// PromQL evaluation against the embedded store.
+    pub query: QueryConfig,
+}
+
+/// `tsdb:` section: where the embedded metrics store lives and how long it keeps data.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TsdbConfig {
+    /// Directory; `<data_dir>/tsdb` when absent.
+    pub path: Option<PathBuf>,
+    /// Data older than this (relative to the newest sample) is deleted.
+    #[serde(with = "duration_text")]
+    pub retention: Duration,
+    /// Size limit of blocks plus WAL: a byte count or a size such as `512MB`, `50GB`.
+    #[serde(with = "byte_size_text")]
+    pub max_bytes: Option<u64>,
+}
+
+impl Default for TsdbConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            retention: pharos_tsdb::Options::default().retention,
+            max_bytes: None,
+        }
+    }
+}
+
+/// `query:` section: limits of one PromQL query against the embedded store.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Longest a query may run (a request's `timeout` can only shorten it).
+    #[serde(with = "duration_text")]
+    pub timeout: Duration,
+    /// Most samples one query may hold in memory.
+    pub max_samples: usize,
+    /// Most series one query may load.
+    pub max_series: usize,
+    /// How far back an instant selector looks for a sample.
+    #[serde(with = "duration_text")]
+    pub lookback_delta: Duration,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        let defaults = QueryOptions::default();
+        Self {
+            timeout: defaults.timeout,
+            max_samples: defaults.max_samples,
+            max_series: defaults.max_series,
+            lookback_delta: defaults.lookback_delta,
+        }
+    }
+}
+
+impl From<QueryConfig> for QueryOptions {
+    fn from(config: QueryConfig) -> Self {
+        Self {
+            timeout: config.timeout,
+            max_samples: config.max_samples,
+            max_series: config.max_series,
+            lookback_delta: config.lookback_delta,
+        }
+    }
+}
+
+/// The embedded store's settled configuration.
+#[derive(Debug)]
+pub struct TsdbSettings {
+    /// Directory.
+    pub path: PathBuf,
+    /// Store options.
+    pub options: pharos_tsdb::Options,
 }
 
 /// Logging section.
@@ -132,6 +219,10 @@ pub struct Settings {
     pub encryption_key: Option<String>,
     /// HTTP server settings.
     pub server: ServerSettings,
+    /// The embedded metrics store.
+    pub tsdb: TsdbSettings,
+    /// Query limits.
+    pub query: QueryOptions,
 }
 
 /// Reads the config file (if any) and applies flags over it.
@@ -150,6 +241,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         .clone()
         .or(file.database_url)
         .unwrap_or_else(|| default_sqlite_url(&data_dir));
+    let tsdb = tsdb_settings(args, file.tsdb, &data_dir)?;
     Ok(Settings {
         listen: args
             .listen
@@ -173,7 +265,105 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
             ephemeral_dashboard: file.ephemeral_dashboard,
             database: file.database,
         },
+        tsdb,
+        query: file.query.into(),
     })
+}
+
+/// Merges the `tsdb:` section with the `--tsdb-*` flags.
+fn tsdb_settings(args: &GlobalArgs, file: TsdbConfig, data_dir: &Path) -> anyhow::Result<TsdbSettings> {
+    let retention = match &args.tsdb_retention {
+        Some(text) => pharos_model::parse_duration(text)
+            .map_err(|e| anyhow::anyhow!("--tsdb-retention: {e}"))?,
+        None => file.retention,
+    };
+    let max_bytes = match &args.tsdb_max_bytes {
+        Some(text) => Some(parse_byte_size(text).map_err(|e| anyhow::anyhow!("--tsdb-max-bytes: {e}"))?),
+        None => file.max_bytes,
+    };
+    Ok(TsdbSettings {
+        path: args
+            .tsdb_path
+            .clone()
+            .or(file.path)
+            .unwrap_or_else(|| data_dir.join("tsdb")),
+        options: pharos_tsdb::Options {
+            retention,
+            max_bytes,
+            ..pharos_tsdb::Options::default()
+        },
+    })
+}
+
+/// Parses `1048576`, `512MB`, `50GiB`...: units B, KB, MB, GB, TB, PB (powers of 1024, as
+/// Prometheus' `--storage.tsdb.retention.size`), `KiB`-style spellings accepted too.
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let invalid = || {
+        format!("{text:?} is not a size: use a number of bytes or a size such as 512MB, 50GB, 1TB")
+    };
+    let number: u64 = digits.parse().map_err(|_| invalid())?;
+    let power = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 1,
+        "M" | "MB" | "MIB" => 2,
+        "G" | "GB" | "GIB" => 3,
+        "T" | "TB" | "TIB" => 4,
+        "P" | "PB" | "PIB" => 5,
+        _ => return Err(invalid()),
+    };
+    number
+        .checked_mul(1024u64.pow(power))
+        .ok_or_else(|| format!("{text:?} is too large a size"))
+}
+
+/// Durations written as Prometheus duration strings (`15d`, `2m`).
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&pharos_model::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        pharos_model::parse_duration(&text).map_err(D::Error::custom)
+    }
+}
+
+/// Sizes written as a byte count or with a unit (`512MB`).
+mod byte_size_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Bytes(u64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(size: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match size {
+            Some(bytes) => s.serialize_u64(*bytes),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        match Option::<Written>::deserialize(d)? {
+            None => Ok(None),
+            Some(Written::Bytes(bytes)) => Ok(Some(bytes)),
+            Some(Written::Text(text)) => super::parse_byte_size(&text)
+                .map(Some)
+                .map_err(D::Error::custom),
+        }
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -207,6 +397,9 @@ mod tests {
             config: Some(path),
             log_format: None,
             log_level: None,
+            tsdb_path: None,
+            tsdb_retention: None,
+            tsdb_max_bytes: None,
         };
         let settings = load(&args).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:7000");
@@ -227,8 +420,85 @@ mod tests {
             config: Some(path),
             log_format: None,
             log_level: None,
+            tsdb_path: None,
+            tsdb_retention: None,
+            tsdb_max_bytes: None,
         };
         let err = load(&args).unwrap_err().to_string();
         assert!(err.contains("lable"), "{err}");
+    }
+
+    fn args_with(config: Option<PathBuf>) -> GlobalArgs {
+        GlobalArgs {
+            listen: None,
+            data_dir: Some(PathBuf::from("/var/lib/pharos")),
+            database_url: None,
+            config,
+            log_format: None,
+            log_level: None,
+            tsdb_path: None,
+            tsdb_retention: None,
+            tsdb_max_bytes: None,
+        }
+    }
+
+    #[test]
+    fn tsdb_and_query_sections_have_prometheus_defaults() {
+        let settings = load(&args_with(None)).unwrap();
+        assert_eq!(settings.tsdb.path, PathBuf::from("/var/lib/pharos/tsdb"));
+        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(15 * 86_400));
+        assert_eq!(settings.tsdb.options.max_bytes, None);
+        assert_eq!(settings.query.timeout, Duration::from_secs(120));
+        assert_eq!(settings.query.max_samples, 50_000_000);
+        assert_eq!(settings.query.lookback_delta, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn tsdb_and_query_sections_are_read_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pharos.yaml");
+        std::fs::write(
+            &path,
+            "tsdb:\n  path: /srv/metrics\n  retention: 30d\n  max_bytes: 10GB\nquery:\n  timeout: 30s\n  max_samples: 1000\n  lookback_delta: 1m\n",
+        )
+        .unwrap();
+        let settings = load(&args_with(Some(path.clone()))).unwrap();
+        assert_eq!(settings.tsdb.path, PathBuf::from("/srv/metrics"));
+        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(settings.tsdb.options.max_bytes, Some(10 << 30));
+        assert_eq!(settings.query.timeout, Duration::from_secs(30));
+        assert_eq!(settings.query.max_samples, 1000);
+        assert_eq!(settings.query.lookback_delta, Duration::from_secs(60));
+
+        let mut args = args_with(Some(path));
+        args.tsdb_retention = Some("90d".into());
+        args.tsdb_max_bytes = Some("1048576".into());
+        args.tsdb_path = Some(PathBuf::from("/fast/tsdb"));
+        let settings = load(&args).unwrap();
+        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(90 * 86_400));
+        assert_eq!(settings.tsdb.options.max_bytes, Some(1 << 20));
+        assert_eq!(settings.tsdb.path, PathBuf::from("/fast/tsdb"));
+    }
+
+    #[test]
+    fn bad_sizes_and_durations_name_the_setting() {
+        let mut args = args_with(None);
+        args.tsdb_max_bytes = Some("lots".into());
+        let err = load(&args).unwrap_err().to_string();
+        assert!(err.contains("--tsdb-max-bytes") && err.contains("512MB"), "{err}");
+        let mut args = args_with(None);
+        args.tsdb_retention = Some("forever".into());
+        let err = load(&args).unwrap_err().to_string();
+        assert!(err.contains("--tsdb-retention"), "{err}");
+    }
+
+    #[test]
+    fn byte_sizes_use_powers_of_1024() {
+        assert_eq!(parse_byte_size("512").unwrap(), 512);
+        assert_eq!(parse_byte_size("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_byte_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_byte_size("1 tb").unwrap(), 1 << 40);
+        assert!(parse_byte_size("1.5GB").is_err());
+        assert!(parse_byte_size("99999999PB").unwrap_err().contains("too large"));
     }
 }

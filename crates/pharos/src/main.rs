@@ -1,13 +1,17 @@
-//! The `pharos` binary: parses flags and config, sets up logging, opens the store and serves
-//! the API until SIGINT/SIGTERM.
+//! The `pharos` binary: parses flags and config, sets up logging, opens the config store and
+//! the embedded metrics store, and serves the API until SIGINT/SIGTERM.
 
 mod cli;
+mod tsdb;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use clap::Parser as _;
-use pharos_server::{AppState, router, spawn_housekeeping};
+use pharos_query::LocalMetrics;
+use pharos_server::{AppState, prom_api, router, spawn_housekeeping};
 use pharos_store::{SecretKeySource, Store, StoreConfig};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -53,9 +57,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("cannot open the config store")?;
     tracing::info!(backend = store.backend_name(), "config store ready");
 
-    let state = AppState::new(store, settings.server).context("cannot build the HTTP client")?;
+    let db = tsdb::open(&settings.tsdb).await?;
+    let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
+    let state = AppState::new(store, settings.server)
+        .context("cannot build the HTTP client")?
+        .with_metrics(metrics);
     let housekeeping = spawn_housekeeping(state.clone());
-    let app = router(state);
+    let (stop_maintenance, maintenance_stopped) = tokio::sync::watch::channel(false);
+    let maintenance = tsdb::spawn_maintenance(Arc::clone(&db), maintenance_stopped);
 
     let addr: SocketAddr = settings.listen.parse().with_context(|| {
         format!(
@@ -66,14 +75,45 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(%addr, "pharos listening (API docs at /api/docs)");
+    let bound = listener.local_addr().unwrap_or(addr);
+    register_local_datasource(&state, bound).await;
+    let app = router(state);
+    tracing::info!(addr = %bound, "pharos listening (API docs at /api/docs)");
+    // Without TCP_NODELAY the last chunk of a streamed (proxied) answer waits for the
+    // client's delayed ACK: ~40 ms on every proxied request (measured in bench/).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
     housekeeping.abort();
+    // Awaiting the aborted task drops its copy of the state (and of the store).
+    let _ = housekeeping.await;
+    let _ = stop_maintenance.send(true);
+    let _ = maintenance.await;
+    tsdb::close(db).await;
     tracing::info!("pharos stopped");
     Ok(())
+}
+
+/// Points the `local` global datasource at this server; a failure is logged, not fatal (the
+/// Prometheus API works without it).
+async fn register_local_datasource(state: &AppState, listen: SocketAddr) {
+    match prom_api::ensure_local_datasource(&state.resources, listen).await {
+        Ok(outcome) => tracing::info!(
+            ?outcome,
+            url = %prom_api::local_url(listen),
+            "global datasource \"local\" (embedded metrics store)"
+        ),
+        Err(error) => tracing::warn!(
+            %error,
+            "cannot register the global datasource \"local\"; dashboards must name another datasource"
+        ),
+    }
 }
 
 async fn shutdown_signal() {

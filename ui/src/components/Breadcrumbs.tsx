@@ -1,6 +1,8 @@
 // "Projects / team-a / dashboard" trail; the last item is the current page.
 import { Link as RouterLink } from 'react-router-dom';
-import { Breadcrumbs as MuiBreadcrumbs, Link, Typography } from '@mui/material';
+import MuiBreadcrumbs from '@mui/material/Breadcrumbs';
+import Link from '@mui/material/Link';
+import Typography from '@mui/material/Typography';
 
 export interface Crumb {
   label: string;

@@ -1,5 +1,7 @@
 // Shows a failure where the user is looking, with the server's message verbatim.
-import { Alert, AlertTitle, Button } from '@mui/material';
+import Alert from '@mui/material/Alert';
+import AlertTitle from '@mui/material/AlertTitle';
+import Button from '@mui/material/Button';
 import { messageOf } from '../api/http';
 
 interface ErrorNoticeProps {

@@ -1,9 +1,16 @@
 // The application frame: a top bar (home, global datasources, import, theme toggle) and the page.
 import { Suspense, type ReactNode } from 'react';
 import { Link as RouterLink, Outlet } from 'react-router-dom';
-import { AppBar, Box, Button, CircularProgress, IconButton, Toolbar, Tooltip, Typography } from '@mui/material';
-import WeatherNightIcon from 'mdi-material-ui/WeatherNight';
-import WhiteBalanceSunnyIcon from 'mdi-material-ui/WhiteBalanceSunny';
+import AppBar from '@mui/material/AppBar';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import CircularProgress from '@mui/material/CircularProgress';
+import IconButton from '@mui/material/IconButton';
+import Toolbar from '@mui/material/Toolbar';
+import Tooltip from '@mui/material/Tooltip';
+import Typography from '@mui/material/Typography';
+// Named imports from the ESM index: the per-icon files are CommonJS.
+import { WeatherNight as WeatherNightIcon, WhiteBalanceSunny as WhiteBalanceSunnyIcon } from 'mdi-material-ui';
 import { useColorMode } from '../theme/colorMode';
 
 /** Shown while a lazily loaded page downloads. */

@@ -3,7 +3,13 @@
 // rejects, so Perses stays in edit mode with everything the user changed.
 import { lazy, useCallback, useRef, useState } from 'react';
 import { Link as RouterLink, useLocation, useParams } from 'react-router-dom';
-import { Alert, AlertTitle, Box, Button, Link, Stack, Typography } from '@mui/material';
+import Alert from '@mui/material/Alert';
+import AlertTitle from '@mui/material/AlertTitle';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import Link from '@mui/material/Link';
+import Stack from '@mui/material/Stack';
+import Typography from '@mui/material/Typography';
 import type { DashboardResource } from '@perses-dev/core';
 import { ApiError, messageOf, type Tagged } from '../api/http';
 import { getDashboard, updateDashboard } from '../api/resources';
@@ -11,6 +17,9 @@ import { useLoad } from '../api/useLoad';
 import { dashboardUrl, projectUrl } from '../components/Breadcrumbs';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PageLoading } from '../components/Layout';
+
+// Sized explicitly: inside the Perses toolbar the theme's heading variants are Perses's.
+const titleSx = { fontSize: '1.25rem', lineHeight: 1.6 };
 
 const PersesDashboard = lazy(() => import('../perses/PersesDashboard'));
 
@@ -95,13 +104,13 @@ export default function DashboardPage() {
   const dashboard = loaded.data.body;
   const title = (
     <Stack direction="row" spacing={1} alignItems="baseline" sx={{ minWidth: 0 }}>
-      <Link component={RouterLink} to={projectUrl(project)} underline="hover" color="text.secondary" variant="h6">
+      <Link component={RouterLink} to={projectUrl(project)} underline="hover" color="text.secondary" sx={titleSx}>
         {project}
       </Link>
-      <Typography variant="h6" color="text.secondary">
+      <Typography color="text.secondary" sx={titleSx}>
         /
       </Typography>
-      <Typography variant="h6" noWrap data-testid="dashboard-title">
+      <Typography noWrap data-testid="dashboard-title" sx={{ ...titleSx, fontWeight: 700 }}>
         {dashboard.spec.display?.name ?? name}
       </Typography>
       <Link

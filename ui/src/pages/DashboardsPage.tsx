@@ -1,30 +1,27 @@
 // Dashboards of one project (metadata only): search by name, sort, create, delete to trash.
 import { useMemo, useState } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
-import {
-  Button,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogContentText,
-  DialogTitle,
-  IconButton,
-  InputAdornment,
-  Link,
-  MenuItem,
-  Stack,
-  Table,
-  TableBody,
-  TableCell,
-  TableHead,
-  TableRow,
-  TextField,
-  Tooltip,
-  Typography,
-} from '@mui/material';
-import DeleteOutlineIcon from 'mdi-material-ui/DeleteOutline';
-import HistoryIcon from 'mdi-material-ui/History';
-import MagnifyIcon from 'mdi-material-ui/Magnify';
+import Button from '@mui/material/Button';
+import Dialog from '@mui/material/Dialog';
+import DialogActions from '@mui/material/DialogActions';
+import DialogContent from '@mui/material/DialogContent';
+import DialogContentText from '@mui/material/DialogContentText';
+import DialogTitle from '@mui/material/DialogTitle';
+import IconButton from '@mui/material/IconButton';
+import InputAdornment from '@mui/material/InputAdornment';
+import Link from '@mui/material/Link';
+import MenuItem from '@mui/material/MenuItem';
+import Stack from '@mui/material/Stack';
+import Table from '@mui/material/Table';
+import TableBody from '@mui/material/TableBody';
+import TableCell from '@mui/material/TableCell';
+import TableHead from '@mui/material/TableHead';
+import TableRow from '@mui/material/TableRow';
+import TextField from '@mui/material/TextField';
+import Tooltip from '@mui/material/Tooltip';
+import Typography from '@mui/material/Typography';
+// Named imports from the ESM index: the per-icon files are CommonJS.
+import { DeleteOutline as DeleteOutlineIcon, History as HistoryIcon, Magnify as MagnifyIcon } from 'mdi-material-ui';
 import type { DashboardResource } from '@perses-dev/core';
 import { createDashboard, deleteDashboard, listDashboards } from '../api/resources';
 import { useLoad } from '../api/useLoad';

@@ -1,6 +1,12 @@
 // Datasources of a project, or the global ones: what they point at and which is the default.
 import { useParams } from 'react-router-dom';
-import { Chip, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import Chip from '@mui/material/Chip';
+import Table from '@mui/material/Table';
+import TableBody from '@mui/material/TableBody';
+import TableCell from '@mui/material/TableCell';
+import TableHead from '@mui/material/TableHead';
+import TableRow from '@mui/material/TableRow';
+import Typography from '@mui/material/Typography';
 import type { DatasourceSpec } from '@perses-dev/core';
 import { listDatasources, listGlobalDatasources } from '../api/resources';
 import { useLoad } from '../api/useLoad';

@@ -1,7 +1,13 @@
 // Import a Perses dashboard from a JSON or YAML file (or pasted text) into a project.
 import { useState, type ChangeEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
-import { Alert, Box, Button, MenuItem, Stack, TextField, Typography } from '@mui/material';
+import Alert from '@mui/material/Alert';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import MenuItem from '@mui/material/MenuItem';
+import Stack from '@mui/material/Stack';
+import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
 import type { DashboardResource } from '@perses-dev/core';
 import { createDashboard, listProjects } from '../api/resources';
 import { useLoad } from '../api/useLoad';

@@ -1,5 +1,6 @@
 import { Link as RouterLink } from 'react-router-dom';
-import { Link, Typography } from '@mui/material';
+import Link from '@mui/material/Link';
+import Typography from '@mui/material/Typography';
 import { Page } from '../components/Layout';
 
 export default function NotFoundPage() {

@@ -1,7 +1,15 @@
 // Deleted dashboards of a project: restore one, or purge it before its time.
 import { useState } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
-import { Alert, Button, Link, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import Alert from '@mui/material/Alert';
+import Button from '@mui/material/Button';
+import Link from '@mui/material/Link';
+import Table from '@mui/material/Table';
+import TableBody from '@mui/material/TableBody';
+import TableCell from '@mui/material/TableCell';
+import TableHead from '@mui/material/TableHead';
+import TableRow from '@mui/material/TableRow';
+import Typography from '@mui/material/Typography';
 import { listTrash, purgeFromTrash, restoreFromTrash } from '../api/resources';
 import { useLoad } from '../api/useLoad';
 import { Breadcrumbs, dashboardUrl, projectUrl } from '../components/Breadcrumbs';

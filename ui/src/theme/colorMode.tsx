@@ -1,7 +1,10 @@
 // Light/dark theme: follows the operating system until the user picks one with the toggle; the
 // choice is remembered in localStorage. The Perses module reads the same mode for its own theme.
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
-import { CssBaseline, ThemeProvider, createTheme, useMediaQuery, type PaletteMode } from '@mui/material';
+import CssBaseline from '@mui/material/CssBaseline';
+import useMediaQuery from '@mui/material/useMediaQuery';
+import { ThemeProvider, createTheme } from '@mui/material/styles';
+import type { PaletteMode } from '@mui/material';
 import '@fontsource/lato/400.css';
 import '@fontsource/lato/700.css';
 

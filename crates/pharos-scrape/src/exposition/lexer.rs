@@ -145,7 +145,8 @@ fn parse_labels(cursor: &mut Cursor<'_>) -> Result<Vec<(String, String)>, Proble
             return Err(Problem::ExpectedQuote(name.to_owned()));
         }
         cursor.position += 1;
-        let value = parse_quoted(cursor).ok_or_else(|| Problem::UnterminatedValue(name.to_owned()))?;
+        let value =
+            parse_quoted(cursor).ok_or_else(|| Problem::UnterminatedValue(name.to_owned()))?;
         if labels.iter().any(|(existing, _)| existing == name) {
             return Err(Problem::DuplicateLabel(name.to_owned()));
         }
@@ -256,7 +257,11 @@ fn seconds_to_millis(token: &str) -> Option<i64> {
     if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut millis_part: i64 = 0;
     for (index, digit) in fraction.bytes().take(3).enumerate() {
         millis_part += i64::from(digit - b'0') * [100, 10, 1][index];
@@ -277,7 +282,10 @@ mod tests {
         assert_eq!(seconds_to_millis("1704067200"), Some(1_704_067_200_000));
         assert_eq!(seconds_to_millis("1704067200.123"), Some(1_704_067_200_123));
         assert_eq!(seconds_to_millis("1704067200.1"), Some(1_704_067_200_100));
-        assert_eq!(seconds_to_millis("1704067200.0005"), Some(1_704_067_200_001));
+        assert_eq!(
+            seconds_to_millis("1704067200.0005"),
+            Some(1_704_067_200_001)
+        );
         assert_eq!(seconds_to_millis("1.5e3"), Some(1_500_000));
         assert_eq!(seconds_to_millis("-1.5"), Some(-1_500));
         assert_eq!(seconds_to_millis("."), None);

@@ -172,10 +172,7 @@ impl LineParser {
 /// Splits off the first blank-separated word; the rest starts after one run of blanks.
 fn split_word(text: &str) -> (&str, &str) {
     match text.find([' ', '\t']) {
-        Some(end) => (
-            &text[..end],
-            text[end..].trim_start_matches([' ', '\t']),
-        ),
+        Some(end) => (&text[..end], text[end..].trim_start_matches([' ', '\t'])),
         None => (text, ""),
     }
 }

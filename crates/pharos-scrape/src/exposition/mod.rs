@@ -10,8 +10,8 @@
 //! * classic histograms and summaries are plain samples (`_bucket{le}`, `_sum`, `_count`,
 //!   `{quantile}`), and so are OpenMetrics `_created` samples, as in Prometheus 2.
 
-mod line;
 mod lexer;
+mod line;
 
 use std::collections::HashMap;
 
@@ -221,7 +221,9 @@ pub enum Problem {
     #[error("content after # EOF: nothing may follow the end marker")]
     AfterEof,
     /// OpenMetrics input without `# EOF`.
-    #[error("missing # EOF: OpenMetrics input must end with a `# EOF` line (is the file truncated?)")]
+    #[error(
+        "missing # EOF: OpenMetrics input must end with a `# EOF` line (is the file truncated?)"
+    )]
     MissingEof,
 }
 
@@ -229,40 +231,42 @@ pub enum Problem {
 pub fn parse(format: Format, body: &str) -> Result<Exposition, ParseError> {
     let mut parser = LineParser::new(format);
     let mut exposition = Exposition::default();
-    let mut family_index: HashMap<String, usize> = HashMap::new();
+    let mut families: HashMap<String, usize> = HashMap::new();
     for line in body.lines() {
-        let Some(entry) = parser.parse_line(line)? else {
-            continue;
-        };
-        let mut family = |name: String, metadata: &mut Vec<MetricMetadata>| {
-            let index = *family_index.entry(name.clone()).or_insert_with(|| {
-                metadata.push(MetricMetadata {
-                    family: name,
-                    ..MetricMetadata::default()
-                });
-                metadata.len() - 1
-            });
-            index
-        };
-        match entry {
-            Entry::Sample(sample) => exposition.samples.push(sample),
-            Entry::Help { family: name, text } => {
-                let index = family(name, &mut exposition.metadata);
-                exposition.metadata[index].help = text;
+        match parser.parse_line(line)? {
+            None => {}
+            Some(Entry::Sample(sample)) => exposition.samples.push(sample),
+            Some(Entry::Help { family, text }) => {
+                metadata_of(&mut exposition.metadata, &mut families, family).help = text;
             }
-            Entry::Type {
-                family: name,
+            Some(Entry::Type {
+                family,
                 metric_type,
-            } => {
-                let index = family(name, &mut exposition.metadata);
-                exposition.metadata[index].metric_type = metric_type;
+            }) => {
+                metadata_of(&mut exposition.metadata, &mut families, family).metric_type =
+                    metric_type;
             }
-            Entry::Unit { family: name, unit } => {
-                let index = family(name, &mut exposition.metadata);
-                exposition.metadata[index].unit = unit;
+            Some(Entry::Unit { family, unit }) => {
+                metadata_of(&mut exposition.metadata, &mut families, family).unit = unit;
             }
         }
     }
     parser.finish()?;
     Ok(exposition)
+}
+
+/// The metadata entry of `family`, created on first mention so the order follows the input.
+fn metadata_of<'a>(
+    metadata: &'a mut Vec<MetricMetadata>,
+    families: &mut HashMap<String, usize>,
+    family: String,
+) -> &'a mut MetricMetadata {
+    let index = *families.entry(family.clone()).or_insert_with(|| {
+        metadata.push(MetricMetadata {
+            family,
+            ..MetricMetadata::default()
+        });
+        metadata.len() - 1
+    });
+    &mut metadata[index]
 }

@@ -3,6 +3,8 @@
 
 mod forward;
 mod target;
+
+pub use target::TargetCache;
 pub mod tenancy;
 
 use std::collections::HashMap;
@@ -97,7 +99,7 @@ async fn saved(
     let query = request.uri().query().map(str::to_owned);
     let headers = request.headers().clone();
     let body = read_limited(request, state.settings.api.max_body_bytes).await?;
-    let target = target::resolve(&state, reference).await?;
+    let target = target::resolve_cached(&state, reference).await?;
     record(&target, "saved");
     forward::forward(
         &state,

@@ -2,6 +2,9 @@
 //! dashboard-local or unsaved), its HTTP proxy config, the secret to inject and the
 //! tenant policy of the project the request goes through.
 
+use std::{sync::Arc, time::Duration};
+
+use moka::sync::Cache;
 use pharos_enforce::{ConflictMode, TenantPolicy};
 use pharos_model::{HttpProxySpec, Kind, SecretSpec};
 use serde_json::Value;
@@ -49,6 +52,20 @@ impl DatasourceRef {
         }
     }
 
+    /// Identity of a stored reference for the target cache; `None` for unsaved specs.
+    fn cache_key(&self, normalize: impl Fn(&str) -> String) -> Option<String> {
+        let key = match self {
+            Self::Global { name } => format!("g/{}", normalize(name)),
+            Self::GlobalInProject { project, name } => format!("gp/{}/{}", normalize(project), normalize(name)),
+            Self::Project { project, name } => format!("p/{}/{}", normalize(project), normalize(name)),
+            Self::Dashboard { project, dashboard, name } => {
+                format!("d/{}/{}/{name}", normalize(project), normalize(dashboard))
+            }
+            Self::Unsaved { .. } => return None,
+        };
+        Some(key)
+    }
+
     fn label(&self) -> String {
         match self {
             Self::Global { name } | Self::GlobalInProject { name, .. } => {
@@ -84,6 +101,44 @@ pub struct ProxyTarget {
     pub authorization: Option<String>,
     /// Tenant policy when the project restricts namespaces.
     pub policy: Option<TenantPolicy>,
+}
+
+/// Resolved targets, so a busy dashboard does not cost several store lookups per panel
+/// query. An entry is valid while no write happened in this process (the resource service's
+/// generation) and for at most a few seconds (writes by other replicas).
+pub struct TargetCache {
+    entries: Cache<String, (u64, Arc<ProxyTarget>)>,
+}
+
+impl TargetCache {
+    /// A cache of at most `capacity` targets, each kept at most `ttl`.
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
+        Self {
+            entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+        }
+    }
+}
+
+impl Default for TargetCache {
+    fn default() -> Self {
+        Self::new(10_000, Duration::from_secs(5))
+    }
+}
+
+/// Resolves `reference`, from the cache when the configuration has not changed since.
+pub async fn resolve_cached(state: &AppState, reference: DatasourceRef) -> ApiResult<Arc<ProxyTarget>> {
+    let Some(key) = reference.cache_key(|s| state.resources.normalize(s)) else {
+        return resolve(state, reference).await.map(Arc::new);
+    };
+    let generation = state.resources.generation();
+    if let Some((cached_generation, target)) = state.proxy_targets.entries.get(&key)
+        && cached_generation == generation
+    {
+        return Ok(target);
+    }
+    let target = Arc::new(resolve(state, reference).await?);
+    state.proxy_targets.entries.insert(key, (generation, Arc::clone(&target)));
+    Ok(target)
 }
 
 /// Resolves `reference` into a [`ProxyTarget`].

@@ -79,6 +79,7 @@ impl ResourceService {
             .restore_version(&key, version, precondition)
             .await
             .map_err(|e| describe(e, &key))?;
+        self.changed();
         Ok(Versioned {
             document: to_document(kind, &stored),
             version: stored.version,
@@ -129,6 +130,7 @@ impl ResourceService {
         self.ensure_project_exists(&key.project.clone().unwrap_or_default())
             .await?;
         let stored = self.store().restore_from_trash(&key).await?;
+        self.changed();
         Ok(Versioned {
             document: to_document(kind, &stored),
             version: stored.version,

@@ -2,7 +2,13 @@
 //! validation) plus our optimistic concurrency, on top of the store. Transport-agnostic:
 //! handlers translate HTTP to these calls and nothing else.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use pharos_model::{Kind, Resource};
@@ -48,12 +54,28 @@ pub struct Versioned {
 pub struct ResourceService {
     store: Store,
     settings: Arc<ServerSettings>,
+    /// Bumped after every successful write, so caches of derived data (the proxy's resolved
+    /// targets) know when to reload.
+    generation: Arc<AtomicU64>,
 }
 
 impl ResourceService {
     /// A service over `store`.
     pub fn new(store: Store, settings: Arc<ServerSettings>) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Changes whenever this process wrote to the store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The underlying store (for health checks and housekeeping).
@@ -99,6 +121,7 @@ impl ResourceService {
                 spec: resource.spec,
             })
             .await?;
+        self.changed();
         Ok(to_document(kind, &stored))
     }
 
@@ -146,6 +169,7 @@ impl ResourceService {
             )
             .await
             .map_err(|e| describe(e, &key))?;
+        self.changed();
         Ok(versioned(kind, &stored))
     }
 
@@ -227,6 +251,7 @@ impl ResourceService {
                 return Err(ApiError::NotFound);
             }
             self.store.delete_project(&key.name).await?;
+            self.changed();
             return Ok(());
         }
         let precondition = match if_match {
@@ -237,6 +262,7 @@ impl ResourceService {
             .delete(&key, precondition)
             .await
             .map_err(|e| describe(e, &key))?;
+        self.changed();
         Ok(())
     }
 
@@ -289,7 +315,10 @@ impl ResourceService {
                 .delete(&row.key, Precondition::IfVersion(row.version))
                 .await
             {
-                Ok(_) => removed += 1,
+                Ok(_) => {
+                    removed += 1;
+                    self.changed();
+                }
                 Err(StoreError::NotFound | StoreError::PreconditionFailed { .. }) => {}
                 Err(e) => return Err(e.into()),
             }

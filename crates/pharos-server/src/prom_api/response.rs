@@ -1,0 +1,217 @@
+//! The Prometheus API envelope: `{"status":"success","data":...,"warnings":[...]}` and
+//! `{"status":"error","errorType":"...","error":"..."}` with Prometheus' status codes.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use pharos_promql::{ErrorType, EvalError};
+use pharos_query::QueryError;
+use serde_json::{Value, json};
+
+/// The `errorType` values this API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromErrorType {
+    /// Malformed request (400).
+    BadData,
+    /// The query failed while running (422).
+    Execution,
+    /// The query timed out (503).
+    Timeout,
+    /// The query was cancelled (503).
+    Canceled,
+    /// Server-side failure (500).
+    Internal,
+    /// The embedded store is not running (503).
+    Unavailable,
+}
+
+impl PromErrorType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::BadData => "bad_data",
+            Self::Execution => "execution",
+            Self::Timeout => "timeout",
+            Self::Canceled => "canceled",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::BadData => StatusCode::BAD_REQUEST,
+            Self::Execution => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Timeout | Self::Canceled | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ErrorType> for PromErrorType {
+    fn from(error_type: ErrorType) -> Self {
+        match error_type {
+            ErrorType::BadData => Self::BadData,
+            ErrorType::Execution => Self::Execution,
+            ErrorType::Timeout => Self::Timeout,
+            ErrorType::Canceled => Self::Canceled,
+            ErrorType::Internal => Self::Internal,
+        }
+    }
+}
+
+/// A failed Prometheus API call.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PromError {
+    /// The `errorType`.
+    pub error_type: PromErrorType,
+    /// The `error` text.
+    pub message: String,
+}
+
+impl PromError {
+    /// A `bad_data` error.
+    pub fn bad_data(message: impl Into<String>) -> Self {
+        Self {
+            error_type: PromErrorType::BadData,
+            message: message.into(),
+        }
+    }
+
+    /// A parameter that could not be parsed, worded as Prometheus words it.
+    pub fn invalid_param(name: &str, reason: impl std::fmt::Display) -> Self {
+        Self::bad_data(format!("invalid parameter {name:?}: {reason}"))
+    }
+
+    /// The answer when the embedded store is disabled.
+    pub fn store_disabled() -> Self {
+        Self {
+            error_type: PromErrorType::Unavailable,
+            message: "the embedded metrics store is disabled in this Pharos; query a Prometheus datasource through /proxy instead".into(),
+        }
+    }
+
+    /// Maps a query failure; `query` is the PromQL text when the failure concerns one.
+    pub fn from_query(error: QueryError, query: Option<&str>) -> Self {
+        match (&error, query) {
+            (QueryError::Eval(EvalError::Parse(reason)), Some(query)) => {
+                Self::invalid_param("query", parse_error_text(query, reason))
+            }
+            (QueryError::Eval(EvalError::InvalidQuery(reason)), Some(_)) => {
+                Self::invalid_param("query", reason)
+            }
+            _ => Self {
+                error_type: error.error_type().into(),
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+impl From<QueryError> for PromError {
+    fn from(error: QueryError) -> Self {
+        Self::from_query(error, None)
+    }
+}
+
+impl IntoResponse for PromError {
+    fn into_response(self) -> Response {
+        if self.error_type == PromErrorType::Internal {
+            tracing::error!(error = %self.message, "Prometheus API internal error");
+        }
+        let body = json!({
+            "status": "error",
+            "errorType": self.error_type.as_str(),
+            "error": self.message,
+        });
+        (self.error_type.status(), Json(body)).into_response()
+    }
+}
+
+/// Prometheus prefixes parse errors with `line:column: parse error:`. The parser we use gives
+/// no positions, except that errors found at the end of the input are reported there.
+fn parse_error_text(query: &str, reason: &str) -> String {
+    const AT_END_OF_INPUT: [&str; 4] = [
+        "unclosed left parenthesis",
+        "unclosed left bracket",
+        "unclosed left brace",
+        "unexpected end of input",
+    ];
+    if AT_END_OF_INPUT.iter().any(|r| reason.starts_with(r)) {
+        let line = query.matches('\n').count() + 1;
+        let column = query.len() - query.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{line}:{column}: parse error: {reason}")
+    } else {
+        format!("parse error: {reason}")
+    }
+}
+
+/// A successful answer: `{"status":"success","data":data}` plus `warnings` when there are any.
+pub fn success(data: Value, warnings: &[String]) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("status".into(), "success".into());
+    body.insert("data".into(), data);
+    if !warnings.is_empty() {
+        body.insert("warnings".into(), warnings.into());
+    }
+    Json(Value::Object(body)).into_response()
+}
+
+/// Truncates a listing to `limit` items, returning Prometheus' warning when it did.
+pub fn apply_limit<T>(items: &mut Vec<T>, limit: Option<usize>) -> Vec<String> {
+    match limit {
+        Some(limit) if items.len() > limit => {
+            items.truncate(limit);
+            vec!["results truncated due to limit".to_owned()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_of_input_errors_carry_prometheus_positions() {
+        assert_eq!(
+            parse_error_text("sum(", "unclosed left parenthesis"),
+            "1:5: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            parse_error_text("a +\nsum(", "unclosed left parenthesis"),
+            "2:5: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            parse_error_text("up)", "unexpected right parenthesis ')'"),
+            "parse error: unexpected right parenthesis ')'"
+        );
+    }
+
+    #[test]
+    fn query_errors_keep_their_prometheus_types() {
+        let timeout = PromError::from_query(QueryError::Eval(EvalError::Timeout), Some("up"));
+        assert_eq!(timeout.error_type.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let exec = PromError::from(QueryError::Eval(EvalError::TooManySamples { limit: 1 }));
+        assert_eq!(exec.error_type.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = PromError::from_query(
+            QueryError::Eval(EvalError::InvalidQuery("x".into())),
+            Some("up"),
+        );
+        assert_eq!(bad.message, "invalid parameter \"query\": x");
+    }
+
+    #[test]
+    fn limits_truncate_with_a_warning() {
+        let mut items = vec![1, 2, 3];
+        assert_eq!(
+            apply_limit(&mut items, Some(2)),
+            ["results truncated due to limit"]
+        );
+        assert_eq!(items, [1, 2]);
+        assert!(apply_limit(&mut items, None).is_empty());
+        assert!(apply_limit(&mut items, Some(2)).is_empty());
+    }
+}

@@ -1,1 +1,0 @@
-import{Ki as e,Ot as t,Ui as n,Yi as r,ar as i,o as a}from"./colorMode-Bapp3WBF.js";import{l as o}from"./index-B04BOj46.js";r(),a();var s=n();function c(){return(0,s.jsx)(o,{title:`Page not found`,children:(0,s.jsxs)(i,{children:[`There is no page at this address.`,` `,(0,s.jsx)(t,{component:e,to:`/`,children:`Go to the projects`}),`.`]})})}export{c as default};

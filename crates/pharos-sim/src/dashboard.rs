@@ -1,0 +1,298 @@
+//! The demo dashboard: a Perses `Dashboard` in project `demo` that shows the simulated fleet
+//! through the `local` datasource (the embedded store).
+
+use serde_json::{Value, json};
+
+/// Project the demo dashboard belongs to.
+pub const DEMO_PROJECT: &str = "demo";
+/// `metadata.name` of the demo dashboard.
+pub const DEMO_DASHBOARD_NAME: &str = "ai-platform-overview";
+/// Name of the global datasource the panels query.
+pub const DEMO_DATASOURCE: &str = "local";
+
+/// Columns of the Perses grid.
+const GRID_WIDTH: u64 = 24;
+const PANEL_HEIGHT: u64 = 8;
+
+/// One panel: key, title, description, chart, queries as (PromQL, legend) and unit.
+struct PanelDef {
+    key: &'static str,
+    title: &'static str,
+    description: &'static str,
+    chart: Chart,
+    queries: &'static [(&'static str, &'static str)],
+    unit: &'static str,
+}
+
+enum Chart {
+    TimeSeries,
+    /// A single number (last value) with a sparkline.
+    Stat,
+}
+
+/// The panels in display order: two per row, stats in a row of their own.
+const PANELS: [PanelDef; 12] = [
+    PanelDef {
+        key: "gpuUtilisationByCluster",
+        title: "GPU utilisation by cluster",
+        description: "Average DCGM GPU utilisation per cluster.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"avg by (cluster) (DCGM_FI_DEV_GPU_UTIL{cluster=~"$cluster"})"#,
+            "{{cluster}}",
+        )],
+        unit: "percent",
+    },
+    PanelDef {
+        key: "gpuMemoryUsed",
+        title: "GPU memory used",
+        description: "Frame buffer in use as a share of the total, per cluster.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"sum by (cluster) (DCGM_FI_DEV_FB_USED{cluster=~"$cluster"}) / sum by (cluster) (DCGM_FI_DEV_FB_USED{cluster=~"$cluster"} + DCGM_FI_DEV_FB_FREE{cluster=~"$cluster"})"#,
+            "{{cluster}}",
+        )],
+        unit: "percent-decimal",
+    },
+    PanelDef {
+        key: "requestRate",
+        title: "Inference request rate",
+        description: "Requests per second per model across replicas.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"sum by (model) (rate(model_inference_requests_total{cluster=~"$cluster"}[5m]))"#,
+            "{{model}}",
+        )],
+        unit: "requests/sec",
+    },
+    PanelDef {
+        key: "latencyP95",
+        title: "p95 inference latency",
+        description: "95th percentile from the classic latency histogram.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"histogram_quantile(0.95, sum by (model, le) (rate(model_inference_request_duration_seconds_bucket{cluster=~"$cluster"}[5m])))"#,
+            "{{model}}",
+        )],
+        unit: "seconds",
+    },
+    PanelDef {
+        key: "errorRatio",
+        title: "Inference error ratio",
+        description: "Share of requests answered with an error, per model and cluster.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"sum by (cluster, model) (rate(model_inference_requests_total{cluster=~"$cluster", status="error"}[5m])) / sum by (cluster, model) (rate(model_inference_requests_total{cluster=~"$cluster"}[5m]))"#,
+            "{{model}} ({{cluster}})",
+        )],
+        unit: "percent-decimal",
+    },
+    PanelDef {
+        key: "hottestGpus",
+        title: "Hottest GPUs",
+        description: "The five GPUs with the highest temperature.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"topk(5, DCGM_FI_DEV_GPU_TEMP{cluster=~"$cluster"})"#,
+            "{{Hostname}} GPU {{gpu}} ({{cluster}})",
+        )],
+        unit: "celsius",
+    },
+    PanelDef {
+        key: "trainingLoss",
+        title: "Training loss",
+        description: "Loss reported by each training job.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"training_loss{cluster=~"$cluster"}"#,
+            "{{training_job}} ({{cluster}})",
+        )],
+        unit: "decimal",
+    },
+    PanelDef {
+        key: "trainingThroughput",
+        title: "Training throughput",
+        description: "Samples per second per training job; a stalled GPU drops it to almost zero.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"training_samples_per_second{cluster=~"$cluster"}"#,
+            "{{training_job}} ({{cluster}})",
+        )],
+        unit: "decimal",
+    },
+    PanelDef {
+        key: "pipelineLag",
+        title: "Pipeline consumer lag",
+        description: "Records waiting to be processed, per pipeline.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"max by (cluster, pipeline) (pipeline_consumer_lag_records{cluster=~"$cluster"})"#,
+            "{{pipeline}} ({{cluster}})",
+        )],
+        unit: "decimal",
+    },
+    PanelDef {
+        key: "notebookCpu",
+        title: "Notebook CPU",
+        description: "CPU cores used by each Jupyter notebook.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"sum by (cluster, namespace, pod) (rate(container_cpu_usage_seconds_total{cluster=~"$cluster", pod=~"jupyter-.*"}[5m]))"#,
+            "{{namespace}}/{{pod}} ({{cluster}})",
+        )],
+        unit: "decimal",
+    },
+    PanelDef {
+        key: "runningPods",
+        title: "Running pods",
+        description: "Pods in phase Running.",
+        chart: Chart::Stat,
+        queries: &[(
+            r#"sum(kube_pod_status_phase{cluster=~"$cluster", phase="Running"})"#,
+            "running",
+        )],
+        unit: "decimal",
+    },
+    PanelDef {
+        key: "pendingPods",
+        title: "Pending pods",
+        description: "Pods waiting to be scheduled (for example for free GPUs).",
+        chart: Chart::Stat,
+        queries: &[(
+            r#"sum(kube_pod_status_phase{cluster=~"$cluster", phase="Pending"})"#,
+            "pending",
+        )],
+        unit: "decimal",
+    },
+];
+
+fn panel(def: &PanelDef) -> Value {
+    let plugin = match def.chart {
+        Chart::TimeSeries => json!({
+            "kind": "TimeSeriesChart",
+            "spec": {
+                "legend": {"position": "bottom", "mode": "list"},
+                "yAxis": {"format": {"unit": def.unit}},
+                "visual": {"display": "line", "lineWidth": 1.25, "areaOpacity": 0.1},
+            }
+        }),
+        Chart::Stat => json!({
+            "kind": "StatChart",
+            "spec": {
+                "calculation": "last-number",
+                "format": {"unit": def.unit},
+                "sparkline": {},
+            }
+        }),
+    };
+    let queries: Vec<Value> = def
+        .queries
+        .iter()
+        .map(|(query, legend)| {
+            json!({
+                "kind": "TimeSeriesQuery",
+                "spec": {
+                    "plugin": {
+                        "kind": "PrometheusTimeSeriesQuery",
+                        "spec": {
+                            "datasource": {"kind": "PrometheusDatasource", "name": DEMO_DATASOURCE},
+                            "query": query,
+                            "seriesNameFormat": legend,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    json!({
+        "kind": "Panel",
+        "spec": {
+            "display": {"name": def.title, "description": def.description},
+            "plugin": plugin,
+            "queries": queries,
+        }
+    })
+}
+
+/// Grid items: time series two per row (half width), stats side by side in a last, lower row.
+fn layout() -> Value {
+    let mut items = Vec::new();
+    let (mut x, mut y) = (0, 0);
+    let half = GRID_WIDTH / 2;
+    for def in PANELS.iter().filter(|d| matches!(d.chart, Chart::TimeSeries)) {
+        items.push(json!({
+            "x": x, "y": y, "width": half, "height": PANEL_HEIGHT,
+            "content": {"$ref": format!("#/spec/panels/{}", def.key)},
+        }));
+        if x == 0 {
+            x = half;
+        } else {
+            x = 0;
+            y += PANEL_HEIGHT;
+        }
+    }
+    if x != 0 {
+        y += PANEL_HEIGHT;
+    }
+    let stats: Vec<&PanelDef> = PANELS
+        .iter()
+        .filter(|d| matches!(d.chart, Chart::Stat))
+        .collect();
+    let width = GRID_WIDTH / u64::try_from(stats.len().max(1)).unwrap_or(1);
+    for (index, def) in stats.iter().enumerate() {
+        items.push(json!({
+            "x": u64::try_from(index).unwrap_or(0) * width, "y": y, "width": width, "height": PANEL_HEIGHT / 2,
+            "content": {"$ref": format!("#/spec/panels/{}", def.key)},
+        }));
+    }
+    json!([{
+        "kind": "Grid",
+        "spec": {
+            "display": {"title": "AI platform", "collapse": {"open": true}},
+            "items": items,
+        }
+    }])
+}
+
+/// The demo dashboard as a Perses `Dashboard` resource (project [`DEMO_PROJECT`], panels on
+/// the global datasource [`DEMO_DATASOURCE`], a `cluster` variable to filter).
+pub fn demo_dashboard() -> Value {
+    let panels: serde_json::Map<String, Value> = PANELS
+        .iter()
+        .map(|def| (def.key.to_owned(), panel(def)))
+        .collect();
+    json!({
+        "kind": "Dashboard",
+        "metadata": {"name": DEMO_DASHBOARD_NAME, "project": DEMO_PROJECT},
+        "spec": {
+            "display": {
+                "name": "AI platform overview",
+                "description": "The built-in simulated fleet: GPUs, model serving, training, notebooks and pipelines in three clusters.",
+            },
+            "duration": "6h",
+            "refreshInterval": "30s",
+            "variables": [{
+                "kind": "ListVariable",
+                "spec": {
+                    "name": "cluster",
+                    "display": {"name": "Cluster"},
+                    "allowAllValue": true,
+                    "allowMultiple": true,
+                    "customAllValue": ".*",
+                    "defaultValue": "$__all",
+                    "sort": "alphabetical-asc",
+                    "plugin": {
+                        "kind": "PrometheusLabelValuesVariable",
+                        "spec": {
+                            "datasource": {"kind": "PrometheusDatasource", "name": DEMO_DATASOURCE},
+                            "labelName": "cluster",
+                            "matchers": ["DCGM_FI_DEV_GPU_UTIL"],
+                        }
+                    }
+                }
+            }],
+            "panels": panels,
+            "layouts": layout(),
+        }
+    })
+}

@@ -1,0 +1,163 @@
+// Browser-test harness: runs the real pharos binary on a free loopback port with a fresh data
+// directory, drives Debian's Chromium through playwright-core (never a downloaded browser), and
+// keeps screenshots and measurements in e2e/artifacts/.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(here, '../..');
+export const ARTIFACTS = join(here, 'artifacts');
+export const CHROMIUM = process.env.PHAROS_CHROMIUM ?? '/usr/bin/chromium';
+const PHAROS_BIN = process.env.PHAROS_BIN ?? join(REPO_ROOT, 'target/debug/pharos');
+
+// Flags for a headless Chromium in a container: no sandbox (we run as root), no GPU, and no
+// background traffic to Google services (the tests must only talk to 127.0.0.1).
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-default-apps',
+  '--disable-sync',
+  '--no-first-run',
+  '--metrics-recording-only',
+  '--mute-audio',
+];
+
+/** The Prometheus the peers script runs, or undefined (tests then skip unless peers are required). */
+export function prometheusUrl() {
+  const url = process.env.PHAROS_TEST_PROMETHEUS_URL;
+  if (!url && process.env.PHAROS_REQUIRE_PEERS === '1') {
+    throw new Error('PHAROS_REQUIRE_PEERS=1 but PHAROS_TEST_PROMETHEUS_URL is unset: start the peers (scripts/peers.sh)');
+  }
+  return url;
+}
+
+async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts pharos; resolves once /ready answers. */
+export async function startPharos() {
+  if (!existsSync(PHAROS_BIN)) {
+    throw new Error(`${PHAROS_BIN} does not exist: run \`cargo build -p pharos\` first (or set PHAROS_BIN)`);
+  }
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'pharos-ui-e2e-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const log = [];
+  const child = spawn(PHAROS_BIN, ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn' },
+  });
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`pharos exited with ${child.exitCode}:\n${log.join('')}`);
+    try {
+      if ((await fetch(`${base}/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`pharos did not become ready in 30 s:\n${log.join('')}`);
+    await sleep(100);
+  }
+  return {
+    base,
+    async api(method, path, body, headers = {}) {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let json;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, etag: response.headers.get('etag'), json, text };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 50 && child.exitCode === null; i++) await sleep(100);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      writeFileSync(join(ARTIFACTS, 'pharos.log'), log.join(''));
+    },
+  };
+}
+
+/** Launches Chromium; every page records console errors, CSP violations and failed requests. */
+export async function launchBrowser() {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, colorScheme: 'light' });
+  const problems = [];
+  context.on('page', (page) => watchPage(page, problems));
+  return { browser, context, problems };
+}
+
+function watchPage(page, problems) {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push({ kind: 'console', url: page.url(), text: message.text() });
+  });
+  page.on('pageerror', (error) => problems.push({ kind: 'pageerror', url: page.url(), text: String(error) }));
+  // Confirm "leave with unsaved changes?" prompts so reloads in the tests proceed.
+  page.on('dialog', (dialog) => dialog.accept().catch(() => {}));
+}
+
+/** Saves a full-page screenshot as artifacts/NN-name.png and returns its path. */
+export async function screenshot(page, name) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/**
+ * Counts canvas pixels with a clearly saturated color: series are drawn in the palette's colors,
+ * while axes, grid lines and labels are gray, so an empty chart counts (almost) zero.
+ */
+export async function coloredPixelsPerCanvas(page) {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('canvas')).map((canvas) => {
+      if (canvas.width === 0 || canvas.height === 0) return 0;
+      const context = canvas.getContext('2d');
+      if (!context) return 0;
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let colored = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+        if (a > 100 && Math.max(r, g, b) - Math.min(r, g, b) > 60) colored += 1;
+      }
+      return colored;
+    }),
+  );
+}
+
+/** Writes a JSON artifact and returns its path. */
+export function writeArtifact(name, value) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, name);
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+  return path;
+}
