@@ -155,13 +155,37 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     await page.waitForURL(/\/projects\/team-a\/dashboards\/myDashboard$/);
     await page.getByTestId('dashboard-title').waitFor();
     assert.equal(await page.getByTestId('dashboard-title').innerText(), 'eta');
-    // Its own datasource points at an unreachable localhost:9090: the panel says so, the page works.
-    await page.getByText('eta', { exact: true }).nth(1).waitFor();
+    // Its own datasource points at an unreachable localhost:9090: the panel shows the server's
+    // message and the rest of the page works.
+    await page.getByText(/cannot reach datasource "Victoria Metrics"/).waitFor();
     await page.waitForLoadState('networkidle');
     await shot(page, '08-imported-dashboard');
     const stored = await pharos.api('GET', `/api/v1/projects/${PROJECT}/dashboards/myDashboard`);
     assert.equal(stored.status, 200, stored.text);
     assert.equal(stored.json.spec.display.name, 'eta');
+    await page.close();
+  });
+
+  test('a panel with a broken query shows the server message in the panel', async () => {
+    const dashboard = eightPanelDashboard(PROJECT, 'broken');
+    const broken = 'sum(rate(prometheus_http_requests_total[1m]';
+    dashboard.spec.panels = { panel0: dashboard.spec.panels.panel0 };
+    dashboard.spec.panels.panel0.spec.queries[0].spec.plugin.spec.query = broken;
+    dashboard.spec.layouts[0].spec.items = dashboard.spec.layouts[0].spec.items.slice(0, 1);
+    assert.equal((await pharos.api('POST', `/api/v1/projects/${PROJECT}/dashboards`, dashboard)).status, 200);
+    // What the proxy answers the Prometheus client for this query.
+    const direct = await fetch(`${pharos.base}${proxyCalls.find((c) => c.endsWith('/query_range')).split(' ')[1]}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: broken, start: '0', end: '60', step: '15' }),
+    });
+    const message = (await direct.json()).message ?? '';
+    assert.equal(direct.status, 400, message);
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}/projects/${PROJECT}/dashboards/broken`);
+    await page.getByText(message.slice(0, 40), { exact: false }).first().waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Edit' }).isEnabled(), 'the page stays usable');
+    await shot(page, '09-broken-query');
     await page.close();
   });
 
@@ -171,13 +195,13 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     await page.getByRole('table', { name: 'Versions' }).waitFor();
     const rows = await page.getByRole('table', { name: 'Versions' }).locator('tbody tr').count();
     assert.equal(rows, 3, 'created, first save, save from the first tab');
-    await shot(page, '09-history');
+    await shot(page, '10-history');
     await page.goto(`${pharos.base}/projects/no-such-project/dashboards/x`);
     const notice = page.getByTestId('error-notice');
     await notice.waitFor();
     const expected = (await pharos.api('GET', '/api/v1/projects/no-such-project/dashboards/x')).json.message;
     assert.ok((await notice.innerText()).includes(expected), `${await notice.innerText()} / ${expected}`);
-    await shot(page, '10-missing-project');
+    await shot(page, '11-missing-project');
     await page.close();
   });
 
@@ -193,7 +217,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     const brightness = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((s, v) => s + Number(v), 0);
     assert.ok(brightness(dark) < brightness(light), `${light} -> ${dark}`);
     await waitForChartsWithData(page, 2);
-    await shot(page, '11-dark-theme');
+    await shot(page, '12-dark-theme');
     await page.getByTestId('theme-toggle').click();
     await page.close();
   });
@@ -244,7 +268,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
         const measured = await handle.jsonValue();
         times.push(measured.drawnMs);
         network.push(measured);
-        if (run === 0) await shot(page, `12-eight-panels-${label}`);
+        if (run === 0) await shot(page, `13-eight-panels-${label}`);
         await page.close();
       }
       results.loadTimesMs[label] = {
@@ -261,11 +285,12 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
 
   test('no unexpected browser errors (CSP violations, crashes)', () => {
     // Expected: the refused save (412), the unreachable imported datasource (502), the missing
-    // project (400), and the PromQL editor's metadata lookups that tenant projects refuse (403).
+    // project and the broken query (400), and the PromQL editor's metadata lookups that tenant projects refuse (403).
     const expected = [
       /status of (400|403|412|502)/,
       /An error occurred while saving the dashboard\. ApiError: precondition failed/,
       /cannot reach datasource "Victoria Metrics"/,
+      /query refused by tenant enforcement: the query is not valid PromQL/,
     ];
     const unexpected = problems.filter((p) => !expected.some((re) => re.test(p.text)));
     assert.deepEqual(unexpected, []);

@@ -259,7 +259,10 @@ mod tests {
             &request(vec![
                 series(&[("__name__", "good")], &[(1000, 1.0)]),
                 series(&[("__name__", "bad"), ("1abc", "x")], &[(1000, 1.0)]),
-                series(&[("__name__", "dup"), ("a", "1"), ("a", "2")], &[(1000, 1.0)]),
+                series(
+                    &[("__name__", "dup"), ("a", "1"), ("a", "2")],
+                    &[(1000, 1.0)],
+                ),
                 series(&[("__name__", "")], &[(1000, 1.0), (2000, 1.0)]),
                 series(&[("__name__", "bad-name")], &[(1000, 1.0)]),
             ]),
@@ -311,11 +314,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), Options::default()).unwrap();
         let day = 24 * 3600 * 1000;
-        append_write_request(&db, &request(vec![series(&[("__name__", "a")], &[(day, 1.0)])]))
-            .unwrap();
-        let report =
-            append_write_request(&db, &request(vec![series(&[("__name__", "b")], &[(1, 1.0)])]))
-                .unwrap();
+        append_write_request(
+            &db,
+            &request(vec![series(&[("__name__", "a")], &[(day, 1.0)])]),
+        )
+        .unwrap();
+        let report = append_write_request(
+            &db,
+            &request(vec![series(&[("__name__", "b")], &[(1, 1.0)])]),
+        )
+        .unwrap();
         assert_eq!(report.rejected, [(RejectReason::OutOfBounds, 1)]);
         assert!(report.describe().starts_with("out of bounds"));
     }

@@ -131,7 +131,10 @@ mod tests {
 
     use super::*;
 
-    fn source_with(samples: &[(&[(&str, &str)], i64, f64)]) -> (tempfile::TempDir, EmbeddedSource) {
+    /// Labels, timestamp, value.
+    type TestSample<'a> = (&'a [(&'a str, &'a str)], i64, f64);
+
+    fn source_with(samples: &[TestSample<'_>]) -> (tempfile::TempDir, EmbeddedSource) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), Options::default()).unwrap();
         let mut appender = db.appender();
@@ -198,7 +201,10 @@ mod tests {
             ["__name__", "job", "zone"]
         );
         let only_up = [LabelMatcher::equal("__name__", "up")];
-        assert_eq!(source.label_names(&only_up, 0, 2000).unwrap(), ["__name__", "job"]);
+        assert_eq!(
+            source.label_names(&only_up, 0, 2000).unwrap(),
+            ["__name__", "job"]
+        );
         assert_eq!(
             source.label_values("__name__", &[], 0, 2000).unwrap(),
             ["down", "up"]

@@ -39,7 +39,9 @@ mod tests {
     #[test]
     fn error_types_follow_the_prometheus_api() {
         assert_eq!(
-            QueryError::from(EvalError::Timeout).error_type().http_status(),
+            QueryError::from(EvalError::Timeout)
+                .error_type()
+                .http_status(),
             503
         );
         assert_eq!(
@@ -47,7 +49,9 @@ mod tests {
             "bad_data"
         );
         assert_eq!(
-            QueryError::Worker("panic".into()).error_type().http_status(),
+            QueryError::Worker("panic".into())
+                .error_type()
+                .http_status(),
             500
         );
     }

@@ -101,7 +101,9 @@ impl LocalMetrics {
         end_ms: i64,
     ) -> Result<Vec<Labels>, QueryError> {
         if selectors.is_empty() {
-            return Err(QueryError::BadSelector("no match[] parameter provided".into()));
+            return Err(QueryError::BadSelector(
+                "no match[] parameter provided".into(),
+            ));
         }
         let sets = parse_series_selectors(selectors)?;
         let db = Arc::clone(self.db());

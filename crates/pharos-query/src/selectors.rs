@@ -78,7 +78,10 @@ mod tests {
     fn the_metric_name_becomes_a_matcher() {
         assert_eq!(
             parse(&[r#"up{job=~"a|b"}"#]).unwrap(),
-            [vec![r#"job=~"a|b""#.to_owned(), r#"__name__="up""#.to_owned()]]
+            [vec![
+                r#"job=~"a|b""#.to_owned(),
+                r#"__name__="up""#.to_owned()
+            ]]
         );
     }
 

@@ -157,7 +157,10 @@ mod tests {
             status.series_count_by_label_value_pair,
             [("__name__=a".to_owned(), 3), ("pod=p1".to_owned(), 2)]
         );
-        assert_eq!(status.memory_in_bytes_by_label_name[0], ("pod".to_owned(), 8));
+        assert_eq!(
+            status.memory_in_bytes_by_label_name[0],
+            ("pod".to_owned(), 8)
+        );
         let json = status.to_json();
         assert_eq!(json["headStats"]["numSeries"], 4);
         assert_eq!(json["seriesCountByMetricName"][0]["name"], "a");

@@ -19,8 +19,12 @@ fn service(options: QueryOptions, minutes: i64) -> (tempfile::TempDir, LocalMetr
     let db = Db::open(dir.path(), Options::default()).unwrap();
     let mut appender = db.appender();
     for (job, pod, rate) in [("api", "a", 1.0), ("api", "b", 2.0), ("web", "c", 4.0)] {
-        let labels =
-            Labels::new([("__name__", "http_requests_total"), ("job", job), ("pod", pod)]).unwrap();
+        let labels = Labels::new([
+            ("__name__", "http_requests_total"),
+            ("job", job),
+            ("pod", pod),
+        ])
+        .unwrap();
         for minute in 0..minutes {
             appender
                 .append(&labels, minute * MINUTE, rate * 60.0 * minute as f64)
@@ -42,7 +46,11 @@ fn vector_values(value: &QueryValue) -> Vec<f64> {
 async fn instant_and_range_queries_evaluate_over_the_store() {
     let (_dir, metrics) = service(QueryOptions::default(), 30);
     let result = metrics
-        .instant("sum by (job) (rate(http_requests_total[5m]))", 20 * MINUTE, None)
+        .instant(
+            "sum by (job) (rate(http_requests_total[5m]))",
+            20 * MINUTE,
+            None,
+        )
         .await
         .unwrap();
     let mut rates = vector_values(&result.value);
@@ -106,7 +114,10 @@ async fn series_and_labels_follow_match_selectors() {
     let all = i64::MAX / 2;
     let series = metrics
         .series(
-            &[r#"http_requests_total{job="web"}"#.into(), r#"{pod="a"}"#.into()],
+            &[
+                r#"http_requests_total{job="web"}"#.into(),
+                r#"{pod="a"}"#.into(),
+            ],
             -all,
             all,
         )
@@ -144,7 +155,9 @@ async fn queries_read_blocks_and_head_as_one_store() {
         .append(move |db| {
             let mut appender = db.appender();
             for minute in 0..240 {
-                appender.append(&labels, minute * MINUTE, minute as f64).unwrap();
+                appender
+                    .append(&labels, minute * MINUTE, minute as f64)
+                    .unwrap();
             }
             appender.commit()
         })

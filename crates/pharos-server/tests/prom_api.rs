@@ -9,12 +9,13 @@ mod prom_api_support;
 use axum::http::StatusCode;
 use pharos_query::QueryOptions;
 use pretty_assertions::assert_eq;
-use prom_api_support::{PromApp, assert_matches_reference, load_reference_data, reference};
+use prom_api_support::{
+    PromApp, TestSample, assert_matches_reference, load_reference_data, reference,
+};
 use serde_json::json;
 
 const RANGE_QUERY: &str = "sum by (namespace) (rate(app_requests_total[5m]))";
-const HISTOGRAM_QUERY: &str =
-    "histogram_quantile(0.9, sum by (namespace, le) (rate(app_request_duration_seconds_bucket[5m])))";
+const HISTOGRAM_QUERY: &str = "histogram_quantile(0.9, sum by (namespace, le) (rate(app_request_duration_seconds_bucket[5m])))";
 
 #[tokio::test]
 async fn answers_match_the_ones_captured_from_prometheus() {
@@ -78,7 +79,13 @@ async fn a_parse_error_is_the_envelope_prometheus_sends() {
 #[tokio::test]
 async fn bad_parameters_are_bad_data_with_prometheus_messages() {
     let app = PromApp::new().await;
-    let cases: [(&str, Vec<(&str, &str)>, &str); 7] = [
+    // (path, parameters, expected error)
+    type Case = (
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        &'static str,
+    );
+    let cases: [Case; 7] = [
         (
             "/api/v1/query",
             vec![("query", "up"), ("time", "noon")],
@@ -86,17 +93,32 @@ async fn bad_parameters_are_bad_data_with_prometheus_messages() {
         ),
         (
             "/api/v1/query_range",
-            vec![("query", "up"), ("start", "10"), ("end", "20"), ("step", "0")],
+            vec![
+                ("query", "up"),
+                ("start", "10"),
+                ("end", "20"),
+                ("step", "0"),
+            ],
             "zero or negative query resolution step widths are not accepted. Try a positive integer",
         ),
         (
             "/api/v1/query_range",
-            vec![("query", "up"), ("start", "0"), ("end", "11001"), ("step", "1")],
+            vec![
+                ("query", "up"),
+                ("start", "0"),
+                ("end", "11001"),
+                ("step", "1"),
+            ],
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ),
         (
             "/api/v1/query_range",
-            vec![("query", "up"), ("start", "20"), ("end", "10"), ("step", "1")],
+            vec![
+                ("query", "up"),
+                ("start", "20"),
+                ("end", "10"),
+                ("step", "1"),
+            ],
             "end timestamp must not be before start time",
         ),
         (
@@ -106,14 +128,15 @@ async fn bad_parameters_are_bad_data_with_prometheus_messages() {
         ),
         (
             "/api/v1/query_range",
-            vec![("query", "up"), ("start", "0"), ("end", "10"), ("step", "often")],
+            vec![
+                ("query", "up"),
+                ("start", "0"),
+                ("end", "10"),
+                ("step", "often"),
+            ],
             r#"invalid parameter "step": cannot parse "often" to a valid duration"#,
         ),
-        (
-            "/api/v1/series",
-            vec![],
-            "no match[] parameter provided",
-        ),
+        ("/api/v1/series", vec![], "no match[] parameter provided"),
     ];
     for (path, params, message) in cases {
         let answer = app.get(path, &params).await;
@@ -128,7 +151,12 @@ async fn bad_parameters_are_bad_data_with_prometheus_messages() {
     let at_limit = app
         .get(
             "/api/v1/query_range",
-            &[("query", "1"), ("start", "0"), ("end", "11000"), ("step", "1")],
+            &[
+                ("query", "1"),
+                ("start", "0"),
+                ("end", "11000"),
+                ("step", "1"),
+            ],
         )
         .await;
     assert_eq!(at_limit.status, StatusCode::OK, "{}", at_limit.text);
@@ -141,7 +169,7 @@ async fn execution_failures_and_timeouts_use_their_status_codes() {
         ..QueryOptions::default()
     })
     .await;
-    let samples: Vec<(&[(&str, &str)], i64, f64)> = (0..20)
+    let samples: Vec<TestSample<'_>> = (0..20)
         .map(|i| (&[("__name__", "g")][..], i * 1000, i as f64))
         .collect();
     app.append(&samples);
@@ -186,7 +214,10 @@ async fn results_values_and_warnings_have_the_prometheus_shape() {
     let now = app.get("/api/v1/query", &[("query", "up")]).await;
     assert_eq!(now.body["data"]["result"], json!([]));
     let sorted = app
-        .get("/api/v1/query", &[("query", "sort_desc(up)"), ("time", "2")])
+        .get(
+            "/api/v1/query",
+            &[("query", "sort_desc(up)"), ("time", "2")],
+        )
         .await;
     assert_eq!(sorted.body["data"]["result"][0]["metric"]["job"], "api");
     assert_eq!(sorted.body["data"]["result"][0]["value"], json!([2, "1"]));
@@ -196,7 +227,11 @@ async fn results_values_and_warnings_have_the_prometheus_shape() {
 async fn series_labels_and_values_follow_match_time_and_limit() {
     let app = PromApp::new().await;
     app.append(&[
-        (&[("__name__", "up"), ("job", "api"), ("zone", "a")], 1_000, 1.0),
+        (
+            &[("__name__", "up"), ("job", "api"), ("zone", "a")],
+            1_000,
+            1.0,
+        ),
         (&[("__name__", "up"), ("job", "web")], 1_000, 1.0),
         (&[("__name__", "late"), ("job", "batch")], 500_000, 1.0),
     ]);
@@ -220,7 +255,10 @@ async fn series_labels_and_values_follow_match_time_and_limit() {
         .get("/api/v1/series", &[("match[]", "up"), ("limit", "1")])
         .await;
     assert_eq!(limited.body["data"].as_array().unwrap().len(), 1);
-    assert_eq!(limited.body["warnings"], json!(["results truncated due to limit"]));
+    assert_eq!(
+        limited.body["warnings"],
+        json!(["results truncated due to limit"])
+    );
 
     let names = app.get("/api/v1/labels", &[]).await;
     assert_eq!(names.body["data"], json!(["__name__", "job", "zone"]));
@@ -242,9 +280,7 @@ async fn series_labels_and_values_follow_match_time_and_limit() {
     let bad_name = app.get("/api/v1/label/1x/values", &[]).await;
     assert_eq!(bad_name.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_name.body["error"], r#"invalid label name: "1x""#);
-    let bad_match = app
-        .get("/api/v1/series", &[("match[]", "sum(up)")])
-        .await;
+    let bad_match = app.get("/api/v1/series", &[("match[]", "sum(up)")]).await;
     assert_eq!(bad_match.status, StatusCode::BAD_REQUEST);
 }
 
@@ -267,7 +303,12 @@ async fn status_and_build_info_describe_the_store() {
     );
     let build = app.get("/api/v1/status/buildinfo", &[]).await;
     assert_eq!(build.body["status"], "success");
-    assert!(build.body["data"]["version"].as_str().unwrap().starts_with('3'));
+    assert!(
+        build.body["data"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with('3')
+    );
     assert!(
         build.body["data"]["application"]
             .as_str()

@@ -96,7 +96,9 @@ async fn a_user_repointed_local_datasource_is_left_alone() {
     *document
         .pointer_mut("/spec/plugin/spec/proxy/spec/url")
         .unwrap() = json!("http://thanos:9090");
-    let updated = app.put_json("/api/v1/globaldatasources/local", &document).await;
+    let updated = app
+        .put_json("/api/v1/globaldatasources/local", &document)
+        .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
 
     let outcome = ensure_local_datasource(&app.state.resources, addr("127.0.0.1:7000"))
@@ -110,9 +112,21 @@ async fn a_user_repointed_local_datasource_is_left_alone() {
 async fn queries_through_the_project_proxy_see_only_the_tenant_namespaces() {
     let app = PromApp::new().await;
     app.append(&[
-        (&[("__name__", "up"), ("namespace", "team-a"), ("pod", "a1")], 1_000, 1.0),
-        (&[("__name__", "up"), ("namespace", "team-a"), ("pod", "a2")], 1_000, 1.0),
-        (&[("__name__", "up"), ("namespace", "team-b"), ("pod", "b1")], 1_000, 1.0),
+        (
+            &[("__name__", "up"), ("namespace", "team-a"), ("pod", "a1")],
+            1_000,
+            1.0,
+        ),
+        (
+            &[("__name__", "up"), ("namespace", "team-a"), ("pod", "a2")],
+            1_000,
+            1.0,
+        ),
+        (
+            &[("__name__", "up"), ("namespace", "team-b"), ("pod", "b1")],
+            1_000,
+            1.0,
+        ),
     ]);
     let (listen, server) = app.serve().await;
     ensure_local_datasource(&app.state.resources, listen)
@@ -148,8 +162,7 @@ async fn queries_through_the_project_proxy_see_only_the_tenant_namespaces() {
         )
         .await;
     assert_eq!(
-        asked_for_other_tenant.body["data"]["result"][0]["value"][1],
-        "2",
+        asked_for_other_tenant.body["data"]["result"][0]["value"][1], "2",
         "the matcher is replaced by the tenant's: {}",
         asked_for_other_tenant.text
     );

@@ -35,8 +35,8 @@ fn request(timeseries: Vec<TimeSeries>) -> WriteRequest {
 }
 
 async fn write_body(app: &PromApp, body: Vec<u8>, content_type: &str, encoding: &str) -> Answer {
-    let mut builder = Request::post("/api/v1/write")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0");
+    let mut builder =
+        Request::post("/api/v1/write").header("X-Prometheus-Remote-Write-Version", "0.1.0");
     if !content_type.is_empty() {
         builder = builder.header("content-type", content_type);
     }
@@ -80,7 +80,10 @@ async fn an_encoded_request_is_acknowledged_and_queryable() {
     let answer = write(
         &app,
         &request(vec![
-            series(&[("__name__", "up"), ("job", "api")], &[(1_000, 1.0), (16_000, 1.0)]),
+            series(
+                &[("__name__", "up"), ("job", "api")],
+                &[(1_000, 1.0), (16_000, 1.0)],
+            ),
             series(&[("job", "web"), ("__name__", "up")], &[(16_000, 0.0)]),
         ]),
     )
@@ -94,19 +97,23 @@ async fn an_encoded_request_is_acknowledged_and_queryable() {
 #[tokio::test]
 async fn bodies_that_are_not_snappy_protobuf_are_bad_requests() {
     let app = PromApp::new().await;
-    let plain = prost::Message::encode_to_vec(&request(vec![series(
-        &[("__name__", "up")],
-        &[(1, 1.0)],
-    )]));
+    let plain =
+        prost::Message::encode_to_vec(&request(vec![series(&[("__name__", "up")], &[(1, 1.0)])]));
     let not_snappy = write_body(&app, plain, "application/x-protobuf", "snappy").await;
     assert_eq!(not_snappy.status, StatusCode::BAD_REQUEST);
     assert!(not_snappy.text.contains("snappy"), "{}", not_snappy.text);
     assert!(not_snappy.content_type.starts_with("text/plain"));
 
-    let garbage = snap::raw::Encoder::new().compress_vec(b"\x0a\xff\xff").unwrap();
+    let garbage = snap::raw::Encoder::new()
+        .compress_vec(b"\x0a\xff\xff")
+        .unwrap();
     let not_protobuf = write_body(&app, garbage, "application/x-protobuf", "snappy").await;
     assert_eq!(not_protobuf.status, StatusCode::BAD_REQUEST);
-    assert!(not_protobuf.text.contains("protobuf"), "{}", not_protobuf.text);
+    assert!(
+        not_protobuf.text.contains("protobuf"),
+        "{}",
+        not_protobuf.text
+    );
 }
 
 #[tokio::test]
@@ -124,7 +131,11 @@ async fn other_media_types_and_encodings_are_unsupported() {
     ];
     for (content_type, encoding, named) in cases {
         let answer = write_body(&app, body.clone(), content_type, encoding).await;
-        assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        assert_eq!(
+            answer.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
         assert!(answer.text.contains(named), "{}", answer.text);
     }
     // No headers at all: remote-write 1.0 with snappy, as Prometheus assumes.
@@ -140,7 +151,10 @@ async fn bad_labels_are_rejected_and_the_rest_is_stored() {
         &request(vec![
             series(&[("__name__", "ok")], &[(1_000, 1.0)]),
             series(&[("__name__", "bad"), ("0x", "v")], &[(1_000, 1.0)]),
-            series(&[("__name__", "bad"), ("a", "1"), ("a", "2")], &[(1_000, 1.0)]),
+            series(
+                &[("__name__", "bad"), ("a", "1"), ("a", "2")],
+                &[(1_000, 1.0)],
+            ),
             series(&[("__name__", "")], &[(1_000, 1.0)]),
         ]),
     )
@@ -152,7 +166,11 @@ async fn bad_labels_are_rejected_and_the_rest_is_stored() {
         "empty label set",
         "accepted 1 samples, rejected 3 (invalid_labels=3)",
     ] {
-        assert!(answer.text.contains(expected), "{expected}: {}", answer.text);
+        assert!(
+            answer.text.contains(expected),
+            "{expected}: {}",
+            answer.text
+        );
     }
     assert_eq!(values(&app, "ok", "2").await, ["1"]);
     assert!(values(&app, r#"{__name__="bad"}"#, "2").await.is_empty());
@@ -199,7 +217,10 @@ async fn metadata_sent_with_remote_write_is_served() {
         help: "Requests served.".into(),
         unit: String::new(),
     }];
-    assert_eq!(write(&app, &with_metadata).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        write(&app, &with_metadata).await.status,
+        StatusCode::NO_CONTENT
+    );
     let answer = app
         .get("/api/v1/metadata", &[("metric", "http_requests_total")])
         .await;
@@ -249,7 +270,12 @@ async fn the_reference_python_client_writes_openmetrics_samples() {
         ["100"]
     );
     assert_eq!(
-        values(&app, r#"app_requests_total{namespace="ns-1",pod="pod-2"}"#, end).await,
+        values(
+            &app,
+            r#"app_requests_total{namespace="ns-1",pod="pod-2"}"#,
+            end
+        )
+        .await,
         [(287 * 15 * 6).to_string()]
     );
     assert_eq!(

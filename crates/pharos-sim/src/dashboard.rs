@@ -219,7 +219,10 @@ fn layout() -> Value {
     let mut items = Vec::new();
     let (mut x, mut y) = (0, 0);
     let half = GRID_WIDTH / 2;
-    for def in PANELS.iter().filter(|d| matches!(d.chart, Chart::TimeSeries)) {
+    for def in PANELS
+        .iter()
+        .filter(|d| matches!(d.chart, Chart::TimeSeries))
+    {
         items.push(json!({
             "x": x, "y": y, "width": half, "height": PANEL_HEIGHT,
             "content": {"$ref": format!("#/spec/panels/{}", def.key)},

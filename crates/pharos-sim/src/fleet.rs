@@ -89,7 +89,12 @@ impl World {
                 .unwrap_or_else(|| (format!("cluster-{}", index + 1), 0.0, GpuModel::A100));
             let node = |rng: &mut Rng, kind: &str, n: usize| Node {
                 name: format!("{kind}-node-{}", n + 1),
-                ip: format!("10.{}.{}.{}", index, rng.between(0, 31), rng.between(2, 254)),
+                ip: format!(
+                    "10.{}.{}.{}",
+                    index,
+                    rng.between(0, 31),
+                    rng.between(2, 254)
+                ),
             };
             let cluster = Cluster {
                 gpu_nodes: (0..options.gpu_nodes_per_cluster)
@@ -144,11 +149,25 @@ impl World {
         self.pods.len() - 1
     }
 
+    /// The node a GPU sits in.
+    pub(crate) fn node_of_gpu(&self, cluster_index: usize, gpu: usize) -> Option<Node> {
+        let hostname = &self.gpus.get(gpu)?.hostname;
+        self.clusters[cluster_index]
+            .gpu_nodes
+            .iter()
+            .find(|node| &node.name == hostname)
+            .cloned()
+    }
+
     /// Binds a GPU to a pod (DCGM then reports the pod's namespace and name with it).
     pub(crate) fn assign_gpu(&mut self, gpu: usize, pod: usize) {
         let (namespace, name, container) = {
             let pod = &self.pods[pod];
-            (pod.namespace.clone(), pod.name.clone(), pod.container.to_owned())
+            (
+                pod.namespace.clone(),
+                pod.name.clone(),
+                pod.container.to_owned(),
+            )
         };
         self.gpus[gpu].assign(&namespace, &name, &container);
     }

@@ -127,17 +127,29 @@ impl IncidentSchedule {
         if self.upcoming_kinds.is_empty() {
             let mut round = IncidentKind::ALL.to_vec();
             for i in (1..round.len()).rev() {
-                let j = usize::try_from(self.rng.between(0, i64::try_from(i).unwrap_or(0))).unwrap_or(0);
+                let j = usize::try_from(self.rng.between(0, i64::try_from(i).unwrap_or(0)))
+                    .unwrap_or(0);
                 round.swap(i, j);
             }
             self.upcoming_kinds = round;
         }
-        self.upcoming_kinds.pop().unwrap_or(IncidentKind::LatencySpike)
+        self.upcoming_kinds
+            .pop()
+            .unwrap_or(IncidentKind::LatencySpike)
     }
 
-    fn pick_target(&mut self, kind: IncidentKind, start_ms: i64, end_ms: i64, world: &World) -> Option<Incident> {
+    fn pick_target(
+        &mut self,
+        kind: IncidentKind,
+        start_ms: i64,
+        end_ms: i64,
+        world: &World,
+    ) -> Option<Incident> {
         let mut pick = |len: usize| {
-            (len > 0).then(|| usize::try_from(self.rng.between(0, i64::try_from(len - 1).unwrap_or(0))).unwrap_or(0))
+            (len > 0).then(|| {
+                usize::try_from(self.rng.between(0, i64::try_from(len - 1).unwrap_or(0)))
+                    .unwrap_or(0)
+            })
         };
         let (labels, description): (Vec<(&str, String)>, String) = match kind {
             IncidentKind::LatencySpike | IncidentKind::ErrorBurst => {
@@ -153,12 +165,19 @@ impl IncidentSchedule {
                         ("namespace", SERVING_NAMESPACE.to_owned()),
                         ("model", model.spec.name.to_owned()),
                     ],
-                    format!("{what} on model {} in cluster {}", model.spec.name, model.cluster),
+                    format!(
+                        "{what} on model {} in cluster {}",
+                        model.spec.name, model.cluster
+                    ),
                 )
             }
             IncidentKind::GpuStuck => {
                 // Prefer a training GPU: a hung training step is the classic case.
-                let training: Vec<usize> = world.trainings.iter().flat_map(|t| t.gpus.iter().copied()).collect();
+                let training: Vec<usize> = world
+                    .trainings
+                    .iter()
+                    .flat_map(|t| t.gpus.iter().copied())
+                    .collect();
                 let gpu = if training.is_empty() {
                     &world.gpus[pick(world.gpus.len())?]
                 } else {

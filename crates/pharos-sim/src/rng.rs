@@ -93,10 +93,6 @@ impl Wander {
         self.value = self.value * keep + scale * (1.0 - keep * keep).sqrt() * rng.normal();
         self.value
     }
-
-    pub(crate) fn value(&self) -> f64 {
-        self.value
-    }
 }
 
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, error below 1.5e-7).
@@ -105,7 +101,8 @@ pub(crate) fn normal_cdf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * z.abs());
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-z * z).exp();
     0.5 * (1.0 + if z >= 0.0 { erf } else { -erf })
 }

@@ -28,7 +28,13 @@ impl Simulator {
     /// Simulates every `step` from `from_ms` through `to_ms` and writes the samples to `db`,
     /// committing every few ticks. Counters continue from the simulator's state, so a live
     /// [`Simulator::tick`] can follow.
-    pub fn backfill(&mut self, db: &Db, from_ms: i64, to_ms: i64, step: Duration) -> Result<BackfillSummary, DbError> {
+    pub fn backfill(
+        &mut self,
+        db: &Db,
+        from_ms: i64,
+        to_ms: i64,
+        step: Duration,
+    ) -> Result<BackfillSummary, DbError> {
         let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
         let mut summary = BackfillSummary::default();
         let mut t = from_ms;
@@ -76,7 +82,9 @@ fn newest_simulated_sample(db: &Db, from_ms: i64, to_ms: i64) -> Option<i64> {
 /// until `shutdown` completes. Storage errors are logged, not fatal: the simulator is a demo
 /// and must not take the server down.
 pub async fn run<F: Future>(db: Arc<Db>, options: SimOptions, interval: Duration, shutdown: F) {
-    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX).max(1);
+    let interval_ms = i64::try_from(interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
     let backfill_ms = i64::try_from(options.backfill.as_millis()).unwrap_or(0);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut simulator = Simulator::new(options);
@@ -84,7 +92,8 @@ pub async fn run<F: Future>(db: Arc<Db>, options: SimOptions, interval: Duration
     let now = now_ms();
     let end = now - now.rem_euclid(interval_ms);
     let start = end.saturating_sub(backfill_ms);
-    let from = newest_simulated_sample(&db, start, now).map_or(start, |newest| newest + interval_ms);
+    let from =
+        newest_simulated_sample(&db, start, now).map_or(start, |newest| newest + interval_ms);
     let mut next = from;
     // Backfill in slices so shutdown is honoured within a slice.
     while next <= end {
@@ -114,7 +123,11 @@ pub async fn run<F: Future>(db: Arc<Db>, options: SimOptions, interval: Duration
         }
         next = slice_end + interval_ms;
     }
-    tracing::info!(from_ms = from, to_ms = end, "simulated history written; simulator is live");
+    tracing::info!(
+        from_ms = from,
+        to_ms = end,
+        "simulated history written; simulator is live"
+    );
 
     loop {
         let now = now_ms();

@@ -53,7 +53,9 @@ impl Simulator {
     /// at or before the previous one does not advance counters.
     pub fn tick(&mut self, now_ms: i64) -> Vec<(Labels, f64)> {
         let mut samples = Vec::new();
-        self.tick_with(now_ms, |labels, value| samples.push((labels.clone(), value)));
+        self.tick_with(now_ms, |labels, value| {
+            samples.push((labels.clone(), value))
+        });
         samples
     }
 

@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use pharos_query::QueryOptions;
 use pharos_server::config::{
     ApiSettings, DatabaseSettings, EphemeralSettings, ProxySettings, ServerSettings,
     TenancySettings, TrashSettings,
 };
-use pharos_query::QueryOptions;
 use serde::Deserialize;
 
 /// Pharos: dashboards, datasource proxy and tenant enforcement in one binary.
@@ -271,14 +271,20 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
 }
 
 /// Merges the `tsdb:` section with the `--tsdb-*` flags.
-fn tsdb_settings(args: &GlobalArgs, file: TsdbConfig, data_dir: &Path) -> anyhow::Result<TsdbSettings> {
+fn tsdb_settings(
+    args: &GlobalArgs,
+    file: TsdbConfig,
+    data_dir: &Path,
+) -> anyhow::Result<TsdbSettings> {
     let retention = match &args.tsdb_retention {
         Some(text) => pharos_model::parse_duration(text)
             .map_err(|e| anyhow::anyhow!("--tsdb-retention: {e}"))?,
         None => file.retention,
     };
     let max_bytes = match &args.tsdb_max_bytes {
-        Some(text) => Some(parse_byte_size(text).map_err(|e| anyhow::anyhow!("--tsdb-max-bytes: {e}"))?),
+        Some(text) => {
+            Some(parse_byte_size(text).map_err(|e| anyhow::anyhow!("--tsdb-max-bytes: {e}"))?)
+        }
         None => file.max_bytes,
     };
     Ok(TsdbSettings {
@@ -446,7 +452,10 @@ mod tests {
     fn tsdb_and_query_sections_have_prometheus_defaults() {
         let settings = load(&args_with(None)).unwrap();
         assert_eq!(settings.tsdb.path, PathBuf::from("/var/lib/pharos/tsdb"));
-        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(15 * 86_400));
+        assert_eq!(
+            settings.tsdb.options.retention,
+            Duration::from_secs(15 * 86_400)
+        );
         assert_eq!(settings.tsdb.options.max_bytes, None);
         assert_eq!(settings.query.timeout, Duration::from_secs(120));
         assert_eq!(settings.query.max_samples, 50_000_000);
@@ -464,7 +473,10 @@ mod tests {
         .unwrap();
         let settings = load(&args_with(Some(path.clone()))).unwrap();
         assert_eq!(settings.tsdb.path, PathBuf::from("/srv/metrics"));
-        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            settings.tsdb.options.retention,
+            Duration::from_secs(30 * 86_400)
+        );
         assert_eq!(settings.tsdb.options.max_bytes, Some(10 << 30));
         assert_eq!(settings.query.timeout, Duration::from_secs(30));
         assert_eq!(settings.query.max_samples, 1000);
@@ -475,7 +487,10 @@ mod tests {
         args.tsdb_max_bytes = Some("1048576".into());
         args.tsdb_path = Some(PathBuf::from("/fast/tsdb"));
         let settings = load(&args).unwrap();
-        assert_eq!(settings.tsdb.options.retention, Duration::from_secs(90 * 86_400));
+        assert_eq!(
+            settings.tsdb.options.retention,
+            Duration::from_secs(90 * 86_400)
+        );
         assert_eq!(settings.tsdb.options.max_bytes, Some(1 << 20));
         assert_eq!(settings.tsdb.path, PathBuf::from("/fast/tsdb"));
     }
@@ -485,7 +500,10 @@ mod tests {
         let mut args = args_with(None);
         args.tsdb_max_bytes = Some("lots".into());
         let err = load(&args).unwrap_err().to_string();
-        assert!(err.contains("--tsdb-max-bytes") && err.contains("512MB"), "{err}");
+        assert!(
+            err.contains("--tsdb-max-bytes") && err.contains("512MB"),
+            "{err}"
+        );
         let mut args = args_with(None);
         args.tsdb_retention = Some("forever".into());
         let err = load(&args).unwrap_err().to_string();
@@ -499,6 +517,10 @@ mod tests {
         assert_eq!(parse_byte_size("2GiB").unwrap(), 2 << 30);
         assert_eq!(parse_byte_size("1 tb").unwrap(), 1 << 40);
         assert!(parse_byte_size("1.5GB").is_err());
-        assert!(parse_byte_size("99999999PB").unwrap_err().contains("too large"));
+        assert!(
+            parse_byte_size("99999999PB")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 }

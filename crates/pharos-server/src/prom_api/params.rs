@@ -118,9 +118,9 @@ impl PromParams {
         let Some(text) = self.get(key) else {
             return Ok(None);
         };
-        let limit: i64 = text
-            .parse()
-            .map_err(|_| PromError::invalid_param(key, format!("cannot parse {text:?} as an integer")))?;
+        let limit: i64 = text.parse().map_err(|_| {
+            PromError::invalid_param(key, format!("cannot parse {text:?} as an integer"))
+        })?;
         match limit {
             0 => Ok(None),
             n if n < 0 => Err(PromError::invalid_param(key, "limit must be non-negative")),
@@ -215,7 +215,11 @@ mod tests {
             parse_duration_ms("fast").unwrap_err(),
             "cannot parse \"fast\" to a valid duration"
         );
-        assert!(parse_duration_ms("1e300").unwrap_err().contains("overflows"));
+        assert!(
+            parse_duration_ms("1e300")
+                .unwrap_err()
+                .contains("overflows")
+        );
     }
 
     #[test]

@@ -17,6 +17,12 @@ use pharos_tsdb::{Db, Labels, Options};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
+/// One sample to append: labels, timestamp (ms), value.
+pub type TestSample<'a> = (&'a [(&'a str, &'a str)], i64, f64);
+
+/// A series of the reference data set and its value at step `i`.
+type ReferenceSeries = (Labels, Box<dyn Fn(i64) -> f64>);
+
 /// A router with the embedded store, and what keeps both stores alive.
 pub struct PromApp {
     pub app: axum::Router,
@@ -58,7 +64,7 @@ impl PromApp {
     }
 
     /// Appends `(labels, t_ms, value)` samples in one commit.
-    pub fn append(&self, samples: &[(&[(&str, &str)], i64, f64)]) {
+    pub fn append(&self, samples: &[TestSample<'_>]) {
         let mut appender = self.db.appender();
         for (labels, t, v) in samples {
             appender
@@ -159,8 +165,7 @@ pub fn load_reference_data(db: &Db) {
         ("1.0", 0.99),
         ("+Inf", 1.00),
     ];
-    // (labels, value at step i)
-    let mut series: Vec<(Labels, Box<dyn Fn(i64) -> f64>)> = Vec::new();
+    let mut series: Vec<ReferenceSeries> = Vec::new();
     for ns in 0..5i64 {
         let namespace = format!("ns-{ns}");
         for pod in 0..4i64 {
@@ -230,7 +235,8 @@ pub fn assert_matches_reference(actual: &Value, expected: &Value) {
     fn walk(actual: &Value, expected: &Value, path: &str) {
         match (actual, expected) {
             (Value::Object(a), Value::Object(e)) => {
-                let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+                let keys =
+                    |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
                 assert_eq!(keys(a), keys(e), "keys at {path}");
                 for (key, value) in e {
                     walk(&a[key], value, &format!("{path}/{key}"));
@@ -244,7 +250,10 @@ pub fn assert_matches_reference(actual: &Value, expected: &Value) {
             }
             (Value::String(a), Value::String(e)) => match (a.parse::<f64>(), e.parse::<f64>()) {
                 (Ok(a), Ok(e)) if a.is_finite() && e.is_finite() => {
-                    assert!((a - e).abs() <= 1e-12 * e.abs().max(1.0), "{a} vs {e} at {path}");
+                    assert!(
+                        (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                        "{a} vs {e} at {path}"
+                    );
                 }
                 _ => assert_eq!(a, e, "at {path}"),
             },

@@ -132,14 +132,23 @@ impl Gpu {
     /// Allocates the GPU to a pod: DCGM's Kubernetes mapping adds the pod's labels.
     pub(crate) fn assign(&mut self, namespace: &str, pod: &str, container: &str) {
         self.assigned = true;
-        self.label_series(&[("namespace", namespace), ("pod", pod), ("container", container)]);
+        self.label_series(&[
+            ("namespace", namespace),
+            ("pod", pod),
+            ("container", container),
+        ]);
     }
 
     /// Whether a "GPU stuck at 100 %" incident holds this GPU.
     pub(crate) fn is_stuck(&self, step: &Step<'_>) -> bool {
         step.hit(
             IncidentKind::GpuStuck,
-            &[("cluster", &self.cluster), ("UUID", &self.uuid)],
+            &[
+                ("cluster", &self.cluster),
+                ("Hostname", &self.hostname),
+                ("gpu", &self.index),
+                ("UUID", &self.uuid),
+            ],
         )
     }
 

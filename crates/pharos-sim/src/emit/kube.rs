@@ -72,9 +72,16 @@ impl Pod {
         let (node_name, host_ip) = spec
             .node
             .as_ref()
-            .map_or((String::new(), String::new()), |node| (node.name.clone(), node.ip.clone()));
+            .map_or((String::new(), String::new()), |node| {
+                (node.name.clone(), node.ip.clone())
+            });
         let ip = if spec.node.is_some() {
-            format!("10.{}.{}.{}", 128 + rng.between(0, 63), rng.between(0, 255), rng.between(2, 254))
+            format!(
+                "10.{}.{}.{}",
+                128 + rng.between(0, 63),
+                rng.between(0, 255),
+                rng.between(2, 254)
+            )
         } else {
             String::new()
         };
@@ -137,7 +144,14 @@ impl Pod {
     pub(crate) fn emit(&mut self, step: &Step<'_>, sink: &mut Sink<'_>) {
         sink(&self.info_series, 1.0);
         for (phase, labels) in &self.phase_series {
-            sink(labels, if *phase == self.phase.as_str() { 1.0 } else { 0.0 });
+            sink(
+                labels,
+                if *phase == self.phase.as_str() {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
         }
         if self.phase == Phase::Running {
             self.cpu_seconds_total += self.cpu_cores.max(0.0) * step.dt_s;

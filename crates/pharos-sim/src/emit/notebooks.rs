@@ -21,21 +21,28 @@ pub(crate) struct Notebook {
 
 impl Notebook {
     /// One notebook per user; the first gets a GPU when one is free.
-    pub(crate) fn add_all(world: &mut World, cluster_index: usize, free_gpus: &mut Vec<usize>, rng: &mut Rng) {
+    pub(crate) fn add_all(
+        world: &mut World,
+        cluster_index: usize,
+        free_gpus: &mut Vec<usize>,
+        rng: &mut Rng,
+    ) {
         let cluster = world.clusters[cluster_index].clone();
         for (position, (team, user)) in USERS.iter().enumerate() {
             let gpu = if position == 0 { free_gpus.pop() } else { None };
-            let node = if gpu.is_some() {
-                cluster.gpu_nodes.last()
-            } else {
-                cluster.cpu_nodes.get(position % cluster.cpu_nodes.len().max(1))
+            let node = match gpu {
+                Some(gpu) => world.node_of_gpu(cluster_index, gpu),
+                None => cluster
+                    .cpu_nodes
+                    .get(position % cluster.cpu_nodes.len().max(1))
+                    .cloned(),
             };
             let pod = world.add_pod(
                 cluster_index,
                 PodSpec {
                     namespace: TEAM_NAMESPACES[*team],
                     name: format!("jupyter-{user}-0"),
-                    node: node.cloned(),
+                    node,
                     owner_kind: "StatefulSet",
                     owner_name: format!("jupyter-{user}"),
                     container: "notebook",
@@ -57,7 +64,11 @@ impl Notebook {
 
     pub(crate) fn step(&mut self, step: &mut Step<'_>, pods: &mut [Pod], gpus: &mut [Gpu]) {
         // Busy spells last ~15 min, idle ones ~30 min.
-        let switch = if self.busy { step.dt_s / 900.0 } else { step.dt_s / 1800.0 };
+        let switch = if self.busy {
+            step.dt_s / 900.0
+        } else {
+            step.dt_s / 1800.0
+        };
         if step.rng.chance(switch) {
             self.busy = !self.busy;
         }
@@ -76,7 +87,11 @@ impl Notebook {
         };
         pod.memory_bytes = self.memory_gib * GIB;
         if let Some(gpu) = self.gpu {
-            gpus[gpu].load = if self.busy { step.rng.range(0.3, 0.8) } else { 0.0 };
+            gpus[gpu].load = if self.busy {
+                step.rng.range(0.3, 0.8)
+            } else {
+                0.0
+            };
             gpus[gpu].memory_fraction = if self.busy { 0.45 } else { 0.12 };
         }
     }

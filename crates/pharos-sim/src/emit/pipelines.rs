@@ -10,7 +10,8 @@ use crate::incidents::IncidentKind;
 use crate::rng::{Rng, Wander};
 
 /// (team index, pipeline, records per second at the daily peak).
-const PIPELINES: [(usize, &str, f64); 2] = [(0, "clickstream-etl", 2400.0), (1, "feature-ingest", 800.0)];
+const PIPELINES: [(usize, &str, f64); 2] =
+    [(0, "clickstream-etl", 2400.0), (1, "feature-ingest", 800.0)];
 
 /// How much faster than the peak input a healthy pipeline can consume.
 const HEADROOM: f64 = 1.4;
@@ -42,7 +43,10 @@ impl Pipeline {
                 PodSpec {
                     namespace,
                     name: format!("{name}-{hash}-{}", rng.pod_suffix(5)),
-                    node: cluster.cpu_nodes.get((position + 1) % cluster.cpu_nodes.len().max(1)).cloned(),
+                    node: cluster
+                        .cpu_nodes
+                        .get((position + 1) % cluster.cpu_nodes.len().max(1))
+                        .cloned(),
                     owner_kind: "ReplicaSet",
                     owner_name: format!("{name}-{hash}"),
                     container: "worker",
@@ -81,13 +85,20 @@ impl Pipeline {
     pub(crate) fn step(&mut self, step: &mut Step<'_>, pods: &mut [Pod], sink: &mut Sink<'_>) {
         let stalled = step.hit(
             IncidentKind::PipelineStall,
-            &[("cluster", &self.cluster), ("namespace", self.namespace), ("pipeline", self.name)],
+            &[
+                ("cluster", &self.cluster),
+                ("namespace", self.namespace),
+                ("pipeline", self.name),
+            ],
         );
         let wander = self.traffic.step(step.rng, step.dt_s, 900.0, 0.1);
-        let incoming = (self.peak_rps * diurnal(step.now_ms, self.utc_offset_hours) * (1.0 + wander)).max(0.0);
+        let incoming =
+            (self.peak_rps * diurnal(step.now_ms, self.utc_offset_hours) * (1.0 + wander)).max(0.0);
         let capacity = self.peak_rps * HEADROOM * if stalled { 0.05 } else { 1.0 };
         let arrived = incoming * step.dt_s;
-        let processed = step.rng.round_stochastic((capacity * step.dt_s).min(self.lag + arrived));
+        let processed = step
+            .rng
+            .round_stochastic((capacity * step.dt_s).min(self.lag + arrived));
         self.lag = (self.lag + arrived - processed).max(0.0);
         self.processed_total += processed;
 

@@ -10,8 +10,9 @@ use crate::incidents::IncidentKind;
 use crate::rng::{Rng, Wander, normal_cdf};
 
 /// Upper bounds of the latency buckets (Prometheus' default buckets), `+Inf` comes on top.
-pub(crate) const LATENCY_BUCKETS: [f64; 11] =
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub(crate) const LATENCY_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// How much slower requests get during a latency spike.
 const SPIKE_FACTOR: f64 = 6.0;
@@ -97,16 +98,25 @@ pub(crate) struct ModelDeployment {
 
 impl ModelDeployment {
     /// Deploys every model in the cluster, GPU models on free GPUs while there are any.
-    pub(crate) fn add_all(world: &mut World, cluster_index: usize, free_gpus: &mut Vec<usize>, rng: &mut Rng) {
+    pub(crate) fn add_all(
+        world: &mut World,
+        cluster_index: usize,
+        free_gpus: &mut Vec<usize>,
+        rng: &mut Rng,
+    ) {
         let cluster = world.clusters[cluster_index].clone();
         for (model_index, spec) in MODELS.iter().enumerate() {
             let hash = rng.hex(9);
             let mut replicas = Vec::new();
             for replica in 0..REPLICAS {
-                let node = if spec.uses_gpu {
-                    cluster.gpu_nodes.get(cluster.gpu_nodes.len().saturating_sub(1 + replica % 2))
-                } else {
-                    cluster.cpu_nodes.get((model_index + replica) % cluster.cpu_nodes.len().max(1))
+                // A GPU model runs on the node of its GPU; without a free GPU it runs on CPU.
+                let gpu = if spec.uses_gpu { free_gpus.pop() } else { None };
+                let node = match gpu {
+                    Some(gpu) => world.node_of_gpu(cluster_index, gpu),
+                    None => cluster
+                        .cpu_nodes
+                        .get((model_index + replica) % cluster.cpu_nodes.len().max(1))
+                        .cloned(),
                 };
                 let name = format!("{}-predictor-{hash}-{}", spec.name, rng.pod_suffix(5));
                 let pod = world.add_pod(
@@ -114,7 +124,7 @@ impl ModelDeployment {
                     PodSpec {
                         namespace: SERVING_NAMESPACE,
                         name,
-                        node: node.cloned(),
+                        node,
                         owner_kind: "ReplicaSet",
                         owner_name: format!("{}-predictor-{hash}", spec.name),
                         container: "kserve-container",
@@ -122,7 +132,6 @@ impl ModelDeployment {
                     },
                     rng,
                 );
-                let gpu = if spec.uses_gpu { free_gpus.pop() } else { None };
                 if let Some(gpu) = gpu {
                     world.assign_gpu(gpu, pod);
                 }
@@ -138,7 +147,13 @@ impl ModelDeployment {
         }
     }
 
-    pub(crate) fn step(&mut self, step: &mut Step<'_>, pods: &mut [Pod], gpus: &mut [Gpu], sink: &mut Sink<'_>) {
+    pub(crate) fn step(
+        &mut self,
+        step: &mut Step<'_>,
+        pods: &mut [Pod],
+        gpus: &mut [Gpu],
+        sink: &mut Sink<'_>,
+    ) {
         let target = [
             ("cluster", self.cluster.as_str()),
             ("namespace", SERVING_NAMESPACE),
@@ -147,7 +162,12 @@ impl ModelDeployment {
         let spiking = step.hit(IncidentKind::LatencySpike, &target);
         let bursting = step.hit(IncidentKind::ErrorBurst, &target);
         let daily = diurnal(step.now_ms, self.utc_offset_hours);
-        let base_errors = 0.003 + 0.002 * self.error_wander.step(step.rng, step.dt_s, 1800.0, 1.0).abs();
+        let base_errors = 0.003
+            + 0.002
+                * self
+                    .error_wander
+                    .step(step.rng, step.dt_s, 1800.0, 1.0)
+                    .abs();
         for replica in &mut self.replicas {
             let spec = self.spec;
             let wander = replica.traffic.step(step.rng, step.dt_s, 600.0, 0.08);
@@ -158,11 +178,15 @@ impl ModelDeployment {
             } else {
                 base_errors
             };
-            let errors = step.rng.round_stochastic(requests * error_ratio).min(requests);
+            let errors = step
+                .rng
+                .round_stochastic(requests * error_ratio)
+                .min(requests);
             replica.ok_total += requests - errors;
             replica.error_total += errors;
 
-            let median = spec.median_s * (1.0 + 0.3 * wander) * if spiking { SPIKE_FACTOR } else { 1.0 };
+            let median =
+                spec.median_s * (1.0 + 0.3 * wander) * if spiking { SPIKE_FACTOR } else { 1.0 };
             for (bucket, le) in replica.buckets.iter_mut().zip(LATENCY_BUCKETS) {
                 // Rounding a monotone CDF keeps the cumulative buckets monotone.
                 *bucket += (requests * normal_cdf((le / median).ln() / spec.sigma)).round();
@@ -176,7 +200,8 @@ impl ModelDeployment {
             pod.cpu_cores = 0.2 + rps * spec.cpu_per_rps * step.rng.range(0.9, 1.1);
             pod.memory_bytes = spec.memory_gib * GIB * (1.0 + 0.05 * wander);
             if let Some(gpu) = replica.gpu {
-                let load = (0.1 + 0.8 * rps / spec.peak_rps).min(1.0) * if spiking { 1.15 } else { 1.0 };
+                let load =
+                    (0.1 + 0.8 * rps / spec.peak_rps).min(1.0) * if spiking { 1.15 } else { 1.0 };
                 gpus[gpu].load = load.min(1.0);
                 gpus[gpu].memory_fraction = spec.weights_fraction + 0.3 * load.min(1.0);
             }
@@ -186,7 +211,10 @@ impl ModelDeployment {
 }
 
 /// `base` plus one more label.
-fn with_label<'a>(base: &[(&'a str, &'a str)], extra: (&'a str, &'a str)) -> Vec<(&'a str, &'a str)> {
+fn with_label<'a>(
+    base: &[(&'a str, &'a str)],
+    extra: (&'a str, &'a str),
+) -> Vec<(&'a str, &'a str)> {
     let mut labels = base.to_vec();
     labels.push(extra);
     labels
@@ -208,7 +236,12 @@ impl Replica {
             .iter()
             .map(|le| le.to_string())
             .chain(std::iter::once("+Inf".to_owned()))
-            .map(|le| series(&format!("{histogram}_bucket"), &with_label(&base, ("le", &le))))
+            .map(|le| {
+                series(
+                    &format!("{histogram}_bucket"),
+                    &with_label(&base, ("le", &le)),
+                )
+            })
             .collect();
         // Counters start where a server running for a day or two would be.
         let served = (spec.peak_rps * 0.6 * rng.range(86_400.0, 172_800.0)).round();
@@ -226,8 +259,14 @@ impl Replica {
             error_total: errors,
             buckets,
             sum: served * spec.median_s * (spec.sigma * spec.sigma / 2.0).exp(),
-            ok_series: series("model_inference_requests_total", &with_label(&base, ("status", "ok"))),
-            error_series: series("model_inference_requests_total", &with_label(&base, ("status", "error"))),
+            ok_series: series(
+                "model_inference_requests_total",
+                &with_label(&base, ("status", "ok")),
+            ),
+            error_series: series(
+                "model_inference_requests_total",
+                &with_label(&base, ("status", "error")),
+            ),
             bucket_series,
             sum_series: series(&format!("{histogram}_sum"), &base),
             count_series: series(&format!("{histogram}_count"), &base),

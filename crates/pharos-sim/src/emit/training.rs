@@ -66,8 +66,6 @@ const GPUS_PER_JOB: usize = 4;
 /// One running training job.
 #[derive(Debug)]
 pub(crate) struct TrainingRun {
-    pub cluster: String,
-    pub name: &'static str,
     spec: &'static TrainingSpec,
     pod: usize,
     pub gpus: Vec<usize>,
@@ -81,15 +79,25 @@ pub(crate) struct TrainingRun {
 
 impl TrainingRun {
     /// Starts the cluster's training job on up to four free GPUs.
-    pub(crate) fn add(world: &mut World, cluster_index: usize, free_gpus: &mut Vec<usize>, rng: &mut Rng) {
+    pub(crate) fn add(
+        world: &mut World,
+        cluster_index: usize,
+        free_gpus: &mut Vec<usize>,
+        rng: &mut Rng,
+    ) {
         let cluster = world.clusters[cluster_index].clone();
         let spec = &JOBS[cluster_index % JOBS.len()];
+        let take = GPUS_PER_JOB.min(free_gpus.len());
+        let gpus: Vec<usize> = free_gpus.drain(free_gpus.len() - take..).collect();
         let pod = world.add_pod(
             cluster_index,
             PodSpec {
                 namespace: TRAINING_NAMESPACE,
                 name: format!("{}-worker-0", spec.name),
-                node: cluster.gpu_nodes.first().cloned(),
+                node: gpus
+                    .first()
+                    .and_then(|&gpu| world.node_of_gpu(cluster_index, gpu))
+                    .or_else(|| cluster.cpu_nodes.first().cloned()),
                 owner_kind: "PyTorchJob",
                 owner_name: spec.name.to_owned(),
                 container: "pytorch",
@@ -97,8 +105,6 @@ impl TrainingRun {
             },
             rng,
         );
-        let take = GPUS_PER_JOB.min(free_gpus.len());
-        let gpus: Vec<usize> = free_gpus.drain(free_gpus.len() - take..).collect();
         for &gpu in &gpus {
             world.assign_gpu(gpu, pod);
         }
@@ -115,8 +121,6 @@ impl TrainingRun {
             ("instance", instance.as_str()),
         ];
         world.trainings.push(TrainingRun {
-            cluster: cluster.name.clone(),
-            name: spec.name,
             spec,
             pod,
             gpus,
@@ -129,7 +133,13 @@ impl TrainingRun {
         });
     }
 
-    pub(crate) fn step(&mut self, step: &mut Step<'_>, pods: &mut [Pod], gpus: &mut [Gpu], sink: &mut Sink<'_>) {
+    pub(crate) fn step(
+        &mut self,
+        step: &mut Step<'_>,
+        pods: &mut [Pod],
+        gpus: &mut [Gpu],
+        sink: &mut Sink<'_>,
+    ) {
         let spec = self.spec;
         // A hung GPU stalls the whole data-parallel job at its next collective.
         let stalled = self.gpus.iter().any(|&gpu| gpus[gpu].is_stuck(step));
@@ -137,7 +147,10 @@ impl TrainingRun {
         let throughput = if self.gpus.is_empty() {
             spec.samples_per_gpu_s * 0.05 * speed
         } else {
-            spec.samples_per_gpu_s * self.gpus.len() as f64 * speed * if stalled { 0.02 } else { 1.0 }
+            spec.samples_per_gpu_s
+                * self.gpus.len() as f64
+                * speed
+                * if stalled { 0.02 } else { 1.0 }
         };
         self.steps += (throughput * step.dt_s / spec.batch_size).floor().max(0.0);
         let progress = self.steps / spec.steps_scale;
@@ -147,7 +160,11 @@ impl TrainingRun {
         let accuracy = (spec.accuracy_max * learned + 0.005 * step.rng.normal()).clamp(0.0, 1.0);
 
         for &gpu in &self.gpus {
-            gpus[gpu].load = if stalled { 0.04 } else { step.rng.range(0.9, 0.99) };
+            gpus[gpu].load = if stalled {
+                0.04
+            } else {
+                step.rng.range(0.9, 0.99)
+            };
             gpus[gpu].memory_fraction = 0.86;
         }
         let pod = &mut pods[self.pod];

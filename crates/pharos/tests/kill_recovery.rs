@@ -1,0 +1,110 @@
+//! Crash safety of remote-write: the real binary is SIGKILLed while batches stream in, then
+//! restarted on the same data directory; every batch it acknowledged with 204 must be there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use support::{Pharos, free_port, get_json, remote_write, write_body};
+
+const SERIES: usize = 20;
+const BASE_MS: i64 = 1_700_000_000_000;
+/// Stop after this many batches even if the kill never comes (keeps the range query legal).
+const MAX_BATCHES: i64 = 5_000;
+
+/// Batch `k`: one sample per series at `BASE_MS + k` seconds, with the value `k`.
+fn batch(k: i64) -> Vec<u8> {
+    let samples: Vec<_> = (0..SERIES)
+        .map(|s| {
+            (
+                vec![
+                    ("__name__", "kill_test".to_owned()),
+                    ("series", s.to_string()),
+                ],
+                BASE_MS + k * 1000,
+                k as f64,
+            )
+        })
+        .collect();
+    write_body(&samples)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_samples_survive_sigkill_mid_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pharos = Pharos::start(dir.path(), free_port()).await;
+
+    // Batches go out back to back; `acknowledged` counts the 204s (sequential, so batches
+    // 0..acknowledged were all acknowledged).
+    let acknowledged = Arc::new(AtomicI64::new(0));
+    let sender = {
+        let acknowledged = Arc::clone(&acknowledged);
+        let url = pharos.url("/api/v1/write");
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for k in 0..MAX_BATCHES {
+                match remote_write(&client, &url, batch(k)).await {
+                    Some(204) => acknowledged.store(k + 1, Ordering::SeqCst),
+                    Some(status) => panic!("batch {k} refused with {status}"),
+                    None => return,
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.load(Ordering::SeqCst) < 50 {
+        assert!(
+            Instant::now() < deadline,
+            "no progress: {}",
+            pharos.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    pharos.kill();
+    sender.await.unwrap();
+    let acked = acknowledged.load(Ordering::SeqCst);
+    assert!(
+        acked < MAX_BATCHES,
+        "the sender finished before the kill; raise MAX_BATCHES"
+    );
+
+    let pharos = Pharos::start(dir.path(), free_port()).await;
+    let answer = get_json(&format!(
+        "{}?query=kill_test&start={}&end={}&step=1",
+        pharos.url("/api/v1/query_range"),
+        BASE_MS / 1000,
+        BASE_MS / 1000 + acked - 1
+    ))
+    .await;
+    assert_eq!(answer["status"], "success", "{answer}");
+    let result = answer["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), SERIES, "{answer}");
+    for series in result {
+        let values = series["values"].as_array().unwrap();
+        assert_eq!(values.len() as i64, acked, "{}", series["metric"]);
+        for (k, point) in values.iter().enumerate() {
+            // At step k the latest sample is batch k's exactly when batch k is stored.
+            assert_eq!(point[0], BASE_MS / 1000 + k as i64);
+            assert_eq!(
+                point[1],
+                k.to_string(),
+                "batch {k} of {} lost after SIGKILL",
+                series["metric"]
+            );
+        }
+    }
+
+    // The recovered store keeps accepting writes.
+    let client = reqwest::Client::new();
+    let status = remote_write(
+        &client,
+        &pharos.url("/api/v1/write"),
+        batch(MAX_BATCHES + 1),
+    )
+    .await;
+    assert_eq!(status, Some(204));
+}
