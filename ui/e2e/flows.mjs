@@ -24,7 +24,7 @@ export async function waitForChartsWithData(page, count, timeoutMs = 20_000) {
   let pixels = [];
   while (Date.now() < deadline) {
     pixels = await coloredPixelsPerCanvas(page);
-    if (pixels.filter((n) => n > 50).length >= count) return pixels;
+    if (pixels.filter((n) => n > 20).length >= count) return pixels;
     await page.waitForTimeout(200);
   }
   assert.fail(`expected ${count} chart(s) with drawn series, colored pixels per canvas: ${JSON.stringify(pixels)}`);

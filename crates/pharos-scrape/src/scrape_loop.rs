@@ -63,7 +63,7 @@ pub(crate) async fn run_target(
         let batch = build_batch(target, &mut tracker, scraped.as_deref(), report, timestamp);
         if batch.invalid_labels > 0 {
             tracing::warn!(
-                target = %target.url,
+                scrape_url = %target.url,
                 dropped = batch.invalid_labels,
                 first = batch.first_label_error.as_deref().unwrap_or_default(),
                 "dropped scraped samples with invalid labels"
@@ -73,17 +73,17 @@ pub(crate) async fn run_target(
         let appended = tokio::task::spawn_blocking(move || append_batch(&db, &batch.samples)).await;
         match appended {
             Ok(Ok(outcome)) if outcome.rejected > 0 => tracing::warn!(
-                target = %target.url,
+                scrape_url = %target.url,
                 rejected = outcome.rejected,
                 first = outcome.first_rejection.as_deref().unwrap_or_default(),
                 "the store rejected scraped samples"
             ),
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
-                tracing::error!(target = %target.url, %error, "cannot store scraped samples")
+                tracing::error!(scrape_url = %target.url, %error, "cannot store scraped samples")
             }
             Err(error) => {
-                tracing::error!(target = %target.url, %error, "storing scraped samples failed")
+                tracing::error!(scrape_url = %target.url, %error, "storing scraped samples failed")
             }
         }
         state.update(|health| {

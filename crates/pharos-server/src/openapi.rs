@@ -16,6 +16,7 @@ pub fn document() -> Value {
     add_history_paths(&mut paths);
     add_proxy_paths(&mut paths);
     add_system_paths(&mut paths);
+    add_prometheus_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -245,5 +246,42 @@ fn add_system_paths(paths: &mut Map<String, Value>) {
     paths.insert(
         "/metrics".into(),
         simple("Self-monitoring metrics, Prometheus text format", "get"),
+    );
+}
+
+fn add_prometheus_paths(paths: &mut Map<String, Value>) {
+    let tag = "prometheus API (embedded store)";
+    let answers = json!({
+        "200": {"description": "{status: success, data, warnings?}"},
+        "400": {"description": "{status: error, errorType: bad_data, error}"},
+        "422": {"description": "{status: error, errorType: execution, error}"},
+        "503": {"description": "{status: error, errorType: timeout, error}"},
+    });
+    for (path, summary, post) in [
+        ("/api/v1/query", "Instant query (time, timeout)", true),
+        ("/api/v1/query_range", "Range query (start, end, step, timeout)", true),
+        ("/api/v1/series", "Series matching match[]", true),
+        ("/api/v1/labels", "Label names", true),
+        ("/api/v1/label/{name}/values", "Values of one label", false),
+        ("/api/v1/metadata", "Metric metadata", false),
+        ("/api/v1/status/tsdb", "Head cardinality statistics", false),
+        ("/api/v1/status/buildinfo", "Build information", false),
+    ] {
+        let params: &[&str] = if path.contains("{name}") { &["name"] } else { &[] };
+        let mut item = json!({"get": op(summary.to_owned(), tag, params, answers.clone(), false)});
+        if post {
+            item["post"] = op(format!("{summary}, form-encoded"), tag, params, answers.clone(), false);
+        }
+        paths.insert(path.to_owned(), item);
+    }
+    paths.insert(
+        "/api/v1/write".to_owned(),
+        json!({"post": op(
+            "Remote-write 1.0 (snappy + protobuf WriteRequest); 204 once durable".to_owned(),
+            tag,
+            &[],
+            json!({"204": {"description": "all samples stored"}, "400": {"description": "bad body or rejected samples (the good ones are kept)"}, "415": {"description": "wrong content type or encoding"}}),
+            false,
+        )}),
     );
 }

@@ -44,6 +44,8 @@ both_backends!(probes_config_and_docs, |app: common::TestApp| async move {
         "/api/v1/globaldatasources",
         "/proxy/projects/{project}/datasources/{name}/{path}",
         "/api/v1/projects/{project}/dashboards/{name}/versions",
+        "/api/v1/query_range",
+        "/api/v1/write",
     ] {
         assert!(
             spec.body["paths"].get(path).is_some(),

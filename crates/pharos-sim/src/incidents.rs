@@ -220,3 +220,51 @@ impl IncidentSchedule {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::SimOptions;
+
+    fn incident(labels: &[(&str, &str)]) -> Incident {
+        Incident {
+            kind: IncidentKind::ErrorBurst,
+            start_ms: 1_000,
+            end_ms: 2_000,
+            labels: labels
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_incident_targets_entities_matching_all_its_labels() {
+        let spike = incident(&[("cluster", "a"), ("model", "m")]);
+        assert!(spike.targets(&[("cluster", "a"), ("model", "m"), ("pod", "p")]));
+        assert!(!spike.targets(&[("cluster", "a"), ("model", "other")]));
+        assert!(!spike.targets(&[("cluster", "a")]));
+        assert!(spike.is_active(1_000) && spike.is_active(1_999));
+        assert!(!spike.is_active(2_000) && !spike.is_active(999));
+    }
+
+    #[test]
+    fn first_incident_comes_20_to_40_minutes_after_the_start_and_kinds_rotate() {
+        let world = World::build(&SimOptions::default());
+        let mut schedule = IncidentSchedule::new(9);
+        let start = 0;
+        let mut t = start;
+        while schedule.history().len() < 8 {
+            schedule.advance(t, &world);
+            t += 15_000;
+        }
+        let first = &schedule.history()[0];
+        assert!((20 * MINUTE_MS..=40 * MINUTE_MS).contains(&(first.start_ms - start)));
+        for round in schedule.history().chunks(4) {
+            let kinds: std::collections::BTreeSet<IncidentKind> =
+                round.iter().map(|i| i.kind).collect();
+            assert_eq!(kinds.len(), 4, "each round has every kind once");
+        }
+    }
+}
