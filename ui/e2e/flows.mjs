@@ -2,12 +2,19 @@
 import assert from 'node:assert/strict';
 import { coloredPixelsPerCanvas } from './harness.mjs';
 
-/** Adds a time-series panel through the Perses panel editor (the dashboard is in edit mode). */
-export async function addTimeSeriesPanel(page, name, query) {
+/**
+ * Adds a time-series panel through the Perses panel editor (the dashboard is in edit mode),
+ * querying `datasource` (a name from the editor's list) or the default one.
+ */
+export async function addTimeSeriesPanel(page, name, query, datasource) {
   await page.locator('button[aria-label="Add panel"]').first().click();
   await page.getByLabel('Name').fill(name);
   await page.getByRole('combobox', { name: /Type/ }).click();
   await page.getByRole('option', { name: 'Time Series Chart' }).click();
+  if (datasource) {
+    await page.getByRole('combobox', { name: /Prometheus Datasource/ }).click();
+    await page.getByRole('option', { name: new RegExp(datasource) }).first().click();
+  }
   const editor = page.locator('.cm-content').first();
   await editor.click();
   // insertText types it as one input, so the editor's bracket auto-closing does not interfere.
@@ -43,7 +50,7 @@ export async function saveDashboard(page) {
 }
 
 /** An 8-panel dashboard over the peers' backfilled tenant series (for the load-time figures). */
-export function eightPanelDashboard(project, name) {
+export function eightPanelDashboard(project, name, datasource) {
   const queries = [
     'rate(pharos_test_requests_total[5m])',
     'pharos_test_queue_depth',
@@ -64,7 +71,15 @@ export function eightPanelDashboard(project, name) {
         display: { name: `Panel ${i + 1}` },
         plugin: { kind: 'TimeSeriesChart', spec: {} },
         queries: [
-          { kind: 'TimeSeriesQuery', spec: { plugin: { kind: 'PrometheusTimeSeriesQuery', spec: { query } } } },
+          {
+            kind: 'TimeSeriesQuery',
+            spec: {
+              plugin: {
+                kind: 'PrometheusTimeSeriesQuery',
+                spec: { query, datasource: { kind: 'PrometheusDatasource', name: datasource } },
+              },
+            },
+          },
         ],
       },
     };

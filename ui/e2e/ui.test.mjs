@@ -11,6 +11,7 @@ import { REPO_ROOT, launchBrowser, prometheusUrl, screenshot, startPharos, write
 import { addTimeSeriesPanel, eightPanelDashboard, saveDashboard, summarize, waitForChartsWithData } from './flows.mjs';
 
 const PROJECT = 'team-a';
+const DATASOURCE = 'e2e-prometheus';
 
 /**
  * Runs in the page before its scripts: notes, per canvas, when the first stroke in a saturated
@@ -57,22 +58,17 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
       spec: { namespaces: [PROJECT] },
     });
     assert.equal(project.status, 200, project.text);
-    // The embedded store may already provide a default global Prometheus ("local"); then ours
-    // is the project's default, which Perses prefers over any global one.
-    const prom = { plugin: { kind: 'PrometheusDatasource', spec: { proxy: { kind: 'HTTPProxy', spec: { url: prometheus } } } } };
+    // Not the default: the embedded store's "local" is. Panels pick this one by name, and their
+    // queries go through the project-scoped route for global datasources (tenant-enforced).
     const global = await pharos.api('POST', '/api/v1/globaldatasources', {
       kind: 'GlobalDatasource',
-      metadata: { name: 'e2e-prometheus' },
-      spec: { default: true, ...prom },
+      metadata: { name: DATASOURCE },
+      spec: {
+        default: false,
+        plugin: { kind: 'PrometheusDatasource', spec: { proxy: { kind: 'HTTPProxy', spec: { url: prometheus } } } },
+      },
     });
-    if (global.status !== 200) {
-      const local = await pharos.api('POST', `/api/v1/projects/${PROJECT}/datasources`, {
-        kind: 'Datasource',
-        metadata: { name: 'e2e-prometheus', project: PROJECT },
-        spec: { default: true, ...prom },
-      });
-      assert.equal(local.status, 200, `${global.text}\n${local.text}`);
-    }
+    assert.equal(global.status, 200, global.text);
     ({ browser, context, problems } = await launchBrowser());
     context.on('request', (request) => {
       const url = new URL(request.url());
@@ -116,7 +112,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('button', { name: 'Save', exact: true }).waitFor();
     await shot(page, '03-new-dashboard-edit-mode');
-    await addTimeSeriesPanel(page, 'Request rate', 'sum by (handler) (rate(prometheus_http_requests_total[1m]))');
+    await addTimeSeriesPanel(page, 'Request rate', 'sum by (handler) (rate(prometheus_http_requests_total[1m]))', DATASOURCE);
     const pixels = await waitForChartsWithData(page, 1);
     await shot(page, '04-panel-with-data');
     const saved = await saveDashboard(page);
@@ -133,7 +129,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     assert.equal(panels[0].spec.display.name, 'Request rate');
     // Queries went through the project's tenant-enforcing proxy route, never to Prometheus directly.
     assert.ok(
-      proxyCalls.some((c) => /^POST \/proxy\/projects\/team-a\/(globaldatasources|datasources)\/e2e-prometheus\/api\/v1\/query_range$/.test(c)),
+      proxyCalls.includes(`POST /proxy/projects/${PROJECT}/globaldatasources/${DATASOURCE}/api/v1/query_range`),
       `proxy calls: ${proxyCalls.join(', ')}`,
     );
     results.chartColoredPixels = pixels;
@@ -191,7 +187,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
   });
 
   test('a panel with a broken query shows the server message in the panel', async () => {
-    const dashboard = eightPanelDashboard(PROJECT, 'broken');
+    const dashboard = eightPanelDashboard(PROJECT, 'broken', DATASOURCE);
     const broken = 'sum(rate(prometheus_http_requests_total[1m]';
     dashboard.spec.panels = { panel0: dashboard.spec.panels.panel0 };
     dashboard.spec.panels.panel0.spec.queries[0].spec.plugin.spec.query = broken;
@@ -247,7 +243,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
   });
 
   test('load time of an 8-panel dashboard over 1 h and 7 d (reported, not asserted)', async () => {
-    const created = await pharos.api('POST', `/api/v1/projects/${PROJECT}/dashboards`, eightPanelDashboard(PROJECT, 'eight'));
+    const created = await pharos.api('POST', `/api/v1/projects/${PROJECT}/dashboards`, eightPanelDashboard(PROJECT, 'eight', DATASOURCE));
     assert.equal(created.status, 200, created.text);
     const ranges = { '1h': 3_600_000, '7d': 7 * 86_400_000 };
     const runsPerRange = 6;

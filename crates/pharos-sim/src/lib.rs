@@ -41,5 +41,5 @@ pub use dashboard::{DEMO_DASHBOARD_NAME, DEMO_DATASOURCE, DEMO_PROJECT, demo_das
 pub use fleet::{SERVING_NAMESPACE, TEAM_NAMESPACES, TRAINING_NAMESPACE};
 pub use incidents::{Incident, IncidentKind};
 pub use options::SimOptions;
-pub use runner::{BackfillSummary, run};
+pub use runner::{BackfillSummary, run, run_notifying};
 pub use simulator::Simulator;

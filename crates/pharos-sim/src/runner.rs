@@ -82,6 +82,19 @@ fn newest_simulated_sample(db: &Db, from_ms: i64, to_ms: i64) -> Option<i64> {
 /// until `shutdown` completes. Storage errors are logged, not fatal: the simulator is a demo
 /// and must not take the server down.
 pub async fn run<F: Future>(db: Arc<Db>, options: SimOptions, interval: Duration, shutdown: F) {
+    run_notifying(db, options, interval, shutdown, None).await;
+}
+
+/// Like [`run`], and sends on `history_written` once the backfill is done, so writers of
+/// current samples (a scraper) can start after it: the store refuses samples far older than
+/// the newest one it holds.
+pub async fn run_notifying<F: Future>(
+    db: Arc<Db>,
+    options: SimOptions,
+    interval: Duration,
+    shutdown: F,
+    history_written: Option<tokio::sync::oneshot::Sender<()>>,
+) {
     let interval_ms = i64::try_from(interval.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);
@@ -128,6 +141,9 @@ pub async fn run<F: Future>(db: Arc<Db>, options: SimOptions, interval: Duration
         to_ms = end,
         "simulated history written; simulator is live"
     );
+    if let Some(history_written) = history_written {
+        let _ = history_written.send(());
+    }
 
     loop {
         let now = now_ms();

@@ -30,6 +30,23 @@ pub enum Command {
     Serve,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Tools for the embedded metrics store.
+    Tsdb {
+        /// What to do.
+        #[command(subcommand)]
+        command: TsdbCommand,
+    },
+}
+
+/// `pharos tsdb ...`
+#[derive(Debug, Subcommand)]
+pub enum TsdbCommand {
+    /// Backfill an OpenMetrics file (as `promtool tsdb create-blocks-from openmetrics`) into the
+    /// store in the data dir; run it while the server is stopped.
+    Import {
+        /// OpenMetrics text file ending with `# EOF`; timestamps in seconds.
+        file: PathBuf,
+    },
 }
 
 /// Flags shared by every command.
@@ -62,6 +79,9 @@ pub struct GlobalArgs {
     /// Size limit of the metrics store on disk, e.g. `50GB`; the oldest blocks go first.
     #[arg(long, env = "PHAROS_TSDB_MAX_BYTES", global = true)]
     pub tsdb_max_bytes: Option<String>,
+    /// Do not run the built-in AI-platform simulator (it runs by default on a fresh data dir).
+    #[arg(long, env = "PHAROS_NO_DEMO", global = true)]
+    pub no_demo: bool,
 }
 
 /// Log output format.
@@ -105,6 +125,9 @@ pub struct FileConfig {
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
     pub query: QueryConfig,
+    /// Prometheus `scrape_configs` (static targets); a job scraping Pharos itself is added.
+    #[serde(skip_serializing)]
+    pub scrape_configs: Vec<pharos_scrape::ScrapeConfig>,
 }
 
 /// `tsdb:` section: where the embedded metrics store lives and how long it keeps data.
@@ -223,6 +246,10 @@ pub struct Settings {
     pub tsdb: TsdbSettings,
     /// Query limits.
     pub query: QueryOptions,
+    /// Scrape jobs from the config file.
+    pub scrape_configs: Vec<pharos_scrape::ScrapeConfig>,
+    /// `--no-demo`.
+    pub no_demo: bool,
 }
 
 /// Reads the config file (if any) and applies flags over it.
@@ -267,6 +294,8 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         },
         tsdb,
         query: file.query.into(),
+        scrape_configs: file.scrape_configs,
+        no_demo: args.no_demo,
     })
 }
 
@@ -406,6 +435,7 @@ mod tests {
             tsdb_path: None,
             tsdb_retention: None,
             tsdb_max_bytes: None,
+            no_demo: false,
         };
         let settings = load(&args).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:7000");
@@ -429,6 +459,7 @@ mod tests {
             tsdb_path: None,
             tsdb_retention: None,
             tsdb_max_bytes: None,
+            no_demo: false,
         };
         let err = load(&args).unwrap_err().to_string();
         assert!(err.contains("lable"), "{err}");
@@ -445,6 +476,7 @@ mod tests {
             tsdb_path: None,
             tsdb_retention: None,
             tsdb_max_bytes: None,
+            no_demo: false,
         }
     }
 

@@ -2,6 +2,9 @@
 //! the embedded metrics store, and serves the API until SIGINT/SIGTERM.
 
 mod cli;
+mod fleet_demo;
+mod import;
+mod scraping;
 mod tsdb;
 
 use std::net::SocketAddr;
@@ -15,7 +18,7 @@ use pharos_server::{AppState, prom_api, router, spawn_housekeeping};
 use pharos_store::{SecretKeySource, Store, StoreConfig};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-use cli::{Cli, Command, LogFormat, Settings};
+use cli::{Cli, Command, LogFormat, Settings, TsdbCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{settings:#?}");
             Ok(())
         }
+        Command::Tsdb {
+            command: TsdbCommand::Import { file },
+        } => import::run(&settings, &file).await,
     }
 }
 
@@ -57,14 +63,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("cannot open the config store")?;
     tracing::info!(backend = store.backend_name(), "config store ready");
 
+    let data_dir_was_fresh = !settings.tsdb.path.exists();
+    let demo = fleet_demo::demo_enabled(&settings.data_dir, data_dir_was_fresh, settings.no_demo);
     let db = tsdb::open(&settings.tsdb).await?;
     let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
     let state = AppState::new(store, settings.server)
         .context("cannot build the HTTP client")?
         .with_metrics(metrics);
     let housekeeping = spawn_housekeeping(state.clone());
+    // One stop signal for every background task that writes to the metrics store.
     let (stop_maintenance, maintenance_stopped) = tokio::sync::watch::channel(false);
-    let maintenance = tsdb::spawn_maintenance(Arc::clone(&db), maintenance_stopped);
+    let maintenance = tsdb::spawn_maintenance(Arc::clone(&db), maintenance_stopped.clone());
 
     let addr: SocketAddr = settings.listen.parse().with_context(|| {
         format!(
@@ -77,6 +86,24 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr().unwrap_or(addr);
     register_local_datasource(&state, bound).await;
+    // Scraped samples are "now"; written before the simulated history, they would make the
+    // store refuse that history as too old, so scraping waits for it.
+    let (simulator, history_ready) = if demo {
+        fleet_demo::seed_demo_resources(&state).await;
+        tracing::info!("AI-platform simulator running (start with --no-demo to turn it off)");
+        let (task, history_ready) =
+            fleet_demo::spawn_simulator(Arc::clone(&db), maintenance_stopped.clone());
+        (Some(task), Some(history_ready))
+    } else {
+        (None, None)
+    };
+    let scraper = scraping::spawn(
+        Arc::clone(&db),
+        settings.scrape_configs,
+        bound,
+        history_ready,
+        maintenance_stopped.clone(),
+    )?;
     let app = router(state);
     tracing::info!(addr = %bound, "pharos listening (API docs at /api/docs)");
     // Without TCP_NODELAY the last chunk of a streamed (proxied) answer waits for the
@@ -94,6 +121,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Awaiting the aborted task drops its copy of the state (and of the store).
     let _ = housekeeping.await;
     let _ = stop_maintenance.send(true);
+    let _ = scraper.await;
+    if let Some(simulator) = simulator {
+        let _ = simulator.await;
+    }
     let _ = maintenance.await;
     tsdb::close(db).await;
     tracing::info!("pharos stopped");

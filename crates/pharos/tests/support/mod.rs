@@ -23,8 +23,14 @@ pub fn free_port() -> u16 {
 }
 
 impl Pharos {
-    /// Starts the binary on `port` with `data_dir` and waits until `/ready` answers.
+    /// Starts the binary on `port` with `data_dir`, without the simulator (its "now" samples
+    /// would make the store refuse the tests' fixed timestamps), and waits for `/ready`.
     pub async fn start(data_dir: &Path, port: u16) -> Self {
+        Self::start_with(data_dir, port, &["--no-demo"]).await
+    }
+
+    /// Starts the binary with extra flags and waits until `/ready` answers.
+    pub async fn start_with(data_dir: &Path, port: u16, extra_args: &[&str]) -> Self {
         let log = data_dir.join(format!("pharos-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_pharos"))
@@ -33,6 +39,7 @@ impl Pharos {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--log-level", "info"])
+            .args(extra_args)
             .stdout(Stdio::from(log_file.try_clone().unwrap()))
             .stderr(Stdio::from(log_file))
             .spawn()

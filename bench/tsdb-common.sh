@@ -1,0 +1,185 @@
+# shellcheck shell=bash disable=SC2034  # sourced; the variables are used by the scripts
+# Shared by bench/tsdb-*.sh (sourced, not run), on top of lib/common.sh: Pharos with its embedded
+# metrics store, the peer Prometheus' process (restart, kill -9, backfill), the synthetic data
+# sets of lib/tsdb_data.py and the loading of the same data into both stores.
+#
+# Environment (all optional, besides those of lib/common.sh):
+#   BENCH_TSDB_CACHE=DIR   keep generated OpenMetrics files in DIR and reuse them (they are
+#                          several GB and take a minute or two each to generate)
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+TSDB_DATA=$BENCH_DIR/lib/tsdb_data.py
+TSDB_REMOTE_WRITE=$BENCH_DIR/lib/tsdb_remote_write.py
+TSDB_QUERY=$BENCH_DIR/lib/tsdb_query.py
+TSDB_MEASURE=$BENCH_DIR/lib/tsdb_measure.py
+STEP_S=15
+
+measure() { python3 "$TSDB_MEASURE" "$@"; }
+now_ns() { date +%s%N; }
+seconds_since_ns() { python3 -c "import sys; print(f'{($(now_ns) - $1) / 1e9:.1f}')"; }
+
+# The end of the backfilled data sets: a 2 h boundary 2 to 4 hours ago. Old enough that both
+# heads accept the recent samples written later (Prometheus takes nothing older than an hour
+# behind its newest sample, and its self-scrape is at "now"), recent enough for retention.
+tsdb_data_end() {
+  local now
+  now=$(date +%s)
+  echo $((now / 7200 * 7200 - 7200))
+}
+
+tsdb_machine_info() {
+  machine_info | grep -v '^wrk version'
+  echo "prometheus: $(prometheus --version 2>&1 | head -n 1)"
+  echo "python: $(python3 --version 2>&1)"
+}
+
+# ---------------------------------------------------------------- data sets
+
+# generate_data PROFILE START_S STEPS: prints the path of the OpenMetrics file (cached when
+# BENCH_TSDB_CACHE is set).
+generate_data() {
+  local profile=$1 start=$2 steps=$3 dir file started
+  dir=${BENCH_TSDB_CACHE:-$BENCH_TMP/data}
+  mkdir -p "$dir"
+  file=$dir/$profile-$start-$steps-$STEP_S.om
+  if [[ ! -s $file ]]; then
+    started=$(now_ns)
+    say "generating $profile data: $(python3 "$TSDB_DATA" describe --profile "$profile") series x $steps samples"
+    python3 "$TSDB_DATA" openmetrics --profile "$profile" --start "$start" --steps "$steps" --step "$STEP_S" \
+      >"$file.part" || die "tsdb_data.py failed"
+    mv "$file.part" "$file"
+    say "generated $file ($(du -h "$file" | cut -f1)) in $(seconds_since_ns "$started") s"
+  fi
+  echo "$file"
+}
+
+# ---------------------------------------------------------------- Pharos
+
+pharos_has_flag() { "$(pharos_binary)" serve --help 2>/dev/null | grep -q -- "$1"; }
+pharos_has_import() { "$(pharos_binary)" tsdb import --help >/dev/null 2>&1; }
+
+# launch_pharos DATA_DIR [PORT]: starts Pharos without waiting; sets PHAROS_PID and PHAROS_URL.
+# The simulator is turned off when the binary knows --no-demo (the data must be ours alone).
+launch_pharos() {
+  local data_dir=$1 port=${2:-} args
+  [[ -n $port ]] || port=$(free_port)
+  mkdir -p "$data_dir"
+  args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir")
+  if pharos_has_flag --no-demo; then args+=(--no-demo); fi
+  "$(pharos_binary)" "${args[@]}" >>"$data_dir/log" 2>&1 </dev/null &
+  PHAROS_PID=$!
+  PHAROS_PIDS+=("$PHAROS_PID")
+  PHAROS_PORT=$port
+  PHAROS_URL=http://127.0.0.1:$port
+}
+
+# wait_query URL PID NAME: until the Prometheus API at URL answers `1`.
+wait_query() {
+  local url=$1 pid=$2 name=$3 deadline=$((SECONDS + 600))
+  until curl -fsS -o /dev/null --max-time 5 "$url/api/v1/query?query=1" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited during start"
+    ((SECONDS < deadline)) || die "$name was not answering queries within 600 s"
+    sleep 0.05
+  done
+}
+
+start_pharos_tsdb() {
+  launch_pharos "$@"
+  wait_query "$PHAROS_URL" "$PHAROS_PID" Pharos
+  say "Pharos ready at $PHAROS_URL (pid $PHAROS_PID)"
+}
+
+# kill_pharos SIGNAL: stops the running Pharos with SIGNAL (TERM waits for the clean exit).
+kill_pharos() {
+  local signal=$1 pid=$PHAROS_PID
+  if [[ $signal == KILL ]]; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  stop_pharos "$pid"
+}
+
+# load_pharos FILE DATA_DIR PROFILE START_S STEPS: the data set into a stopped Pharos' data dir,
+# with `pharos tsdb import` when the binary has it, else by remote-write in time order through
+# a temporary server. Sets PHAROS_LOAD_METHOD and PHAROS_LOAD_SECONDS.
+load_pharos() {
+  local file=$1 data_dir=$2 profile=$3 start=$4 steps=$5 started
+  mkdir -p "$data_dir"
+  started=$(now_ns)
+  if pharos_has_import; then
+    PHAROS_LOAD_METHOD="pharos tsdb import"
+    "$(pharos_binary)" --data-dir "$data_dir" tsdb import "$file" >>"$data_dir/import.log" 2>&1 ||
+      die "pharos tsdb import failed; log: $data_dir/import.log"
+  else
+    PHAROS_LOAD_METHOD="remote-write in time order (this binary has no 'tsdb import')"
+    start_pharos_tsdb "$data_dir"
+    python3 "$TSDB_REMOTE_WRITE" replay --url "$PHAROS_URL" --profile "$profile" --start "$start" \
+      --steps "$steps" --step "$STEP_S" >>"$data_dir/import.log" 2>&1 ||
+      die "remote-write load into Pharos failed: $(tail -n 3 "$data_dir/import.log")"
+    kill_pharos TERM
+  fi
+  PHAROS_LOAD_SECONDS=$(seconds_since_ns "$started")
+  say "loaded $profile into Pharos ($PHAROS_LOAD_METHOD) in $PHAROS_LOAD_SECONDS s"
+}
+
+# ---------------------------------------------------------------- the peer Prometheus
+
+# peers.sh can only start Prometheus on empty data. To restart it on its data (backfill, startup
+# time, kill -9) we relaunch the exact command line it was started with and record the new PID
+# in the peer's state, so `peers.sh stop` (run by the cleanup trap) still stops it.
+PROM_CMD=()
+start_prometheus_peer() {
+  start_peers prometheus
+  PROM_DIR=$PHAROS_PEERS_DIR/prometheus
+  PROM_DATA=$PROM_DIR/data
+  PROM_URL=$PHAROS_TEST_PROMETHEUS_URL
+  PROM_PID=$(cat "$PROM_DIR/pid")
+  mapfile -d '' -t PROM_CMD <"/proc/$PROM_PID/cmdline"
+  [[ ${PROM_CMD[0]} == *prometheus* ]] || die "unexpected Prometheus command line: ${PROM_CMD[*]}"
+  say "Prometheus ready at $PROM_URL (pid $PROM_PID)"
+}
+
+# stop_prometheus TERM|KILL: waits until the process is gone.
+stop_prometheus() {
+  local signal=$1 deadline=$((SECONDS + 60))
+  kill "-$signal" "$PROM_PID" 2>/dev/null || true
+  while kill -0 "$PROM_PID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$PROM_PID/stat" 2>/dev/null) != Z ]]; do
+    ((SECONDS < deadline)) || die "Prometheus (pid $PROM_PID) did not exit within 60 s of SIG$signal"
+    sleep 0.05
+  done
+  wait "$PROM_PID" 2>/dev/null || true # reaps it when this shell launched it
+}
+
+# launch_prometheus: the same command line again, without waiting.
+launch_prometheus() {
+  setsid "${PROM_CMD[@]}" >>"$PROM_DIR/log" 2>&1 </dev/null &
+  PROM_PID=$!
+  echo "$PROM_PID" >"$PROM_DIR/pid"
+}
+
+start_prometheus() {
+  launch_prometheus
+  wait_query "$PROM_URL" "$PROM_PID" Prometheus
+}
+
+# load_prometheus FILE: `promtool tsdb create-blocks-from openmetrics` into the stopped peer's
+# data dir (24 h blocks, as scripts/peers.sh backfills), then Prometheus again. Sets
+# PROM_LOAD_SECONDS (promtool alone).
+load_prometheus() {
+  local file=$1 started
+  stop_prometheus TERM
+  started=$(now_ns)
+  promtool tsdb create-blocks-from openmetrics --max-block-duration=24h "$file" "$PROM_DATA" \
+    >>"$PROM_DIR/bench-backfill.log" 2>&1 || die "promtool failed; log: $PROM_DIR/bench-backfill.log"
+  PROM_LOAD_SECONDS=$(seconds_since_ns "$started")
+  say "loaded $(basename "$file") into Prometheus (promtool) in $PROM_LOAD_SECONDS s"
+  start_prometheus
+}
+
+# settle_compaction DIR...: both stores compact freshly loaded blocks in the background (every
+# minute); timing queries or sizes during that would measure the compaction.
+settle_compaction() {
+  say "waiting for block compaction to finish (no change for 75 s)"
+  measure settle "$@" --quiet 75 --timeout 1800 >&2 || die "blocks still changing after 30 min"
+}

@@ -1,0 +1,117 @@
+//! The standalone experience: the built-in AI-platform simulator and the `demo` project with
+//! its dashboard, so a fresh `cargo run --release` shows a moving fleet within a minute.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use pharos_model::Kind;
+use pharos_server::AppState;
+use pharos_sim::{DEMO_DASHBOARD_NAME, DEMO_PROJECT, SimOptions};
+use pharos_tsdb::Db;
+use serde_json::json;
+use tokio::{
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
+
+/// Marker file: the simulator runs in data dirs that were fresh when it was first enabled.
+const DEMO_MARKER: &str = "demo-enabled";
+
+/// How often the simulator appends a tick (matches a typical scrape interval).
+const SIM_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Decides whether the simulator runs: on a fresh data dir unless `--no-demo`, and on later
+/// starts of a data dir where it ran before (unless `--no-demo`).
+pub fn demo_enabled(data_dir: &Path, data_dir_was_fresh: bool, no_demo: bool) -> bool {
+    let marker = data_dir.join(DEMO_MARKER);
+    if no_demo {
+        return false;
+    }
+    if data_dir_was_fresh
+        && let Err(err) = std::fs::write(
+            &marker,
+            "the simulator runs here; start with --no-demo to stop it\n",
+        )
+    {
+        tracing::warn!(%err, "cannot write the demo marker; the simulator runs this time only");
+        return true;
+    }
+    marker.exists()
+}
+
+/// Starts the simulator (backfills recent history, then appends every 15 s) until `stop`.
+/// The returned receiver fires once the history is written.
+pub fn spawn_simulator(
+    db: Arc<Db>,
+    mut stop: watch::Receiver<bool>,
+) -> (JoinHandle<()>, oneshot::Receiver<()>) {
+    let (history_written, history_ready) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        pharos_sim::run_notifying(
+            db,
+            SimOptions::default(),
+            SIM_INTERVAL,
+            shutdown,
+            Some(history_written),
+        )
+        .await;
+    });
+    (task, history_ready)
+}
+
+/// Creates the `demo` project and its dashboard if they are missing (never overwrites a
+/// user's changes). Failures are logged: the server works without them.
+pub async fn seed_demo_resources(state: &AppState) {
+    let project = json!({
+        "kind": "Project",
+        "metadata": {"name": DEMO_PROJECT},
+        "spec": {"display": {"name": "Demo", "description": "The built-in AI-platform simulator"}}
+    });
+    if let Err(err) = create_if_missing(state, Kind::Project, None, DEMO_PROJECT, project).await {
+        tracing::warn!(%err, "cannot create the demo project");
+        return;
+    }
+    let dashboard = pharos_sim::demo_dashboard();
+    match create_if_missing(
+        state,
+        Kind::Dashboard,
+        Some(DEMO_PROJECT),
+        DEMO_DASHBOARD_NAME,
+        dashboard,
+    )
+    .await
+    {
+        Ok(true) => tracing::info!(
+            project = DEMO_PROJECT,
+            dashboard = DEMO_DASHBOARD_NAME,
+            "demo dashboard created"
+        ),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(%err, "cannot create the demo dashboard"),
+    }
+}
+
+async fn create_if_missing(
+    state: &AppState,
+    kind: Kind,
+    project: Option<&str>,
+    name: &str,
+    document: serde_json::Value,
+) -> Result<bool, pharos_server::error::ApiError> {
+    if state
+        .resources
+        .load_raw(kind, project, name)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    match state.resources.create(kind, project, document).await {
+        Ok(_) => Ok(true),
+        // Another replica won the race: fine.
+        Err(pharos_server::error::ApiError::AlreadyExists) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
