@@ -183,3 +183,37 @@ settle_compaction() {
   say "waiting for block compaction to finish (no change for 75 s)"
   measure settle "$@" --quiet 75 --timeout 1800 >&2 || die "blocks still changing after 30 min"
 }
+
+# check_blocks NAME DIR FROM_S TO_S EXPECTED: the blocks of DIR overlapping [FROM_S, TO_S) hold
+# exactly EXPECTED samples; prints their `measure blocks` line.
+check_blocks() {
+  local name=$1 dir=$2 from=$3 to=$4 expected=$5 line samples
+  line=$(measure blocks "$dir" --from-ms $((from * 1000)) --to-ms $((to * 1000 - 1)))
+  samples=$(sed -E 's/.* samples=([0-9]+).*/\1/' <<<"$line")
+  ((samples == expected)) || die "$name holds $samples samples of the data set in blocks, expected $expected"
+  echo "$line"
+}
+
+# prepare_week: the `query` profile (1,490 series) for BENCH_WEEK_DAYS (7) days of 15 s samples
+# ending at tsdb_data_end, loaded into the peer Prometheus and a Pharos in $BENCH_TMP/pharos, both
+# running and done compacting. Sets WEEK_START, WEEK_END (exclusive), WEEK_FILE, WEEK_SERIES,
+# WEEK_SAMPLES, PHAROS_DIR and the *_BLOCKS lines.
+prepare_week() {
+  local days=${BENCH_WEEK_DAYS:-7} steps
+  steps=$((days * 86400 / STEP_S))
+  WEEK_END=$(tsdb_data_end)
+  WEEK_START=$((WEEK_END - steps * STEP_S))
+  WEEK_SERIES=$(python3 "$TSDB_DATA" describe --profile query)
+  WEEK_SAMPLES=$((WEEK_SERIES * steps))
+  WEEK_FILE=$(generate_data query "$WEEK_START" "$steps")
+  PHAROS_DIR=$BENCH_TMP/pharos
+  start_prometheus_peer
+  load_prometheus "$WEEK_FILE"
+  load_pharos "$WEEK_FILE" "$PHAROS_DIR" query "$WEEK_START" "$steps"
+  start_pharos_tsdb "$PHAROS_DIR"
+  settle_compaction "$PROM_DATA" "$PHAROS_DIR/tsdb"
+  PROM_BLOCKS=$(check_blocks Prometheus "$PROM_DATA" "$WEEK_START" "$WEEK_END" "$WEEK_SAMPLES")
+  PHAROS_BLOCKS=$(check_blocks Pharos "$PHAROS_DIR/tsdb" "$WEEK_START" "$WEEK_END" "$WEEK_SAMPLES")
+  say "Prometheus blocks: $PROM_BLOCKS"
+  say "Pharos blocks:     $PHAROS_BLOCKS"
+}

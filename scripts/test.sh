@@ -161,17 +161,19 @@ run_step "cargo test --doc" cargo test --workspace --doc
 # tests then drive Debian's Chromium against the real binary and the peers' Prometheus; their
 # screenshots and figures are in ui/e2e/artifacts/. PHAROS_SKIP_UI=1 skips this section.
 ui_bundle_matches_sources() {
-  local rebuilt status=0
+  local rebuilt log status=0
   rebuilt=$(mktemp -d)
-  if ! (cd ui && PHAROS_UI_OUT_DIR="$rebuilt" npm run --silent build >/dev/null); then
-    echo "test.sh: building the UI from ui/ failed (run 'npm run build' in ui/ to see why)" >&2
+  log=$(mktemp)
+  if ! (cd ui && PHAROS_UI_OUT_DIR="$rebuilt" npm run --silent build >"$log" 2>&1); then
+    tail -n 40 "$log" >&2
+    echo "test.sh: building the UI from ui/ failed (output above)" >&2
     status=1
   elif ! diff -r "$rebuilt" crates/pharos-server/ui-dist >/dev/null; then
     diff -rq "$rebuilt" crates/pharos-server/ui-dist | sed "s|$rebuilt|<rebuilt>|" >&2 || true
     echo "test.sh: crates/pharos-server/ui-dist does not match ui/: run 'npm ci && npm run build' in ui/ and commit ui-dist" >&2
     status=1
   fi
-  rm -rf "$rebuilt"
+  rm -rf "$rebuilt" "$log"
   return "$status"
 }
 if [[ ${PHAROS_SKIP_UI:-0} != 1 ]]; then

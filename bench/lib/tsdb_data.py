@@ -26,7 +26,8 @@ Profiles (how many pods carry each family):
 
 Usage:
   tsdb_data.py openmetrics --profile P --start UNIX_S --steps N [--step S] > data.om
-  tsdb_data.py describe --profile P          (series count, families)
+  tsdb_data.py describe --profile P          (series count)
+  tsdb_data.py count-query --profile P --window S   (PromQL: samples of P in the last S seconds)
 """
 
 import argparse
@@ -158,6 +159,24 @@ def series_count(profile):
     return sum(len(group.series) for group in groups(profile))
 
 
+def metric_names(profile):
+    names = []
+    for group in groups(profile):
+        for name, _ in group.series:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def count_query(profile, window_s):
+    """PromQL counting every sample of a profile in the last `window_s` seconds.
+
+    One sum per metric name: `count_over_time` drops the name, and Prometheus 2 refuses the
+    resulting duplicate label sets even inside an aggregation.
+    """
+    return " + ".join(f"sum(count_over_time({name}[{window_s}s]))" for name in metric_names(profile))
+
+
 def label_text(labels):
     return "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}"
 
@@ -191,9 +210,15 @@ def main():
     om.add_argument("--step", type=int, default=15, help="seconds between samples")
     describe = sub.add_parser("describe", help="print the series count of a profile")
     describe.add_argument("--profile", choices=sorted(PROFILES), required=True)
+    counting = sub.add_parser("count-query", help="print PromQL counting a profile's samples in a window")
+    counting.add_argument("--profile", choices=sorted(PROFILES), required=True)
+    counting.add_argument("--window", type=int, required=True, help="seconds")
     args = parser.parse_args()
     if args.command == "describe":
         print(series_count(args.profile))
+        return
+    if args.command == "count-query":
+        print(count_query(args.profile, args.window))
         return
     out = sys.stdout
     write_openmetrics(out, args.profile, args.start, args.steps, args.step)

@@ -99,8 +99,11 @@ def command_proc(args):
 
 def instant(url, query, at):
     params = urllib.parse.urlencode({"query": query, "time": at})
-    with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=600) as response:
-        answer = json.load(response)
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=600) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{query}: HTTP {error.code}: {error.read()[:300]!r}") from error
     if answer.get("status") != "success":
         raise RuntimeError(f"{query}: {answer}")
     result = answer["data"]["result"]
@@ -203,7 +206,8 @@ def parse_records(path, kind):
 def command_summarize_ingest(args):
     """Medians over the measured rounds (the warm-up excluded) per target, then the ratio."""
     rounds = [r for r in parse_records(args.records, "ROUND") if r["round"] != "warmup"]
-    targets = list(dict.fromkeys(r["target"] for r in rounds))
+    seen = list(dict.fromkeys(r["target"] for r in rounds))
+    targets = [t for t in (args.first, args.second) if t in seen] + [t for t in seen if t not in (args.first, args.second)]
     medians = {}
     print("| target | samples/s (median) | rounds | p50 ms | p99 ms | server CPU µs/sample | RSS MiB at end |")
     print("|---|---|---|---|---|---|---|")
@@ -215,16 +219,16 @@ def command_summarize_ingest(args):
             return statistics.median(values) if values else float("nan")
 
         medians[target] = (median("samples_per_s"), median("server_cpu_us_per_sample"))
-        print(f"| {target} | {median('samples_per_s'):,.0f} | "
-              f"{' / '.join(f'{float(r['samples_per_s']):,.0f}' for r in mine)} | {median('p50_ms'):.1f} | "
+        each_round = " / ".join(f"{float(r['samples_per_s']):,.0f}" for r in mine)
+        print(f"| {target} | {median('samples_per_s'):,.0f} | {each_round} | {median('p50_ms'):.1f} | "
               f"{median('p99_ms'):.1f} | {median('server_cpu_us_per_sample'):.2f} | {mine[-1].get('rss_mib', '-')} |")
     if args.first in medians and args.second in medians:
         first, second = medians[args.first], medians[args.second]
         ratio = first[0] / second[0]
-        cpu_ratio = second[1] / first[1]
+        cpu_ratio = first[1] / second[1]
         print()
         print(f"{args.first} / {args.second} samples/s: {ratio:.2f} (goal ≥ 2: {'✅' if ratio >= 2 else '❌'}); "
-              f"{args.second} uses {cpu_ratio:.2f}x the CPU per sample of {args.first}.")
+              f"{args.first} spends {cpu_ratio:.2f}x the server CPU per sample of {args.second}.")
         print(f"RATIO samples_per_s={ratio:.3f} cpu_per_sample={cpu_ratio:.3f}")
 
 

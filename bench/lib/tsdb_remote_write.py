@@ -29,6 +29,7 @@ import statistics
 import struct
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -244,8 +245,11 @@ def parse_target(text):
 
 def instant_query(base_url, query, at_s):
     params = urllib.parse.urlencode({"query": query, "time": f"{at_s:.3f}"})
-    with urllib.request.urlopen(f"{base_url}/api/v1/query?{params}", timeout=300) as response:
-        answer = json.load(response)
+    try:
+        with urllib.request.urlopen(f"{base_url}/api/v1/query?{params}", timeout=300) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{query}: HTTP {error.code}: {error.read()[:300]!r}") from error
     if answer.get("status") != "success":
         raise RuntimeError(f"{query} on {base_url}: {answer}")
     return answer["data"]["result"]
@@ -322,7 +326,7 @@ def run_ingest(args):
     span_s = (first_batch * args.step_ms) // 1000 + 60
     for name, url, _ in targets:
         base = url.rsplit("/api/v1/write", 1)[0]
-        stored = scalar_result(base, f'sum(count_over_time({{__name__=~"bench_.+"}}[{span_s}s]))', last_ts / 1000)
+        stored = scalar_result(base, tsdb_data.count_query(args.profile, span_s), last_ts / 1000)
         ok = int(stored) == sent_per_target[name]
         print(f"CHECK target={name} sent={sent_per_target[name]} stored={int(stored)} {'ok' if ok else 'MISMATCH'}", flush=True)
         failed |= not ok

@@ -143,9 +143,9 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
       await page.goto(url);
       await page.getByRole('button', { name: 'Edit' }).click();
     }
-    await addTimeSeriesPanel(first, 'First tab panel', 'up');
+    await addTimeSeriesPanel(first, 'First tab panel', 'up', DATASOURCE);
     assert.equal((await saveDashboard(first)).status(), 200);
-    await addTimeSeriesPanel(second, 'Second tab panel', 'up');
+    await addTimeSeriesPanel(second, 'Second tab panel', 'up', DATASOURCE);
     const refused = await saveDashboard(second);
     assert.equal(refused.status(), 412, await refused.text());
     const notice = second.getByTestId('save-error');
@@ -245,19 +245,27 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
   test('load time of an 8-panel dashboard over 1 h and 7 d (reported, not asserted)', async () => {
     const created = await pharos.api('POST', `/api/v1/projects/${PROJECT}/dashboards`, eightPanelDashboard(PROJECT, 'eight', DATASOURCE));
     assert.equal(created.status, 200, created.text);
-    const ranges = { '1h': 3_600_000, '7d': 7 * 86_400_000 };
+    // [start, end] in ms. The hour ends an hour before the data does: a range that crosses the
+    // new year at the data's end makes the Perses/ECharts time axis burn 7-10 s of CPU, which
+    // is measured separately below rather than mixed into the 1 h figure.
+    const hour = 3_600_000;
+    const ranges = {
+      '1h': [DATA_END_MS - 2 * hour, DATA_END_MS - hour],
+      '7d': [DATA_END_MS - 168 * hour, DATA_END_MS],
+      '1h across new year': [DATA_END_MS - hour / 2, DATA_END_MS + hour / 2],
+    };
     const runsPerRange = 6;
     results.loadTimesMs = {};
-    for (const [label, span] of Object.entries(ranges)) {
+    for (const [label, [start, end]] of Object.entries(ranges)) {
       const times = [];
       const network = [];
-      for (let run = 0; run < runsPerRange; run++) {
+      for (let run = 0; run < (label.includes('new year') ? 2 : runsPerRange); run++) {
         // A fresh page each time; the first run of the first range starts with a cold cache.
         const page = await context.newPage();
         // Tall enough that all 8 panels are on screen: Perses only queries visible panels.
         await page.setViewportSize({ width: 1600, height: 1500 });
         await page.addInitScript(recordFirstSeriesStroke);
-        const url = `${pharos.base}/projects/${PROJECT}/dashboards/eight?start=${DATA_END_MS - span}&end=${DATA_END_MS}`;
+        const url = `${pharos.base}/projects/${PROJECT}/dashboards/eight?start=${start}&end=${end}`;
         await page.goto(url, { waitUntil: 'commit' });
         // Cheap to poll: the stroke hook has already noted when each canvas got its first series.
         const handle = await page.waitForFunction(
@@ -283,7 +291,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
           // The hook saw colored strokes; confirm the pixels are really on all 8 canvases.
           const pixels = await waitForChartsWithData(page, 8);
           assert.ok(pixels.filter((n) => n > 20).length >= 8, JSON.stringify(pixels));
-          await shot(page, `13-eight-panels-${label}`);
+          await shot(page, `13-eight-panels-${label.replaceAll(' ', '-')}`);
         }
         await page.close();
       }

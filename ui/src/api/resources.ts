@@ -6,7 +6,7 @@ import type {
   GlobalDatasourceResource,
   Metadata,
 } from '@perses-dev/core';
-import { ApiError, request, type Tagged } from './http';
+import { request, type Tagged } from './http';
 
 /** A Pharos project: Perses's project plus the tenant namespaces it may see. */
 export interface ProjectResource {
@@ -125,14 +125,18 @@ export async function listGlobalDatasources(pluginKind?: string): Promise<Global
   return (await request<GlobalDatasourceResource[]>(`/api/v1/globaldatasources${datasourceQuery(pluginKind)}`)).body;
 }
 
-/** Undefined for a 404, so callers can fall back to the next scope. */
-async function orMissing<T>(load: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await load();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return undefined;
-    throw error;
-  }
+// Lookups by name use the list endpoint's name filter (a prefix) and match exactly here: a
+// datasource missing at the project level is normal (Perses then tries the global ones), and a
+// list answers that with [] instead of a 404 that the browser would log as an error.
+function datasourceLookup(pluginKind: string, name: string | undefined): string {
+  const params = new URLSearchParams({ kind: pluginKind });
+  if (name === undefined) params.set('default', 'true');
+  else params.set('name', name);
+  return `?${params.toString()}`;
+}
+
+function pick<T extends { metadata: { name: string } }>(items: T[], name: string | undefined): T | undefined {
+  return name === undefined ? items[0] : items.find((item) => item.metadata.name === name);
 }
 
 /** The project datasource a selector names, or the project's default for its kind. */
@@ -140,26 +144,12 @@ export async function findDatasource(
   project: string,
   selector: DatasourceSelector,
 ): Promise<DatasourceResource | undefined> {
-  if (selector.name === undefined) {
-    const path = `${projectPath(project)}/datasources${datasourceQuery(selector.kind, true)}`;
-    return (await request<DatasourceResource[]>(path)).body[0];
-  }
-  const name = selector.name;
-  const found = await orMissing(async () =>
-    (await request<DatasourceResource>(`${projectPath(project)}/datasources/${seg(name)}`)).body,
-  );
-  return found?.spec.plugin.kind === selector.kind ? found : undefined;
+  const path = `${projectPath(project)}/datasources${datasourceLookup(selector.kind, selector.name)}`;
+  return pick((await request<DatasourceResource[]>(path)).body, selector.name);
 }
 
 /** The global datasource a selector names, or the global default for its kind. */
 export async function findGlobalDatasource(selector: DatasourceSelector): Promise<GlobalDatasourceResource | undefined> {
-  if (selector.name === undefined) {
-    return (await request<GlobalDatasourceResource[]>(`/api/v1/globaldatasources${datasourceQuery(selector.kind, true)}`))
-      .body[0];
-  }
-  const name = selector.name;
-  const found = await orMissing(async () =>
-    (await request<GlobalDatasourceResource>(`/api/v1/globaldatasources/${seg(name)}`)).body,
-  );
-  return found?.spec.plugin.kind === selector.kind ? found : undefined;
+  const path = `/api/v1/globaldatasources${datasourceLookup(selector.kind, selector.name)}`;
+  return pick((await request<GlobalDatasourceResource[]>(path)).body, selector.name);
 }

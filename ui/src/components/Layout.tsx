@@ -38,7 +38,7 @@ function ThemeToggle() {
 export function Layout() {
   return (
     <Box sx={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
-      <AppBar position="static" elevation={0} enableColorOnDark>
+      <AppBar position="static" elevation={0}>
         <Toolbar variant="dense" sx={{ gap: 1 }}>
           <Typography
             component={RouterLink}

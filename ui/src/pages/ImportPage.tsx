@@ -42,7 +42,10 @@ export default function ImportPage() {
   };
 
   const onFile = async (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
+    const input = event.target;
+    const file = input.files?.[0];
+    // Cleared so that choosing the same file again (after fixing it) reads it again.
+    input.value = '';
     if (file) takeText(await file.text());
   };
 

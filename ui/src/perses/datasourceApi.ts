@@ -21,13 +21,31 @@ export function proxyUrlFor(project: string, params: BuildDatasourceProxyUrlPara
   return `${viaProject}/globaldatasources/${seg(params.name)}`;
 }
 
+// Perses resolves the datasource again for every query of every panel; a short-lived cache
+// keeps a dashboard load at one lookup per datasource while edits elsewhere still show up soon.
+const CACHE_MS = 30_000;
+
+function cached<A extends unknown[], R>(load: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  const entries = new Map<string, { at: number; value: Promise<R> }>();
+  return (...args: A) => {
+    const key = JSON.stringify(args);
+    const hit = entries.get(key);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+    const value = load(...args);
+    entries.set(key, { at: Date.now(), value });
+    // A failed lookup must not be remembered.
+    value.catch(() => entries.delete(key));
+    return value;
+  };
+}
+
 /** The datasource API for dashboards of one project. */
 export function datasourceApiFor(project: string): DatasourceApi {
   return {
     buildProxyUrl: (params) => proxyUrlFor(project, params),
-    getDatasource: (inProject, selector) => findDatasource(inProject, selector),
-    getGlobalDatasource: (selector) => findGlobalDatasource(selector),
-    listDatasources: (inProject, pluginKind) => listDatasources(inProject, pluginKind),
-    listGlobalDatasources: (pluginKind) => listGlobalDatasources(pluginKind),
+    getDatasource: cached(findDatasource),
+    getGlobalDatasource: cached(findGlobalDatasource),
+    listDatasources: cached(listDatasources),
+    listGlobalDatasources: cached(listGlobalDatasources),
   };
 }
