@@ -202,7 +202,10 @@ prepare_week() {
   local days=${BENCH_WEEK_DAYS:-7} steps
   steps=$((days * 86400 / STEP_S))
   WEEK_END=$(tsdb_data_end)
-  WEEK_START=$((WEEK_END - steps * STEP_S))
+  # 7 s past the 15 s grid: no sample sits exactly on a window edge of the step-aligned queries.
+  # There Prometheus 2 (closed [t-5m, t]) and 3 (left-open (t-5m, t], Pharos' semantics) differ;
+  # real scrapes almost never land on those exact milliseconds.
+  WEEK_START=$((WEEK_END - steps * STEP_S + 7))
   WEEK_SERIES=$(python3 "$TSDB_DATA" describe --profile query)
   WEEK_SAMPLES=$((WEEK_SERIES * steps))
   WEEK_FILE=$(generate_data query "$WEEK_START" "$steps")
@@ -212,8 +215,8 @@ prepare_week() {
   load_pharos "$WEEK_FILE" "$PHAROS_DIR" query "$WEEK_START" "$steps"
   start_pharos_tsdb "$PHAROS_DIR"
   settle_compaction "$PROM_DATA" "$PHAROS_DIR/tsdb"
-  PROM_BLOCKS=$(check_blocks Prometheus "$PROM_DATA" "$WEEK_START" "$WEEK_END" "$WEEK_SAMPLES")
-  PHAROS_BLOCKS=$(check_blocks Pharos "$PHAROS_DIR/tsdb" "$WEEK_START" "$WEEK_END" "$WEEK_SAMPLES")
+  PROM_BLOCKS=$(check_blocks Prometheus "$PROM_DATA" "$((WEEK_START - 7))" "$WEEK_END" "$WEEK_SAMPLES")
+  PHAROS_BLOCKS=$(check_blocks Pharos "$PHAROS_DIR/tsdb" "$((WEEK_START - 7))" "$WEEK_END" "$WEEK_SAMPLES")
   say "Prometheus blocks: $PROM_BLOCKS"
   say "Pharos blocks:     $PHAROS_BLOCKS"
 }

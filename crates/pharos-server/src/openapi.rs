@@ -259,7 +259,11 @@ fn add_prometheus_paths(paths: &mut Map<String, Value>) {
     });
     for (path, summary, post) in [
         ("/api/v1/query", "Instant query (time, timeout)", true),
-        ("/api/v1/query_range", "Range query (start, end, step, timeout)", true),
+        (
+            "/api/v1/query_range",
+            "Range query (start, end, step, timeout)",
+            true,
+        ),
         ("/api/v1/series", "Series matching match[]", true),
         ("/api/v1/labels", "Label names", true),
         ("/api/v1/label/{name}/values", "Values of one label", false),
@@ -267,10 +271,20 @@ fn add_prometheus_paths(paths: &mut Map<String, Value>) {
         ("/api/v1/status/tsdb", "Head cardinality statistics", false),
         ("/api/v1/status/buildinfo", "Build information", false),
     ] {
-        let params: &[&str] = if path.contains("{name}") { &["name"] } else { &[] };
+        let params: &[&str] = if path.contains("{name}") {
+            &["name"]
+        } else {
+            &[]
+        };
         let mut item = json!({"get": op(summary.to_owned(), tag, params, answers.clone(), false)});
         if post {
-            item["post"] = op(format!("{summary}, form-encoded"), tag, params, answers.clone(), false);
+            item["post"] = op(
+                format!("{summary}, form-encoded"),
+                tag,
+                params,
+                answers.clone(),
+                false,
+            );
         }
         paths.insert(path.to_owned(), item);
     }

@@ -357,14 +357,29 @@ async fn upstream_failures_become_502_and_504() {
 async fn a_changed_datasource_takes_effect_on_the_next_request() {
     let upstream = recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
-    let dead = datasource("GlobalDatasource", "moving", json!({"url": "http://127.0.0.1:9"}));
-    assert_eq!(app.post("/api/v1/globaldatasources", dead).await.status, StatusCode::OK);
+    let dead = datasource(
+        "GlobalDatasource",
+        "moving",
+        json!({"url": "http://127.0.0.1:9"}),
+    );
+    assert_eq!(
+        app.post("/api/v1/globaldatasources", dead).await.status,
+        StatusCode::OK
+    );
     let path = "/proxy/globaldatasources/moving/api/v1/query?query=up";
     assert_eq!(app.get(path).await.status, StatusCode::BAD_GATEWAY);
     // The resolved target is cached; the update must invalidate it at once.
     let moved = datasource("GlobalDatasource", "moving", json!({"url": upstream}));
-    assert_eq!(app.put("/api/v1/globaldatasources/moving", moved).await.status, StatusCode::OK);
+    assert_eq!(
+        app.put("/api/v1/globaldatasources/moving", moved)
+            .await
+            .status,
+        StatusCode::OK
+    );
     assert_eq!(app.get(path).await.status, StatusCode::OK);
-    assert_eq!(app.delete("/api/v1/globaldatasources/moving").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete("/api/v1/globaldatasources/moving").await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND);
 }

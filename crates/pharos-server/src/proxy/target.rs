@@ -56,9 +56,17 @@ impl DatasourceRef {
     fn cache_key(&self, normalize: impl Fn(&str) -> String) -> Option<String> {
         let key = match self {
             Self::Global { name } => format!("g/{}", normalize(name)),
-            Self::GlobalInProject { project, name } => format!("gp/{}/{}", normalize(project), normalize(name)),
-            Self::Project { project, name } => format!("p/{}/{}", normalize(project), normalize(name)),
-            Self::Dashboard { project, dashboard, name } => {
+            Self::GlobalInProject { project, name } => {
+                format!("gp/{}/{}", normalize(project), normalize(name))
+            }
+            Self::Project { project, name } => {
+                format!("p/{}/{}", normalize(project), normalize(name))
+            }
+            Self::Dashboard {
+                project,
+                dashboard,
+                name,
+            } => {
                 format!("d/{}/{}/{name}", normalize(project), normalize(dashboard))
             }
             Self::Unsaved { .. } => return None,
@@ -114,7 +122,10 @@ impl TargetCache {
     /// A cache of at most `capacity` targets, each kept at most `ttl`.
     pub fn new(capacity: u64, ttl: Duration) -> Self {
         Self {
-            entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 }
@@ -126,7 +137,10 @@ impl Default for TargetCache {
 }
 
 /// Resolves `reference`, from the cache when the configuration has not changed since.
-pub async fn resolve_cached(state: &AppState, reference: DatasourceRef) -> ApiResult<Arc<ProxyTarget>> {
+pub async fn resolve_cached(
+    state: &AppState,
+    reference: DatasourceRef,
+) -> ApiResult<Arc<ProxyTarget>> {
     let Some(key) = reference.cache_key(|s| state.resources.normalize(s)) else {
         return resolve(state, reference).await.map(Arc::new);
     };
@@ -137,7 +151,10 @@ pub async fn resolve_cached(state: &AppState, reference: DatasourceRef) -> ApiRe
         return Ok(target);
     }
     let target = Arc::new(resolve(state, reference).await?);
-    state.proxy_targets.entries.insert(key, (generation, Arc::clone(&target)));
+    state
+        .proxy_targets
+        .entries
+        .insert(key, (generation, Arc::clone(&target)));
     Ok(target)
 }
 
