@@ -12,6 +12,7 @@
                                        changing (compaction finished), --quiet seconds in a row
   row LABEL A B lower|higher|info      one Markdown row `| LABEL | A | B | B/A |` with a verdict
   summarize-ingest RECORDS             the table of tsdb-ingest.sh from tsdb_remote_write.py's output
+  summarize-startup RECORDS            the table of tsdb-startup.sh from its STARTUP records
 """
 
 import argparse
@@ -232,6 +233,22 @@ def command_summarize_ingest(args):
         print(f"RATIO samples_per_s={ratio:.3f} cpu_per_sample={cpu_ratio:.3f}")
 
 
+def command_summarize_startup(args):
+    """Medians per restart kind and server of tsdb-startup.sh's STARTUP records."""
+    rows = parse_records(args.records, "STARTUP")
+
+    def median(kind, target, key):
+        return statistics.median(float(r[key]) for r in rows if r["kind"] == kind and r["target"] == target)
+
+    print("| restart | until | Prometheus s | Pharos s | Pharos / Prometheus |")
+    print("|---|---|---|---|---|")
+    for kind, label in (("clean", "SIGTERM, 7 days in blocks"), ("kill-9", "SIGKILL, WAL replay")):
+        for key, what in (("health_s", "health endpoint answers"), ("data_s", "first correct answer")):
+            prometheus, pharos = median(kind, "prometheus", key), median(kind, "pharos", key)
+            verdict = "✅" if pharos <= prometheus else "❌"
+            print(f"| {label} | {what} | {prometheus:.2f} | {pharos:.2f} | {pharos / prometheus:.2f} {verdict} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -269,8 +286,10 @@ def main():
     summary.add_argument("records")
     summary.add_argument("--first", default="pharos")
     summary.add_argument("--second", default="prometheus")
+    startup = sub.add_parser("summarize-startup")
+    startup.add_argument("records")
     args = parser.parse_args()
-    {"summarize-ingest": command_summarize_ingest, "blocks": command_blocks, "dirsize": command_dirsize, "proc": command_proc, "scalar": command_scalar,
+    {"summarize-ingest": command_summarize_ingest, "summarize-startup": command_summarize_startup, "blocks": command_blocks, "dirsize": command_dirsize, "proc": command_proc, "scalar": command_scalar,
      "wait-ready": command_wait_ready, "settle": command_settle, "row": command_row}[args.command](args)
 
 
