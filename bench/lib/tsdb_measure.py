@@ -2,7 +2,8 @@
 """Measurements for the TSDB benchmarks (standard library only).
 
   blocks DIR [--from-ms A --to-ms B]   blocks under DIR (Prometheus or Pharos `meta.json`) that
-                                       overlap [A, B]: count, series, samples, bytes on disk
+                                       overlap [A, B]: count, series, samples, bytes on disk (and
+                                       of those the `index` files)
   dirsize PATH...                      apparent bytes of each path (0 when missing)
   proc PID                             `rss_bytes=N cpu_s=X` of a process
   scalar URL QUERY TIME                value of an instant query (0 when the result is empty)
@@ -65,7 +66,7 @@ def meta_field(meta, *names):
 
 
 def command_blocks(args):
-    count = series = samples = size = 0
+    count = series = samples = size = index = 0
     for path, meta in block_metas(args.dir):
         min_time = meta_field(meta, "minTime", "min_time")
         max_time = meta_field(meta, "maxTime", "max_time")
@@ -78,8 +79,10 @@ def command_blocks(args):
         series += meta_field(stats, "numSeries", "num_series")
         samples += meta_field(stats, "numSamples", "num_samples")
         size += tree_bytes(path)
+        index += tree_bytes(os.path.join(path, "index")) if os.path.exists(os.path.join(path, "index")) else 0
     per_sample = size / samples if samples else 0
-    print(f"blocks={count} series={series} samples={samples} bytes={size} bytes_per_sample={per_sample:.3f}")
+    print(f"blocks={count} series={series} samples={samples} bytes={size} bytes_per_sample={per_sample:.3f} "
+          f"index_bytes={index}")
 
 
 def command_dirsize(args):
