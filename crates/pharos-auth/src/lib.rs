@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod external;
 pub mod opaque;
 pub mod password;
 pub mod rbac;
