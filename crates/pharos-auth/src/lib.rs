@@ -1,6 +1,7 @@
 //! Who a caller is and what they may do, without any transport or storage: argon2id password
 //! hashes, signed session tokens (Perses-compatible HS512 JWTs), opaque secrets for API and share
-//! tokens (only their digests are ever stored), and the Perses RBAC model (roles, bindings,
+//! tokens (only their digests are ever stored), external OIDC tokens checked against a JWKS, the
+//! Kubernetes TokenReview/SubjectAccessReview bodies, and the Perses RBAC model (roles, bindings,
 //! global roles, guest permissions) with its evaluation.
 //!
 //! The server owns the routes, cookies and audit trail; the config store owns the rows. This
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod external;
+pub mod kubernetes;
 pub mod opaque;
 pub mod password;
 pub mod rbac;
