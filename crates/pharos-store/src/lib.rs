@@ -7,12 +7,16 @@
 //! server-managed metadata (timestamps, version) and the JSON spec, and never validates
 //! specs; the server does that before calling it. Which kinds are versioned, trashable or
 //! encrypted is configured through [`StoreOptions`].
+//!
+//! Beside resources it keeps the identity tables: the audit log and credentials (sessions, API
+//! tokens, share links) as digests.
 
 mod codec;
 mod config;
 mod crypto;
 mod engine;
 mod error;
+mod identity;
 mod ops;
 mod resource;
 mod store;
@@ -22,6 +26,7 @@ pub mod testing;
 pub use config::{SecretKeySource, StoreConfig, StoreOptions};
 pub use crypto::SecretCipher;
 pub use error::StoreError;
+pub use identity::{AuditEntry, AuditPage, AuditQuery, Credential, CredentialKind, MAX_AUDIT_PAGE};
 pub use ops::PROJECT_KIND;
 pub use resource::{
     ListQuery, NewResource, Precondition, ResourceKey, StoredResource, TrashedResource, VersionInfo,

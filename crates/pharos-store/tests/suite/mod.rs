@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod concurrency;
 pub mod history_trash;
+pub mod identity;
 
 use pharos_store::{NewResource, ResourceKey, Store, StoreOptions, StoredResource};
 use serde_json::{Value, json};
@@ -83,7 +84,13 @@ macro_rules! engine_tests {
             history_trash::non_versioned_kinds_keep_no_history,
             history_trash::delete_project_cascades_in_one_go,
             concurrency::concurrent_if_version_updates_have_one_winner,
-            concurrency::concurrent_creates_have_one_winner
+            concurrency::concurrent_creates_have_one_winner,
+            identity::audit_entries_round_trip_filter_and_page,
+            identity::audit_filters_are_bound_not_spliced,
+            identity::audit_retention_purges_old_entries_only,
+            identity::credentials_are_found_by_digest_listed_and_revoked,
+            identity::duplicate_credentials_are_refused,
+            identity::expired_and_revoked_credentials_are_purged
         );
         $crate::engine_tests!(@with $open; history_trash::history_is_pruned_to_max_versions,
             $crate::suite::keep_two_versions());
