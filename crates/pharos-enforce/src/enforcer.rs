@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use moka::sync::Cache;
+use pharos_promql_syntax::SyntaxLimits;
 
 use crate::error::EnforceError;
 use crate::policy::TenantPolicy;
@@ -30,16 +31,24 @@ type CachedOutcome = Result<Arc<str>, EnforceError>;
 /// threads at once.
 pub struct Enforcer {
     cache: Cache<CacheKey, CachedOutcome>,
+    limits: SyntaxLimits,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl Enforcer {
     /// Creates an enforcer whose cache holds at most `cache_capacity` outcomes (entries, not
-    /// bytes; the proxy's request-size limit bounds each entry). `0` disables caching.
+    /// bytes; the query length limit bounds each entry). `0` disables caching. Queries get the
+    /// default [`SyntaxLimits`].
     pub fn new(cache_capacity: u64) -> Self {
+        Self::with_limits(cache_capacity, SyntaxLimits::default())
+    }
+
+    /// Like [`Enforcer::new`], with the configured query length limit.
+    pub fn with_limits(cache_capacity: u64, limits: SyntaxLimits) -> Self {
         Self {
             cache: Cache::new(cache_capacity),
+            limits,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -53,7 +62,7 @@ impl Enforcer {
         query: &str,
     ) -> Result<Arc<str>, EnforceError> {
         self.cached(policy, InputKind::Query, query, || {
-            enforce_query_text(policy, query)
+            enforce_query_text(policy, query, &self.limits)
         })
     }
 
@@ -65,7 +74,7 @@ impl Enforcer {
         selector: &str,
     ) -> Result<Arc<str>, EnforceError> {
         self.cached(policy, InputKind::Selector, selector, || {
-            enforce_selector_text(policy, selector)
+            enforce_selector_text(policy, selector, &self.limits)
         })
     }
 
@@ -84,6 +93,8 @@ impl Enforcer {
         input: &str,
         compute: impl FnOnce() -> Result<String, EnforceError>,
     ) -> Result<Arc<str>, EnforceError> {
+        // The cheap limits first and uncached, so an oversized input never becomes a cache key.
+        pharos_promql_syntax::check_text(input, &self.limits)?;
         let key = (Arc::clone(policy.fingerprint()), kind, Box::from(input));
         // `or_insert_with` also makes concurrent callers of the same key wait for one
         // computation instead of parsing the query several times.

@@ -21,7 +21,6 @@
 
 #![warn(missing_docs)]
 
-mod budget;
 mod enforcer;
 mod error;
 mod policy;
@@ -31,4 +30,5 @@ mod walk;
 
 pub use enforcer::Enforcer;
 pub use error::EnforceError;
+pub use pharos_promql_syntax::SyntaxLimits;
 pub use policy::{ConflictMode, TenantPolicy};

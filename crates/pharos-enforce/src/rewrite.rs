@@ -1,9 +1,9 @@
 //! The enforcement pipeline for one input: parse, rewrite every selector, print, and verify the
 //! printed text before anyone sends it upstream.
 
-use promql_parser::parser::{Expr, VectorSelector, parse};
+use pharos_promql_syntax::{SyntaxLimits, check_depth};
+use promql_parser::parser::{Expr, VectorSelector};
 
-use crate::budget::check_structure_budget;
 use crate::error::EnforceError;
 use crate::policy::TenantPolicy;
 use crate::selector::enforce_on_selector;
@@ -13,12 +13,12 @@ use crate::walk::for_each_selector_mut;
 pub(crate) fn enforce_query_text(
     policy: &TenantPolicy,
     query: &str,
+    limits: &SyntaxLimits,
 ) -> Result<String, EnforceError> {
     if query.trim().is_empty() {
         return Err(EnforceError::EmptyQuery);
     }
-    check_structure_budget(query)?;
-    let mut expr = parse(query).map_err(|message| EnforceError::Parse { message })?;
+    let mut expr = pharos_promql_syntax::parse(query, limits)?;
     for_each_selector_mut(&mut expr, &mut |selector| {
         enforce_on_selector(policy, selector)
     })?;
@@ -30,15 +30,15 @@ pub(crate) fn enforce_query_text(
 pub(crate) fn enforce_selector_text(
     policy: &TenantPolicy,
     selector: &str,
+    limits: &SyntaxLimits,
 ) -> Result<String, EnforceError> {
     if selector.trim().is_empty() {
         return Err(EnforceError::EmptyQuery);
     }
-    check_structure_budget(selector)?;
     let not_a_selector = || EnforceError::NotASelector {
         input: selector.to_string(),
     };
-    let mut expr = parse(selector).map_err(|message| EnforceError::Parse { message })?;
+    let mut expr = pharos_promql_syntax::parse(selector, limits)?;
     match &expr {
         Expr::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() => {}
         _ => return Err(not_a_selector()),
@@ -50,10 +50,19 @@ pub(crate) fn enforce_selector_text(
 /// Prints `rewritten` and proves the text means the same: it must parse again, give the same
 /// AST (up to matcher order, which the printer sorts) and every selector must carry the
 /// enforced matcher. Any surprise in the printer becomes a refusal, never a leak.
+///
+/// `rewritten` is at most [`pharos_promql_syntax::MAX_NESTING_DEPTH`] deep, so the recursive
+/// printer stays on the stack and the parser's type check stays linear in the printed text. The
+/// printed text is parsed without the length and structure limits: the tenant matchers make it
+/// longer than the input, but not deeper.
 fn print_verified(policy: &TenantPolicy, mut rewritten: Expr) -> Result<String, EnforceError> {
     let printed = rewritten.to_string();
-    let mut reparsed = parse(&printed).map_err(|message| EnforceError::UnsafeRewrite {
-        detail: format!("the rewritten query does not parse: {message}"),
+    let mut reparsed =
+        promql_parser::parser::parse(&printed).map_err(|message| EnforceError::UnsafeRewrite {
+            detail: format!("the rewritten query does not parse: {message}"),
+        })?;
+    check_depth(&reparsed).map_err(|error| EnforceError::UnsafeRewrite {
+        detail: format!("the rewritten query parses differently: {error}"),
     })?;
     let enforced = policy.enforced_matcher();
     let mut unfiltered = None;
@@ -93,6 +102,7 @@ mod tests {
     use super::*;
     use crate::policy::ConflictMode;
     use promql_parser::label::{MatchOp, Matcher};
+    use promql_parser::parser::parse;
 
     fn team_a() -> TenantPolicy {
         TenantPolicy::new("namespace", vec!["team-a".into()], ConflictMode::Replace).unwrap()
@@ -100,7 +110,8 @@ mod tests {
 
     #[test]
     fn selector_without_modifiers_is_accepted() {
-        let out = enforce_selector_text(&team_a(), r#"{job="x"}"#).unwrap();
+        let out =
+            enforce_selector_text(&team_a(), r#"{job="x"}"#, &SyntaxLimits::default()).unwrap();
         assert_eq!(out, r#"{job="x",namespace="team-a"}"#);
     }
 
@@ -117,7 +128,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    enforce_selector_text(&team_a(), input),
+                    enforce_selector_text(&team_a(), input, &SyntaxLimits::default()),
                     Err(EnforceError::NotASelector { .. })
                 ),
                 "{input} should be refused"

@@ -3,13 +3,10 @@
 
 use std::time::SystemTime;
 
+use pharos_promql_syntax::MAX_NESTING_DEPTH;
 use promql_parser::parser::{AtModifier, Expr, VectorSelector};
 
 use crate::error::EnforceError;
-
-/// Deeper ASTs are refused: the walk is recursive and the proxy must not overflow its stack on
-/// a hostile query. Real dashboards stay far below this.
-pub(crate) const MAX_NESTING_DEPTH: usize = 256;
 
 /// Calls `visit` on every [`VectorSelector`] in `expr`, including the ones inside matrix
 /// selectors, subqueries, function arguments, aggregation parameters and both sides of binary
@@ -17,7 +14,8 @@ pub(crate) const MAX_NESTING_DEPTH: usize = 256;
 ///
 /// Refuses, before `visit` sees the selector: `or` between matchers, `@` timestamps before
 /// 1970 (on selectors and subqueries), extension nodes and nesting beyond
-/// [`MAX_NESTING_DEPTH`].
+/// [`MAX_NESTING_DEPTH`] (the shared nesting limit: the walk is recursive and the proxy must
+/// not overflow its stack, even on an AST that did not come from the budgeted parser).
 pub(crate) fn for_each_selector_mut<F>(expr: &mut Expr, visit: &mut F) -> Result<(), EnforceError>
 where
     F: FnMut(&mut VectorSelector) -> Result<(), EnforceError>,

@@ -81,9 +81,19 @@ fn deeply_nested_queries_are_refused_without_crashing() {
     ));
     // Long enough to overflow the parser's stack if it ever reached it.
     let chain = vec!["x"; 50_000].join(" + ");
+    assert!(matches!(refuse(&chain), EnforceError::TooLong { .. }));
+    let chain = vec!["x"; 5_000].join(" + ");
     assert!(matches!(refuse(&chain), EnforceError::TooComplex { .. }));
     let unary = format!("{}x", "-".repeat(50_000));
     assert!(matches!(refuse(&unary), EnforceError::TooComplex { .. }));
+    // Within the token budget but deeper than the nesting limit: refused before parsing.
+    let chain = vec!["x"; 2_000].join(" + ");
+    let refusal = refuse(&chain);
+    assert!(
+        matches!(refusal, EnforceError::TooDeeplyNested { limit: 256 }),
+        "{refusal:?}"
+    );
+    assert_eq!(refusal.refusal_reason(), Some("promql_too_deep"));
 }
 
 #[test]

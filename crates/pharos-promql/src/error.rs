@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use pharos_promql_syntax::SyntaxError;
+
 /// Everything that can make a query fail.
 ///
 /// Messages of [`EvalError::Execution`] are the exact texts Prometheus uses, because
@@ -11,6 +13,10 @@ pub enum EvalError {
     /// The query text is not valid PromQL.
     #[error("{0}")]
     Parse(String),
+    /// The query text exceeds a structural limit (length, brackets and operators, nesting);
+    /// the message names the limit and its value.
+    #[error("{0}")]
+    Syntax(SyntaxError),
     /// The query parses but cannot be run with these parameters (wrong result type for a
     /// range query, bad step, unsupported construct).
     #[error("{0}")]
@@ -40,6 +46,18 @@ pub enum EvalError {
     )]
     TooManySeries {
         /// The configured maximum number of series.
+        limit: usize,
+    },
+    /// The query's subqueries would evaluate more inner steps than allowed.
+    #[error(
+        "the query's subqueries would evaluate {steps} steps, over the subquery step limit of \
+         {limit} per query; use a larger subquery resolution (the step in `[range:step]`) or a \
+         shorter range"
+    )]
+    TooManySubquerySteps {
+        /// The steps the subqueries evaluated so far would reach.
+        steps: u64,
+        /// The configured maximum.
         limit: usize,
     },
     /// The storage layer failed.
@@ -95,13 +113,33 @@ impl EvalError {
     /// The Prometheus API error type for this error.
     pub fn error_type(&self) -> ErrorType {
         match self {
-            EvalError::Parse(_) | EvalError::InvalidQuery(_) => ErrorType::BadData,
+            EvalError::Parse(_)
+            | EvalError::InvalidQuery(_)
+            | EvalError::Syntax(_)
+            | EvalError::TooManySubquerySteps { .. } => ErrorType::BadData,
             EvalError::Execution(_)
             | EvalError::TooManySamples { .. }
             | EvalError::TooManySeries { .. } => ErrorType::Execution,
             EvalError::Timeout => ErrorType::Timeout,
             EvalError::Canceled => ErrorType::Canceled,
             EvalError::Storage(_) => ErrorType::Internal,
+        }
+    }
+
+    /// The `reason` label under which this error counts in `pharos_refusals_total` when a
+    /// limit caused it; `None` for errors in the query itself or the storage.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        match self {
+            EvalError::Syntax(error) => Some(error.reason()),
+            EvalError::TooManySubquerySteps { .. } => Some("promql_subquery_steps"),
+            EvalError::TooManySamples { .. } => Some("query_max_samples"),
+            EvalError::TooManySeries { .. } => Some("query_max_series"),
+            EvalError::Timeout => Some("query_timeout"),
+            EvalError::Parse(_)
+            | EvalError::InvalidQuery(_)
+            | EvalError::Execution(_)
+            | EvalError::Canceled
+            | EvalError::Storage(_) => None,
         }
     }
 
@@ -131,6 +169,21 @@ mod tests {
             EvalError::Storage("disk".into()).error_type().http_status(),
             500
         );
+    }
+
+    #[test]
+    fn limit_refusals_are_bad_data_with_a_reason() {
+        let syntax = EvalError::Syntax(SyntaxError::TooDeep { limit: 256 });
+        assert_eq!(syntax.error_type(), ErrorType::BadData);
+        assert_eq!(syntax.refusal_reason(), Some("promql_too_deep"));
+        let steps = EvalError::TooManySubquerySteps {
+            steps: 2_000,
+            limit: 1_000,
+        };
+        assert_eq!(steps.error_type().http_status(), 400);
+        assert!(steps.to_string().contains("limit of 1000"), "{steps}");
+        assert_eq!(EvalError::Timeout.refusal_reason(), Some("query_timeout"));
+        assert_eq!(EvalError::Parse("x".into()).refusal_reason(), None);
     }
 
     #[test]

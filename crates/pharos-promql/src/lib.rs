@@ -33,6 +33,7 @@ pub use annotations::{Annotation, AnnotationKind};
 pub use engine::{Engine, EngineOptions, QueryControl};
 pub use error::{ErrorType, EvalError};
 pub use labels::{Label, Labels, METRIC_NAME};
+pub use pharos_promql_syntax::SyntaxError;
 pub use storage::{
     LabelMatcher, MatchKind, MemorySource, STALE_NAN_BITS, Series, SeriesSource, is_stale_nan,
     stale_nan,

@@ -18,6 +18,10 @@ pub struct QueryOptions {
     pub max_series: usize,
     /// How far back an instant selector looks for the latest sample. Default 5 minutes.
     pub lookback_delta: Duration,
+    /// Longest PromQL text accepted, in bytes. Default 65 536.
+    pub max_length: usize,
+    /// Most inner steps the subqueries of one query may evaluate together. Default 1 million.
+    pub max_subquery_steps: usize,
 }
 
 impl Default for QueryOptions {
@@ -27,6 +31,8 @@ impl Default for QueryOptions {
             max_samples: 50_000_000,
             max_series: 1_000_000,
             lookback_delta: Duration::from_secs(300),
+            max_length: EngineOptions::default().max_query_length,
+            max_subquery_steps: EngineOptions::default().max_subquery_steps,
         }
     }
 }
@@ -43,6 +49,8 @@ impl QueryOptions {
             max_series: self.max_series,
             // The engine refuses `steps >= limit`; Prometheus' API refuses `steps > 11,000`.
             max_points_per_series: MAX_POINTS_PER_SERIES + 1,
+            max_query_length: self.max_length,
+            max_subquery_steps: self.max_subquery_steps,
             ..EngineOptions::default()
         }
     }
@@ -71,12 +79,18 @@ mod tests {
             max_samples: 7,
             max_series: 3,
             lookback_delta: Duration::from_secs(60),
+            max_length: 100,
+            max_subquery_steps: 50,
             ..QueryOptions::default()
         };
         let engine = options.engine_options(None);
         assert_eq!(
             (engine.max_samples, engine.max_series, engine.lookback_delta),
             (7, 3, Duration::from_secs(60))
+        );
+        assert_eq!(
+            (engine.max_query_length, engine.max_subquery_steps),
+            (100, 50)
         );
     }
 }

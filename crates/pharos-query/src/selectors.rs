@@ -1,7 +1,9 @@
 //! `match[]` series selectors of the listing endpoints, parsed into store matcher sets.
 
+use pharos_promql::{EvalError, SyntaxError};
+use pharos_promql_syntax::SyntaxLimits;
 use promql_parser::label::{MatchOp as ParsedOp, Matcher as ParsedMatcher};
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 
 use crate::error::QueryError;
 use pharos_tsdb::{METRIC_NAME_LABEL, MatchOp, Matcher};
@@ -11,14 +13,15 @@ use pharos_tsdb::{METRIC_NAME_LABEL, MatchOp, Matcher};
 pub fn parse_series_selectors(selectors: &[String]) -> Result<Vec<Vec<Matcher>>, QueryError> {
     let mut sets = Vec::new();
     for text in selectors {
-        let selector = match parser::parse(text) {
+        let selector = match pharos_promql_syntax::parse(text, &SyntaxLimits::default()) {
             Ok(Expr::VectorSelector(selector)) => selector,
             Ok(_) => {
                 return Err(QueryError::BadSelector(format!(
                     "match[] {text:?} is not a series selector: use a selector such as up{{job=\"api\"}}"
                 )));
             }
-            Err(error) => return Err(QueryError::BadSelector(error)),
+            Err(SyntaxError::Parse(error)) => return Err(QueryError::BadSelector(error)),
+            Err(limit) => return Err(QueryError::Eval(EvalError::Syntax(limit))),
         };
         let name = selector
             .name

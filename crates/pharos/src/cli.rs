@@ -168,6 +168,10 @@ pub struct QueryConfig {
     /// How far back an instant selector looks for a sample.
     #[serde(with = "duration_text")]
     pub lookback_delta: Duration,
+    /// Longest PromQL text accepted, in bytes.
+    pub max_length: usize,
+    /// Most inner steps the subqueries of one query may evaluate together.
+    pub max_subquery_steps: usize,
 }
 
 impl Default for QueryConfig {
@@ -178,6 +182,8 @@ impl Default for QueryConfig {
             max_samples: defaults.max_samples,
             max_series: defaults.max_series,
             lookback_delta: defaults.lookback_delta,
+            max_length: defaults.max_length,
+            max_subquery_steps: defaults.max_subquery_steps,
         }
     }
 }
@@ -189,6 +195,8 @@ impl From<QueryConfig> for QueryOptions {
             max_samples: config.max_samples,
             max_series: config.max_series,
             lookback_delta: config.lookback_delta,
+            max_length: config.max_length,
+            max_subquery_steps: config.max_subquery_steps,
         }
     }
 }

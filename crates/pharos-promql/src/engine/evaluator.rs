@@ -1,5 +1,6 @@
 //! The evaluator: walks the AST over a grid of evaluation steps and enforces limits.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use promql_parser::parser::{Expr, Offset, UnaryExpr};
@@ -18,7 +19,12 @@ pub(crate) struct Limits<'a> {
     pub control: &'a QueryControl,
     pub max_samples: usize,
     pub max_series: usize,
+    pub max_subquery_steps: usize,
 }
+
+/// Units of work (points or series touched) between two deadline checks: frequent enough to
+/// stop within a fraction of a millisecond, rare enough that reading the clock costs nothing.
+const WORK_BETWEEN_CHECKS: usize = 16_384;
 
 pub(crate) struct Evaluator<'a> {
     src: &'a dyn SeriesSource,
@@ -37,6 +43,10 @@ pub(crate) struct Evaluator<'a> {
     pub lookback: i64,
     current_samples: usize,
     series_loaded: usize,
+    /// Inner steps of the subqueries evaluated so far.
+    subquery_steps: u64,
+    /// Work done since the last deadline check (a `Cell` so `&self` loops can count too).
+    unchecked_work: Cell<usize>,
     pub annotations: Annotations,
 }
 
@@ -64,6 +74,8 @@ impl<'a> Evaluator<'a> {
             lookback,
             current_samples: 0,
             series_loaded: 0,
+            subquery_steps: 0,
+            unchecked_work: Cell::new(0),
             annotations: Annotations::default(),
         }
     }
@@ -96,6 +108,32 @@ impl<'a> Evaluator<'a> {
             && Instant::now() >= d
         {
             return Err(EvalError::Timeout);
+        }
+        Ok(())
+    }
+
+    /// Counts `work` units (points or series touched) and checks the deadline and
+    /// cancellation once enough work has accumulated; called inside every per-step loop.
+    pub fn charge(&self, work: usize) -> Result<(), EvalError> {
+        let total = self.unchecked_work.get().saturating_add(work.max(1));
+        if total < WORK_BETWEEN_CHECKS {
+            self.unchecked_work.set(total);
+            return Ok(());
+        }
+        self.unchecked_work.set(0);
+        self.check_cancel()
+    }
+
+    /// Accounts for the `steps` inner steps of one subquery against the per-query limit,
+    /// before any of them is evaluated.
+    pub fn add_subquery_steps(&mut self, steps: u64) -> Result<(), EvalError> {
+        self.subquery_steps = self.subquery_steps.saturating_add(steps);
+        let limit = self.limits.max_subquery_steps;
+        if self.subquery_steps > u64::try_from(limit).unwrap_or(u64::MAX) {
+            return Err(EvalError::TooManySubquerySteps {
+                steps: self.subquery_steps,
+                limit,
+            });
         }
         Ok(())
     }

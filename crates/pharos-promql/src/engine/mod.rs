@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use promql_parser::parser::{self, Expr, value::ValueType};
+use pharos_promql_syntax::{SyntaxError, SyntaxLimits};
+use promql_parser::parser::{Expr, value::ValueType};
 
 use crate::error::EvalError;
 use crate::position::Positions;
@@ -22,6 +23,13 @@ use crate::value::{InstantSample, QueryResult, QueryValue, RangeSeries};
 
 use evaluator::{Evaluator, Limits};
 use types::{Value, cleanup_metric_names};
+
+/// Queries nested deeper than this are evaluated on their own thread (see `Engine::run`).
+const DEEP_QUERY_DEPTH: usize = 32;
+
+/// Stack of that thread: over ten times what the deepest accepted query needs in a debug
+/// build. Only the pages touched are ever committed.
+const DEEP_QUERY_STACK: usize = 16 * 1024 * 1024;
 
 /// Engine configuration.
 #[derive(Debug, Clone)]
@@ -38,6 +46,11 @@ pub struct EngineOptions {
     pub default_subquery_step: Duration,
     /// Maximum number of points per series in a range query.
     pub max_points_per_series: i64,
+    /// Longest query text accepted, in bytes.
+    pub max_query_length: usize,
+    /// Most inner evaluation steps all subqueries of one query may take together (a subquery
+    /// `x[range:step]` takes about `range / step` steps per outer step range).
+    pub max_subquery_steps: usize,
 }
 
 impl Default for EngineOptions {
@@ -49,6 +62,8 @@ impl Default for EngineOptions {
             max_series: 1_000_000,
             default_subquery_step: Duration::from_secs(60),
             max_points_per_series: 11_000,
+            max_query_length: pharos_promql_syntax::DEFAULT_MAX_LENGTH,
+            max_subquery_steps: 1_000_000,
         }
     }
 }
@@ -111,7 +126,7 @@ impl Engine {
         t_ms: i64,
         control: &QueryControl,
     ) -> Result<QueryResult, EvalError> {
-        let expr = parse(query)?;
+        let expr = self.parse(query)?;
         let positions = Positions::compute(query, &expr);
         self.run(src, &Query::instant(&expr, &positions, t_ms), control)
     }
@@ -139,7 +154,7 @@ impl Engine {
         step_ms: i64,
         control: &QueryControl,
     ) -> Result<QueryResult, EvalError> {
-        let expr = parse(query)?;
+        let expr = self.parse(query)?;
         let positions = Positions::compute(query, &expr);
         let q = Query::range(&expr, &positions, start_ms, end_ms, step_ms);
         self.check_range(&q)?;
@@ -147,13 +162,15 @@ impl Engine {
     }
 
     /// Evaluates an already parsed expression at one instant. Annotations carry no
-    /// source positions because there is no query text.
+    /// source positions because there is no query text. ASTs deeper than the nesting limit
+    /// are refused, as parsed text would be.
     pub fn instant_ast(
         &self,
         src: &dyn SeriesSource,
         expr: &Expr,
         t_ms: i64,
     ) -> Result<QueryResult, EvalError> {
+        pharos_promql_syntax::check_depth(expr).map_err(EvalError::Syntax)?;
         let positions = Positions::none();
         self.run(
             src,
@@ -162,7 +179,8 @@ impl Engine {
         )
     }
 
-    /// Evaluates an already parsed expression over a time range.
+    /// Evaluates an already parsed expression over a time range (nesting limit as for
+    /// [`Engine::instant_ast`]).
     pub fn range_ast(
         &self,
         src: &dyn SeriesSource,
@@ -171,10 +189,23 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult, EvalError> {
+        pharos_promql_syntax::check_depth(expr).map_err(EvalError::Syntax)?;
         let positions = Positions::none();
         let q = Query::range(expr, &positions, start_ms, end_ms, step_ms);
         self.check_range(&q)?;
         self.run(src, &q, &QueryControl::new())
+    }
+
+    /// Parses untrusted text within the syntax budget; plain syntax errors keep the parser's
+    /// message (clients and the conformance suite match on it).
+    fn parse(&self, query: &str) -> Result<Expr, EvalError> {
+        let limits = SyntaxLimits {
+            max_length: self.opts.max_query_length,
+        };
+        pharos_promql_syntax::parse(query, &limits).map_err(|error| match error {
+            SyntaxError::Parse(message) => EvalError::Parse(message),
+            limit => EvalError::Syntax(limit),
+        })
     }
 
     /// Validates range-query parameters the way the Prometheus API does.
@@ -204,7 +235,37 @@ impl Engine {
         }
     }
 
+    /// Evaluates `q`; deeply nested queries on a thread of their own with a large stack.
+    ///
+    /// The evaluator recurses once per AST level, and a debug build needs about 6 KiB per level
+    /// of nested function calls: the deepest accepted query (256 levels) fits a 2 MiB worker
+    /// stack, but without much to spare. A separate thread costs tens of microseconds, so only
+    /// queries nested deeper than any everyday one pay it.
     fn run(
+        &self,
+        src: &dyn SeriesSource,
+        q: &Query<'_>,
+        control: &QueryControl,
+    ) -> Result<QueryResult, EvalError> {
+        if pharos_promql_syntax::nesting_depth(q.expr) <= DEEP_QUERY_DEPTH {
+            return self.run_here(src, q, control);
+        }
+        std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("pharos-deep-query".into())
+                .stack_size(DEEP_QUERY_STACK)
+                .spawn_scoped(scope, || self.run_here(src, q, control));
+            match spawned {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // Out of threads: the current stack still holds an accepted query.
+                Err(_) => self.run_here(src, q, control),
+            }
+        })
+    }
+
+    fn run_here(
         &self,
         src: &dyn SeriesSource,
         q: &Query<'_>,
@@ -216,6 +277,7 @@ impl Engine {
             control,
             max_samples: self.opts.max_samples,
             max_series: self.opts.max_series,
+            max_subquery_steps: self.opts.max_subquery_steps,
         };
         let instant = step == 0;
         let mut ev = Evaluator::new(
@@ -303,10 +365,6 @@ impl<'q> Query<'q> {
             step,
         }
     }
-}
-
-fn parse(query: &str) -> Result<Expr, EvalError> {
-    parser::parse(query).map_err(EvalError::Parse)
 }
 
 /// The type names Prometheus uses in user-facing errors.

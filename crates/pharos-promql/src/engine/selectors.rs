@@ -105,6 +105,7 @@ impl Evaluator<'_> {
             let mut points = Vec::new();
             let mut next = 0usize; // index of the first sample after the reference time
             for i in 0..ev.num_steps() {
+                ev.charge(1)?;
                 let ts = ev.step_ts(i);
                 let rt = at.unwrap_or(ts) - offset;
                 while next < s.samples.len() && s.samples[next].0 <= rt {
@@ -214,6 +215,8 @@ impl Evaluator<'_> {
             while lo < hi && points[lo].t <= start {
                 lo += 1;
             }
+            // The range function's work is proportional to the window.
+            self.charge(hi - lo)?;
             if lo < hi {
                 f(i, ts, &points[lo..hi])?;
             }

@@ -27,11 +27,18 @@ impl Evaluator<'_> {
             Some(at) => (at, at),
             None => (self.start, self.end),
         };
-        let end = outer_end - offset;
-        let first_excluded = outer_start - offset - range;
+        // Saturating: offsets and ranges of hundreds of years must not overflow.
+        let end = outer_end.saturating_sub(offset);
+        let first_excluded = outer_start.saturating_sub(offset).saturating_sub(range);
         let mut start = first_excluded.div_euclid(step) * step;
         if start <= first_excluded {
-            start += step;
+            start = start.saturating_add(step);
+        }
+        if end >= start {
+            // Bounded like the points of a range query, before any step is evaluated: a
+            // `[1y:1ms]` subquery would otherwise loop over billions of steps.
+            let steps = end.abs_diff(start) / step.unsigned_abs() + 1;
+            self.add_subquery_steps(steps)?;
         }
         let saved = (self.start, self.end, self.interval);
         self.start = start;

@@ -93,8 +93,14 @@ impl PromError {
         }
     }
 
-    /// Maps a query failure; `query` is the PromQL text when the failure concerns one.
+    /// Maps a query failure; `query` is the PromQL text when the failure concerns one. Refusals
+    /// caused by a limit are counted in `pharos_refusals_total` by reason.
     pub fn from_query(error: QueryError, query: Option<&str>) -> Self {
+        if let QueryError::Eval(eval) = &error
+            && let Some(reason) = eval.refusal_reason()
+        {
+            metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
+        }
         match (&error, query) {
             (QueryError::Eval(EvalError::Parse(reason)), Some(query)) => {
                 Self::invalid_param("query", parse_error_text(query, reason))
@@ -102,6 +108,12 @@ impl PromError {
             (QueryError::Eval(EvalError::InvalidQuery(reason)), Some(_)) => {
                 Self::invalid_param("query", reason)
             }
+            (
+                QueryError::Eval(
+                    limit @ (EvalError::Syntax(_) | EvalError::TooManySubquerySteps { .. }),
+                ),
+                Some(_),
+            ) => Self::invalid_param("query", limit),
             _ => Self {
                 error_type: error.error_type().into(),
                 message: error.to_string(),
@@ -201,6 +213,31 @@ mod tests {
             Some("up"),
         );
         assert_eq!(bad.message, "invalid parameter \"query\": x");
+    }
+
+    #[test]
+    fn limit_refusals_are_bad_data_that_name_the_limit() {
+        let too_deep = PromError::from_query(
+            QueryError::Eval(EvalError::Syntax(pharos_promql::SyntaxError::TooDeep {
+                limit: 256,
+            })),
+            Some("((up))"),
+        );
+        assert_eq!(too_deep.error_type.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            too_deep.message.contains("256 levels"),
+            "{}",
+            too_deep.message
+        );
+        let steps = PromError::from_query(
+            QueryError::Eval(EvalError::TooManySubquerySteps {
+                steps: 31_536_000_000,
+                limit: 1_000_000,
+            }),
+            Some("max_over_time(up[1y:1ms])"),
+        );
+        assert_eq!(steps.error_type, PromErrorType::BadData);
+        assert!(steps.message.contains("1000000"), "{}", steps.message);
     }
 
     #[test]

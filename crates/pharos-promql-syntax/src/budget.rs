@@ -1,24 +1,25 @@
 //! A cheap scan that refuses pathologically nested input before the parser sees it.
 //!
-//! promql-parser builds and drops its AST recursively and spends quadratic time on long
-//! operator chains: about 25 000 levels overflow a 2 MiB thread stack, which aborts the whole
-//! process. Every level of AST nesting needs its own opening bracket or operator token, so
-//! bounding those tokens bounds the depth the parser can reach.
+//! promql-parser builds, type-checks and drops its AST recursively, and its type check walks
+//! the left spine of every binary operator again, so long operator chains cost quadratic time:
+//! about 25 000 levels overflow a 2 MiB thread stack, which aborts the whole process. Every level
+//! of AST nesting needs its own opening bracket or operator token, so bounding those tokens
+//! bounds both the depth the parser can reach and its quadratic work.
 
-use crate::error::EnforceError;
+use crate::error::SyntaxError;
 
 /// Most brackets plus operator tokens a query may contain. Far above any real dashboard query
 /// and far below the depth at which the parser exhausts a 2 MiB stack.
-pub(crate) const MAX_STRUCTURE_TOKENS: usize = 4096;
+pub const MAX_STRUCTURE_TOKENS: usize = 4096;
 
 /// Keywords that are binary operators and so can chain without brackets.
 const KEYWORD_OPERATORS: [&str; 4] = ["and", "or", "unless", "atan2"];
 
 /// Refuses `query` when it holds more than [`MAX_STRUCTURE_TOKENS`] opening brackets and
 /// operator tokens outside string literals and comments.
-pub(crate) fn check_structure_budget(query: &str) -> Result<(), EnforceError> {
-    if count_structure_tokens(query) > MAX_STRUCTURE_TOKENS {
-        return Err(EnforceError::TooComplex {
+pub(crate) fn check_structure_budget(query: &str) -> Result<(), SyntaxError> {
+    if count_structure_tokens(query, MAX_STRUCTURE_TOKENS) > MAX_STRUCTURE_TOKENS {
+        return Err(SyntaxError::TooComplex {
             limit: MAX_STRUCTURE_TOKENS,
         });
     }
@@ -28,11 +29,15 @@ pub(crate) fn check_structure_budget(query: &str) -> Result<(), EnforceError> {
 /// Over-counts on purpose (each character of `==` counts, so do matcher operators and the `-`
 /// of a negative offset): an over-count can only refuse earlier, never let deep input through.
 /// String and comment rules mirror promql-parser's lexer, including backslash escapes inside
-/// backtick strings, so the scan never skips text the parser treats as code.
-fn count_structure_tokens(query: &str) -> usize {
+/// backtick strings, so the scan never skips text the parser treats as code. Stops counting
+/// once the count exceeds `stop_above`.
+fn count_structure_tokens(query: &str, stop_above: usize) -> usize {
     let mut count = 0;
     let mut chars = query.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
+        if count > stop_above {
+            break;
+        }
         match c {
             '"' | '\'' | '`' => skip_string(&mut chars, c),
             '#' => {
@@ -80,31 +85,35 @@ fn skip_string(chars: &mut impl Iterator<Item = (usize, char)>, quote: char) {
 mod tests {
     use super::*;
 
+    fn count_tokens(query: &str) -> usize {
+        count_structure_tokens(query, usize::MAX)
+    }
+
     #[test]
     fn counts_brackets_operators_and_keyword_operators() {
-        assert_eq!(count_structure_tokens("up"), 0);
-        assert_eq!(count_structure_tokens("sum(rate(x[5m]))"), 3);
-        assert_eq!(count_structure_tokens("a + b - c"), 2);
-        assert_eq!(count_structure_tokens("a and b OR c unless d"), 3);
-        assert_eq!(count_structure_tokens("atan2(a, b)"), 2);
+        assert_eq!(count_tokens("up"), 0);
+        assert_eq!(count_tokens("sum(rate(x[5m]))"), 3);
+        assert_eq!(count_tokens("a + b - c"), 2);
+        assert_eq!(count_tokens("a and b OR c unless d"), 3);
+        assert_eq!(count_tokens("atan2(a, b)"), 2);
         // Identifiers merely containing a keyword do not count.
-        assert_eq!(count_structure_tokens("android_or_order"), 0);
+        assert_eq!(count_tokens("android_or_order"), 0);
     }
 
     #[test]
     fn ignores_strings_and_comments() {
         // Only the matcher's `=` counts.
-        assert_eq!(count_structure_tokens(r#"x{a=~"(+-*/)"}"#), 1);
-        assert_eq!(count_structure_tokens("x{a=~'(+)'}"), 1);
-        assert_eq!(count_structure_tokens("x{a=~`(+)`}"), 1);
-        assert_eq!(count_structure_tokens("x # (((+++\n+ y"), 1);
+        assert_eq!(count_tokens(r#"x{a=~"(+-*/)"}"#), 1);
+        assert_eq!(count_tokens("x{a=~'(+)'}"), 1);
+        assert_eq!(count_tokens("x{a=~`(+)`}"), 1);
+        assert_eq!(count_tokens("x # (((+++\n+ y"), 1);
     }
 
     #[test]
     fn escaped_quotes_do_not_end_strings() {
         // The lexer treats `\"` (and `\`` in backticks) as escapes, so the string runs on.
-        assert_eq!(count_structure_tokens(r#"x{a="\"(((" }"#), 1);
-        assert_eq!(count_structure_tokens(r"x{a=`\`(((` }"), 1);
+        assert_eq!(count_tokens(r#"x{a="\"(((" }"#), 1);
+        assert_eq!(count_tokens(r"x{a=`\`(((` }"), 1);
     }
 
     #[test]
@@ -112,7 +121,7 @@ mod tests {
         let chain = vec!["x"; MAX_STRUCTURE_TOKENS + 2].join(" + ");
         assert_eq!(
             check_structure_budget(&chain),
-            Err(EnforceError::TooComplex {
+            Err(SyntaxError::TooComplex {
                 limit: MAX_STRUCTURE_TOKENS
             })
         );
