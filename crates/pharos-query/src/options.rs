@@ -18,6 +18,12 @@ pub struct QueryOptions {
     pub max_series: usize,
     /// How far back an instant selector looks for the latest sample. Default 5 minutes.
     pub lookback_delta: Duration,
+    /// Most queries and listings evaluating at once; the others wait in line. Default: the
+    /// number of CPUs, at least 2.
+    pub max_concurrent: usize,
+    /// Longest a query waits in line for a slot before it is refused (503 with
+    /// `Retry-After`). Default 30 seconds.
+    pub queue_timeout: Duration,
 }
 
 impl Default for QueryOptions {
@@ -27,8 +33,16 @@ impl Default for QueryOptions {
             max_samples: 50_000_000,
             max_series: 1_000_000,
             lookback_delta: Duration::from_secs(300),
+            max_concurrent: default_max_concurrent(),
+            queue_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// One evaluation per CPU keeps every core busy without queries slowing each other down;
+/// at least 2 so one long query never blocks every other.
+fn default_max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 impl QueryOptions {
@@ -78,5 +92,12 @@ mod tests {
             (engine.max_samples, engine.max_series, engine.lookback_delta),
             (7, 3, Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn admission_defaults_allow_at_least_two_queries_at_once() {
+        let options = QueryOptions::default();
+        assert!(options.max_concurrent >= 2);
+        assert_eq!(options.queue_timeout, Duration::from_secs(30));
     }
 }
