@@ -39,6 +39,8 @@ pub struct Connection {
     /// Asks the connection's task to close at once (the accept loop needs room).
     evict: Notify,
     evicting: AtomicBool,
+    /// Signalled once the socket is closed (the accept loop waits for room).
+    closed: Notify,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,7 @@ impl Connection {
             changed: Notify::new(),
             evict: Notify::new(),
             evicting: AtomicBool::new(false),
+            closed: Notify::new(),
         }
     }
 
@@ -132,6 +135,16 @@ impl Connection {
             self.evict.notify_one();
         }
         first
+    }
+
+    /// The socket has been closed.
+    pub fn mark_closed(&self) {
+        self.closed.notify_one();
+    }
+
+    /// Resolves once [`mark_closed`](Self::mark_closed) was called (by one waiter).
+    pub async fn closed(&self) {
+        self.closed.notified().await;
     }
 
     /// Whether the connection is being closed to make room.

@@ -73,9 +73,15 @@ pub async fn serve(
         match accepted {
             Ok((stream, _)) => {
                 backoff.reset();
-                if registry.len() >= cap && !registry.make_room() {
-                    refuse(&stream, &refusal);
-                    continue;
+                if registry.len() >= cap {
+                    let victims = registry.make_room(1);
+                    if victims.is_empty() {
+                        refuse(&stream, &refusal);
+                        continue;
+                    }
+                    // Accept no faster than connections close, or a crowd would run the
+                    // process out of descriptors before the evicted ones are gone.
+                    wait_closed(&victims).await;
                 }
                 // Without TCP_NODELAY the last chunk of a streamed (proxied) answer waits for
                 // the client's delayed ACK: ~40 ms on every proxied request (measured in bench/).
@@ -91,7 +97,9 @@ pub async fn serve(
                 };
                 let (registry, alive) = (Arc::clone(&registry), alive.clone());
                 tokio::spawn(async move {
+                    let connection = Arc::clone(&task.connection);
                     task.run(stream).await;
+                    connection.mark_closed();
                     registry.unregister(id);
                     drop(alive);
                 });
@@ -100,8 +108,8 @@ pub async fn serve(
             Err(error) if is_per_connection(&error) => {}
             Err(error) => {
                 metrics::counter!("pharos_http_accept_errors_total").increment(1);
-                // Usually out of descriptors: closing an idle connection gives one back.
-                registry.make_room();
+                // Usually out of descriptors: closing idle connections gives some back.
+                wait_closed(&registry.make_room(EVICTED_WHEN_OUT_OF_DESCRIPTORS)).await;
                 let pause = backoff.next_pause();
                 if pause == AcceptBackoff::FIRST {
                     tracing::warn!(%error, connections = registry.len(), "cannot accept connections; backing off");
@@ -240,17 +248,31 @@ impl Registry {
         self.lock().len()
     }
 
-    /// Asks the longest-idle connection (no request in progress) to close; false when every
-    /// connection is busy or already closing.
-    fn make_room(&self) -> bool {
+    /// Asks the `count` longest-idle connections (no request in progress) to close and
+    /// returns them; empty when every connection is busy or already closing.
+    fn make_room(&self, count: usize) -> Vec<Arc<Connection>> {
         let connections = self.lock();
-        let victim = connections
+        let mut idle: Vec<_> = connections
             .values()
             .filter(|connection| !connection.is_evicting())
             .filter_map(|connection| connection.idle_since().map(|since| (since, connection)))
-            .min_by_key(|(since, _)| *since);
-        victim.is_some_and(|(_, connection)| connection.evict())
+            .collect();
+        idle.sort_unstable_by_key(|(since, _)| *since);
+        idle.into_iter()
+            .take(count)
+            .filter(|(_, connection)| connection.evict())
+            .map(|(_, connection)| Arc::clone(connection))
+            .collect()
     }
+}
+
+/// Idle connections closed at once when accepting fails (typically for lack of descriptors).
+const EVICTED_WHEN_OUT_OF_DESCRIPTORS: usize = 16;
+
+/// Waits (briefly) until `victims` have closed their sockets.
+async fn wait_closed(victims: &[Arc<Connection>]) {
+    let all = futures::future::join_all(victims.iter().map(|victim| victim.closed()));
+    let _ = tokio::time::timeout(Duration::from_millis(100), all).await;
 }
 
 /// Errors that concern one incoming connection only; the listener itself is fine.
