@@ -1,5 +1,7 @@
 //! Failures of the local metrics service, each with its Prometheus API error type.
 
+use std::time::Duration;
+
 use pharos_promql::{ErrorType, EvalError};
 use pharos_tsdb::DbError;
 use thiserror::Error;
@@ -19,6 +21,18 @@ pub enum QueryError {
     /// The worker thread running the request died (a bug; details are in the log).
     #[error("the query worker stopped unexpectedly: {0}")]
     Worker(String),
+    /// Every evaluation slot stayed busy for as long as a query may wait for one.
+    #[error(
+        "too many concurrent queries: {max_concurrent} run at once (query.max_concurrent) and none \
+         finished within query.queue_timeout {}; retry later",
+        duration_text(*queue_timeout)
+    )]
+    Overloaded {
+        /// The configured number of slots.
+        max_concurrent: usize,
+        /// How long the query waited.
+        queue_timeout: Duration,
+    },
 }
 
 impl QueryError {
@@ -28,7 +42,33 @@ impl QueryError {
             Self::Eval(error) => error.error_type(),
             Self::BadSelector(_) => ErrorType::BadData,
             Self::Storage(_) | Self::Worker(_) => ErrorType::Internal,
+            // The engine's error types have no "unavailable"; HTTP layers map this variant to
+            // their own overload answer (see `retry_after`), 503 either way.
+            Self::Overloaded { .. } => ErrorType::Timeout,
         }
+    }
+
+    /// For a refusal because the server is busy: how long a client should wait before trying
+    /// again (the queue timeout, rounded up to whole seconds, 1 to 30 s). `None` otherwise.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Overloaded { queue_timeout, .. } => {
+                let seconds = queue_timeout.as_secs() + u64::from(queue_timeout.subsec_nanos() > 0);
+                Some(Duration::from_secs(seconds.clamp(1, 30)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A duration as written in the config file: `30s`, `2m`, `1h`, `1500ms`.
+fn duration_text(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    match millis {
+        m if m % 3_600_000 == 0 && m > 0 => format!("{}h", m / 3_600_000),
+        m if m % 60_000 == 0 && m > 0 => format!("{}m", m / 60_000),
+        m if m % 1000 == 0 => format!("{}s", m / 1000),
+        m => format!("{m}ms"),
     }
 }
 
@@ -54,5 +94,23 @@ mod tests {
                 .http_status(),
             500
         );
+    }
+
+    #[test]
+    fn overload_is_a_503_that_names_both_limits_and_suggests_a_wait() {
+        let error = QueryError::Overloaded {
+            max_concurrent: 4,
+            queue_timeout: Duration::from_millis(1500),
+        };
+        assert_eq!(error.error_type().http_status(), 503);
+        assert_eq!(
+            error.to_string(),
+            "too many concurrent queries: 4 run at once (query.max_concurrent) and none finished \
+             within query.queue_timeout 1500ms; retry later"
+        );
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(QueryError::Worker("x".into()).retry_after(), None);
+        assert_eq!(duration_text(Duration::from_secs(120)), "2m");
+        assert_eq!(duration_text(Duration::from_secs(30)), "30s");
     }
 }

@@ -8,6 +8,9 @@
 //!   metadata recorded from ingestion, head statistics ([`TsdbStatus`]) and the append entry
 //!   point. Everything runs on tokio's blocking pool; a query is cancelled when its caller's
 //!   future is dropped.
+//! * [`Admission`] bounds how many queries and listings evaluate at once
+//!   (`query.max_concurrent`) and how long the rest wait (`query.queue_timeout`) before
+//!   [`QueryError::Overloaded`].
 //! * Errors are [`QueryError`]s, each with the Prometheus API error type.
 //!
 //! ```
@@ -34,6 +37,7 @@
 //! # }
 //! ```
 
+mod admission;
 mod embedded;
 mod error;
 mod local;
@@ -42,6 +46,7 @@ mod options;
 mod selectors;
 mod status;
 
+pub use admission::{Admission, QUEUE_TIMEOUT_REASON, Slot};
 pub use embedded::{EmbeddedSource, to_engine_labels, to_engine_series, to_store_matchers};
 pub use error::QueryError;
 pub use local::LocalMetrics;

@@ -1,6 +1,8 @@
 //! The local metrics service: PromQL queries, series and label listings, metadata and
 //! statistics over the embedded store, plus the append entry point ingestion uses. Store and
-//! engine work is synchronous, so every call runs on tokio's blocking pool.
+//! engine work is synchronous, so every call runs on tokio's blocking pool; queries, listings
+//! and statistics first get a slot from [`Admission`] (appends do not: ingestion must not be
+//! refused because dashboards are busy).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use pharos_promql::{Engine, QueryControl, QueryResult};
 use pharos_tsdb::{Db, Labels, Matcher};
 
+use crate::admission::{Admission, Slot};
 use crate::embedded::EmbeddedSource;
 use crate::error::QueryError;
 use crate::metadata::{MetadataCatalog, MetricMetadataEntry};
@@ -22,6 +25,7 @@ pub struct LocalMetrics {
     source: EmbeddedSource,
     options: QueryOptions,
     metadata: MetadataCatalog,
+    admission: Admission,
 }
 
 /// Cancels a running query when the request that started it goes away (client disconnect
@@ -39,6 +43,7 @@ impl LocalMetrics {
     pub fn new(db: Arc<Db>, options: QueryOptions) -> Self {
         Self {
             source: EmbeddedSource::new(db),
+            admission: Admission::new(options.max_concurrent, options.queue_timeout),
             options,
             metadata: MetadataCatalog::default(),
         }
@@ -62,13 +67,31 @@ impl LocalMetrics {
         time_ms: i64,
         timeout: Option<Duration>,
     ) -> Result<QueryResult, QueryError> {
+        self.instant_then(query, time_ms, timeout, |result| result)
+            .await
+    }
+
+    /// [`instant`](Self::instant), then `finish` on the result in the same worker and slot:
+    /// turning a large result into its wire form is CPU work that must not run on the async
+    /// threads (where it would delay every other request, health probes included).
+    pub async fn instant_then<T: Send + 'static>(
+        &self,
+        query: &str,
+        time_ms: i64,
+        timeout: Option<Duration>,
+        finish: impl FnOnce(QueryResult) -> T + Send + 'static,
+    ) -> Result<T, QueryError> {
         let engine = Engine::new(self.options.engine_options(timeout));
         let (source, query) = (self.source.clone(), query.to_owned());
         let control = QueryControl::new();
         let _cancel = CancelOnDrop(control.clone());
-        run_blocking(move || engine.instant_with(&source, &query, time_ms, &control))
-            .await?
-            .map_err(QueryError::from)
+        self.run_admitted(move || {
+            engine
+                .instant_with(&source, &query, time_ms, &control)
+                .map(finish)
+                .map_err(QueryError::from)
+        })
+        .await?
     }
 
     /// Evaluates `query` from `start_ms` to `end_ms` every `step_ms`
@@ -81,15 +104,32 @@ impl LocalMetrics {
         step_ms: i64,
         timeout: Option<Duration>,
     ) -> Result<QueryResult, QueryError> {
+        self.range_then(query, start_ms, end_ms, step_ms, timeout, |result| result)
+            .await
+    }
+
+    /// [`range`](Self::range), then `finish` on the result in the same worker and slot (see
+    /// [`instant_then`](Self::instant_then)).
+    pub async fn range_then<T: Send + 'static>(
+        &self,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        timeout: Option<Duration>,
+        finish: impl FnOnce(QueryResult) -> T + Send + 'static,
+    ) -> Result<T, QueryError> {
         let engine = Engine::new(self.options.engine_options(timeout));
         let (source, query) = (self.source.clone(), query.to_owned());
         let control = QueryControl::new();
         let _cancel = CancelOnDrop(control.clone());
-        run_blocking(move || {
-            engine.range_with(&source, &query, start_ms, end_ms, step_ms, &control)
+        self.run_admitted(move || {
+            engine
+                .range_with(&source, &query, start_ms, end_ms, step_ms, &control)
+                .map(finish)
+                .map_err(QueryError::from)
         })
         .await?
-        .map_err(QueryError::from)
     }
 
     /// Label sets of the series matching any of the `match[]` selectors with samples in
@@ -107,7 +147,7 @@ impl LocalMetrics {
         }
         let sets = parse_series_selectors(selectors)?;
         let db = Arc::clone(self.db());
-        run_blocking(move || {
+        self.run_admitted(move || {
             let mut all: BTreeSet<Labels> = BTreeSet::new();
             for set in &sets {
                 all.extend(db.series(set, start_ms, end_ms)?);
@@ -127,7 +167,8 @@ impl LocalMetrics {
     ) -> Result<Vec<String>, QueryError> {
         let sets = selector_sets(selectors)?;
         let db = Arc::clone(self.db());
-        run_blocking(move || union(&sets, |set| db.label_names(set, start_ms, end_ms))).await?
+        self.run_admitted(move || union(&sets, |set| db.label_names(set, start_ms, end_ms)))
+            .await?
     }
 
     /// Values of label `name` among the series matching any selector (every series when there
@@ -141,7 +182,7 @@ impl LocalMetrics {
     ) -> Result<Vec<String>, QueryError> {
         let sets = selector_sets(selectors)?;
         let (db, name) = (Arc::clone(self.db()), name.to_owned());
-        run_blocking(move || union(&sets, |set| db.label_values(&name, set, start_ms, end_ms)))
+        self.run_admitted(move || union(&sets, |set| db.label_values(&name, set, start_ms, end_ms)))
             .await?
     }
 
@@ -164,7 +205,8 @@ impl LocalMetrics {
     /// Head statistics and the `limit` largest entries of each cardinality list.
     pub async fn tsdb_status(&self, limit: usize) -> Result<TsdbStatus, QueryError> {
         let db = Arc::clone(self.db());
-        run_blocking(move || TsdbStatus::compute(&db, limit).map_err(QueryError::from)).await?
+        self.run_admitted(move || TsdbStatus::compute(&db, limit).map_err(QueryError::from))
+            .await?
     }
 
     /// Runs an append batch (`f` appends and commits) on the blocking pool: commits write and
@@ -176,6 +218,21 @@ impl LocalMetrics {
     {
         let db = Arc::clone(self.db());
         run_blocking(move || f(&db)).await
+    }
+
+    /// Waits for an evaluation slot, then runs `f` on the blocking pool. The slot goes with
+    /// `f`, so it is only free again when the work has stopped: a query whose client left
+    /// keeps its slot until the engine notices the cancellation.
+    async fn run_admitted<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let slot: Slot = self.admission.admit().await?;
+        run_blocking(move || {
+            let _slot = slot;
+            f()
+        })
+        .await
     }
 }
 

@@ -22,6 +22,12 @@ pub struct QueryOptions {
     pub max_length: usize,
     /// Most inner steps the subqueries of one query may evaluate together. Default 1 million.
     pub max_subquery_steps: usize,
+    /// Most queries and listings evaluating at once; the others wait in line. Default: the
+    /// number of CPUs, at least 2.
+    pub max_concurrent: usize,
+    /// Longest a query waits in line for a slot before it is refused (503 with
+    /// `Retry-After`). Default 30 seconds.
+    pub queue_timeout: Duration,
 }
 
 impl Default for QueryOptions {
@@ -33,8 +39,16 @@ impl Default for QueryOptions {
             lookback_delta: Duration::from_secs(300),
             max_length: EngineOptions::default().max_query_length,
             max_subquery_steps: EngineOptions::default().max_subquery_steps,
+            max_concurrent: default_max_concurrent(),
+            queue_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// One evaluation per CPU keeps every core busy without queries slowing each other down;
+/// at least 2 so one long query never blocks every other.
+fn default_max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 impl QueryOptions {
@@ -92,5 +106,12 @@ mod tests {
             (engine.max_query_length, engine.max_subquery_steps),
             (100, 50)
         );
+    }
+
+    #[test]
+    fn admission_defaults_allow_at_least_two_queries_at_once() {
+        let options = QueryOptions::default();
+        assert!(options.max_concurrent >= 2);
+        assert_eq!(options.queue_timeout, Duration::from_secs(30));
     }
 }

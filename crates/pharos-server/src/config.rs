@@ -22,6 +22,8 @@ pub struct ServerSettings {
     pub ephemeral_dashboard: EphemeralSettings,
     /// Name handling (Perses `database.case_sensitive`).
     pub database: DatabaseSettings,
+    /// Connection limits and timeouts.
+    pub http: HttpSettings,
 }
 
 /// Request handling limits.
@@ -36,6 +38,39 @@ impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Connection limits and timeouts of the HTTP listener (`http:`). They bound what a slow,
+/// idle or hostile client can hold: sockets, file descriptors, memory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A request's head (request line and headers) must arrive within this time of its
+    /// first byte; otherwise the connection is closed.
+    #[serde(with = "duration_text")]
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive completely within this time of its head; otherwise the
+    /// request is answered 408 (when the handler reads the body) and the connection closed.
+    #[serde(with = "duration_text")]
+    pub body_read_timeout: Duration,
+    /// A keep-alive connection with no request in progress is closed after this time.
+    #[serde(with = "duration_text")]
+    pub idle_timeout: Duration,
+    /// Most open client connections. Lowered at start to fit the process's open-files limit.
+    /// At the cap, the longest-idle connection is closed to make room; when none is idle,
+    /// the new connection gets 503 and is closed.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
         }
     }
 }

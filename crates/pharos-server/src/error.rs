@@ -61,6 +61,9 @@ pub enum ApiError {
         /// The configured limit.
         limit: usize,
     },
+    /// The request body did not arrive in time; the text names the limit.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The datasource proxy refuses this endpoint or method.
     #[error("forbidden access: {0}")]
     Forbidden(String),
@@ -88,6 +91,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,

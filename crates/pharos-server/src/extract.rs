@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, serve::BodyReadTimeout, state::AppState};
 
 /// A JSON request body. Refuses a missing or non-JSON content type (415), bodies over
 /// `api.max_body_bytes` (413) and malformed JSON (400, with line and column).
@@ -29,13 +29,31 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
+/// The `reason` of `pharos_refusals_total` for a body over its size limit.
+pub const BODY_TOO_LARGE_REASON: &str = "body_too_large";
+
+/// Reads a whole body, refusing more than `limit` bytes: at once when `Content-Length`
+/// announces more (nothing is read), or as soon as more arrives. A body that stalls past
+/// `http.body_read_timeout` is a 408.
 pub async fn read_limited(req: Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        metrics::counter!("pharos_refusals_total", "reason" => BODY_TOO_LARGE_REASON).increment(1);
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
     axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|e| {
             if is_length_limit(&e) {
+                metrics::counter!("pharos_refusals_total", "reason" => BODY_TOO_LARGE_REASON)
+                    .increment(1);
                 ApiError::PayloadTooLarge { limit }
+            } else if let Some(timeout) = find_source::<BodyReadTimeout>(&e) {
+                ApiError::RequestTimeout(timeout.to_string())
             } else {
                 ApiError::bad_request(format!("could not read the request body: {e}"))
             }
@@ -43,14 +61,21 @@ pub async fn read_limited(req: Request, limit: usize) -> Result<bytes::Bytes, Ap
 }
 
 fn is_length_limit(err: &axum::Error) -> bool {
+    find_source::<http_body_util::LengthLimitError>(err).is_some()
+}
+
+/// The first error of type `T` in `err`'s source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
         }
         source = e.source();
     }
-    false
+    None
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

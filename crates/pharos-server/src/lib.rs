@@ -8,6 +8,7 @@ mod openapi;
 pub mod prom_api;
 pub mod proxy;
 pub mod resources;
+pub mod serve;
 pub mod state;
 mod system;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! Server-level routes: `/api/config` (the structure the Perses UI reads), health and
 //! readiness probes, `/metrics`, plugins, view tracking and online validation.
 
+use std::time::Duration;
+
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -86,9 +88,26 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// Longest a probe waits for the database: probes must answer quickly even when the pool is
+/// busy, and a database that slow is not healthy.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `SELECT 1` on the config database, bounded by [`PING_TIMEOUT`]. Probes do nothing else
+/// that could wait: no query slot, no blocking-pool work.
+async fn ping(state: &AppState) -> Result<(), String> {
+    match tokio::time::timeout(PING_TIMEOUT, state.resources.store().ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!(
+            "the database did not answer within {}",
+            pharos_model::format_duration(PING_TIMEOUT)
+        )),
+    }
+}
+
 /// Perses's health: 200, or 503 with the same body when the database does not answer.
 async fn api_health(State(state): State<AppState>) -> Response {
-    let database = state.resources.store().ping().await.is_ok();
+    let database = ping(&state).await.is_ok();
     let body = json!({
         "buildTime": state.build.build_time,
         "version": state.build.version,
@@ -106,14 +125,14 @@ async fn api_health(State(state): State<AppState>) -> Response {
 /// Overall health with per-component checks.
 async fn health(State(state): State<AppState>) -> Response {
     let store = state.resources.store();
-    let (status, db) = match store.ping().await {
+    let (status, db) = match ping(&state).await {
         Ok(()) => (
             StatusCode::OK,
             json!({"status": "up", "backend": store.backend_name()}),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({"status": "down", "backend": store.backend_name(), "error": e.to_string()}),
+            json!({"status": "down", "backend": store.backend_name(), "error": e}),
         ),
     };
     let overall = if status == StatusCode::OK {
@@ -132,10 +151,7 @@ async fn health(State(state): State<AppState>) -> Response {
 
 /// Readiness: the server can serve requests, i.e. the database answers.
 async fn ready(State(state): State<AppState>) -> ApiResult<&'static str> {
-    state
-        .resources
-        .store()
-        .ping()
+    ping(&state)
         .await
         .map(|()| "ready")
         .map_err(|e| ApiError::Unavailable(format!("database not reachable: {e}")))

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
-    ApiSettings, DatabaseSettings, EphemeralSettings, ProxySettings, ServerSettings,
+    ApiSettings, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings, ServerSettings,
     TenancySettings, TrashSettings,
 };
 use serde::Deserialize;
@@ -121,6 +121,8 @@ pub struct FileConfig {
     pub ephemeral_dashboard: EphemeralSettings,
     /// See [`DatabaseSettings`].
     pub database: DatabaseSettings,
+    /// See [`HttpSettings`].
+    pub http: HttpSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -172,6 +174,11 @@ pub struct QueryConfig {
     pub max_length: usize,
     /// Most inner steps the subqueries of one query may evaluate together.
     pub max_subquery_steps: usize,
+    /// Most queries and listings evaluating at once; the others wait in line.
+    pub max_concurrent: usize,
+    /// Longest a query waits in line before it is refused with 503.
+    #[serde(with = "duration_text")]
+    pub queue_timeout: Duration,
 }
 
 impl Default for QueryConfig {
@@ -184,6 +191,8 @@ impl Default for QueryConfig {
             lookback_delta: defaults.lookback_delta,
             max_length: defaults.max_length,
             max_subquery_steps: defaults.max_subquery_steps,
+            max_concurrent: defaults.max_concurrent,
+            queue_timeout: defaults.queue_timeout,
         }
     }
 }
@@ -197,6 +206,8 @@ impl From<QueryConfig> for QueryOptions {
             lookback_delta: config.lookback_delta,
             max_length: config.max_length,
             max_subquery_steps: config.max_subquery_steps,
+            max_concurrent: config.max_concurrent,
+            queue_timeout: config.queue_timeout,
         }
     }
 }
@@ -299,6 +310,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
             trash: file.trash,
             ephemeral_dashboard: file.ephemeral_dashboard,
             database: file.database,
+            http: file.http,
         },
         tsdb,
         query: file.query.into(),
@@ -533,6 +545,44 @@ mod tests {
         );
         assert_eq!(settings.tsdb.options.max_bytes, Some(1 << 20));
         assert_eq!(settings.tsdb.path, PathBuf::from("/fast/tsdb"));
+    }
+
+    #[test]
+    fn http_and_admission_limits_are_read_from_the_file() {
+        let defaults = load(&args_with(None)).unwrap();
+        assert_eq!(
+            defaults.server.http.header_read_timeout,
+            Duration::from_secs(10)
+        );
+        assert_eq!(defaults.server.http.max_connections, 10_000);
+        assert!(defaults.query.max_concurrent >= 2);
+        assert_eq!(defaults.query.queue_timeout, Duration::from_secs(30));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pharos.yaml");
+        std::fs::write(
+            &path,
+            "http:\n  header_read_timeout: 2s\n  body_read_timeout: 3s\n  idle_timeout: 4s\n  max_connections: 50\nquery:\n  max_concurrent: 1\n  queue_timeout: 500ms\n",
+        )
+        .unwrap();
+        let settings = load(&args_with(Some(path))).unwrap();
+        let http = &settings.server.http;
+        assert_eq!(
+            (
+                http.header_read_timeout,
+                http.body_read_timeout,
+                http.idle_timeout,
+                http.max_connections
+            ),
+            (
+                Duration::from_secs(2),
+                Duration::from_secs(3),
+                Duration::from_secs(4),
+                50
+            )
+        );
+        assert_eq!(settings.query.max_concurrent, 1);
+        assert_eq!(settings.query.queue_timeout, Duration::from_millis(500));
     }
 
     #[test]

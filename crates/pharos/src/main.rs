@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use clap::Parser as _;
 use pharos_query::LocalMetrics;
 use pharos_server::{AppState, prom_api, router, spawn_housekeeping};
@@ -48,6 +47,8 @@ fn init_logging(settings: &Settings) {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings);
+    // Before anything opens files: connections, store blocks and the database share it.
+    pharos_server::serve::raise_open_files_limit();
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
     let secret_key = match &settings.encryption_key {
@@ -67,6 +68,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let demo = fleet_demo::demo_enabled(&settings.data_dir, data_dir_was_fresh, settings.no_demo);
     let db = tsdb::open(&settings.tsdb).await?;
     let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
+    let http_settings = settings.server.http.clone();
     let state = AppState::new(store, settings.server)
         .context("cannot build the HTTP client")?
         .with_metrics(metrics);
@@ -106,15 +108,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     )?;
     let app = router(state);
     tracing::info!(addr = %bound, "pharos listening (API docs at /api/docs)");
-    // Without TCP_NODELAY the last chunk of a streamed (proxied) answer waits for the
-    // client's delayed ACK: ~40 ms on every proxied request (measured in bench/).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(%err, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    // Connection limits and timeouts, TCP_NODELAY and graceful shutdown live in `serve`.
+    pharos_server::serve::serve(listener, app, &http_settings, shutdown_signal())
         .await
         .context("server error")?;
     housekeeping.abort();

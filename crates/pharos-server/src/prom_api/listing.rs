@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::metrics_of;
 use super::params::{MAX_TIME_MS, MIN_TIME_MS, PromParams};
-use super::response::{PromError, apply_limit, success};
+use super::response::{PromError, PromErrorType, apply_limit, success};
 use crate::state::AppState;
 
 /// The Prometheus release whose API (and PromQL) we implement; clients such as Grafana pick
@@ -38,17 +38,25 @@ pub async fn series(
     let limit = params.limit("limit")?;
     let mut series = metrics.series(&selectors, start, end).await?;
     let warnings = apply_limit(&mut series, limit);
-    let data: Vec<Value> = series
-        .iter()
-        .map(|labels| {
-            let object: Map<String, Value> = labels
-                .iter()
-                .map(|l| (l.name.clone(), Value::from(l.value.as_str())))
-                .collect();
-            Value::Object(object)
-        })
-        .collect();
-    Ok(success(Value::Array(data), &warnings))
+    // A listing of many series takes long to encode; off the async threads it delays no one.
+    tokio::task::spawn_blocking(move || {
+        let data: Vec<Value> = series
+            .iter()
+            .map(|labels| {
+                let object: Map<String, Value> = labels
+                    .iter()
+                    .map(|l| (l.name.clone(), Value::from(l.value.as_str())))
+                    .collect();
+                Value::Object(object)
+            })
+            .collect();
+        success(Value::Array(data), &warnings)
+    })
+    .await
+    .map_err(|error| PromError {
+        error_type: PromErrorType::Internal,
+        message: format!("encoding the series listing failed: {error}"),
+    })
 }
 
 /// `GET|POST /api/v1/labels`: label names, optionally restricted by `match[]`.

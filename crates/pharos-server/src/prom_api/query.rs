@@ -2,13 +2,15 @@
 
 use axum::{
     extract::State,
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
+use pharos_promql::QueryResult;
 use pharos_query::MAX_POINTS_PER_SERIES;
 
 use super::metrics_of;
 use super::params::{PromParams, now_ms, parse_duration_ms};
-use super::response::PromError;
+use super::response::{PromError, PromErrorType};
 use crate::state::AppState;
 
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`.
@@ -20,11 +22,11 @@ pub async fn instant(
     let query = params.required("query")?;
     let time = params.time_or("time", now_ms())?;
     let timeout = params.duration("timeout")?;
-    let result = metrics
-        .instant(query, time, timeout)
+    let rendered = metrics
+        .instant_then(query, time, timeout, render)
         .await
         .map_err(|e| PromError::from_query(e, Some(query)))?;
-    Ok(axum::Json(result.to_api_response()).into_response())
+    rendered
 }
 
 /// `GET|POST /api/v1/query_range`: `query`, `start`, `end`, `step`, `timeout`.
@@ -55,9 +57,26 @@ pub async fn range(
         ));
     }
     let timeout = params.duration("timeout")?;
-    let result = metrics
-        .range(query, start, end, step, timeout)
+    let rendered = metrics
+        .range_then(query, start, end, step, timeout, render)
         .await
         .map_err(|e| PromError::from_query(e, Some(query)))?;
-    Ok(axum::Json(result.to_api_response()).into_response())
+    rendered
+}
+
+/// The Prometheus JSON of a result. Runs on the query's worker thread: a large result takes
+/// long to serialize, and on an async thread it would hold up every other request.
+fn render(result: QueryResult) -> Result<Response, PromError> {
+    let body = serde_json::to_vec(&result.to_api_response()).map_err(|error| PromError {
+        error_type: PromErrorType::Internal,
+        message: format!("cannot encode the result: {error}"),
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }

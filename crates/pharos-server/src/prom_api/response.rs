@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use pharos_promql::{ErrorType, EvalError};
@@ -25,6 +25,11 @@ pub enum PromErrorType {
     Internal,
     /// The embedded store is not running (503).
     Unavailable,
+    /// Too many queries at once (503 `unavailable` with `Retry-After`, in seconds).
+    Overloaded {
+        /// Seconds the client should wait.
+        retry_after_secs: u64,
+    },
 }
 
 impl PromErrorType {
@@ -35,7 +40,7 @@ impl PromErrorType {
             Self::Timeout => "timeout",
             Self::Canceled => "canceled",
             Self::Internal => "internal",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Overloaded { .. } => "unavailable",
         }
     }
 
@@ -43,7 +48,9 @@ impl PromErrorType {
         match self {
             Self::BadData => StatusCode::BAD_REQUEST,
             Self::Execution => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Timeout | Self::Canceled | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout | Self::Canceled | Self::Unavailable | Self::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +109,12 @@ impl PromError {
             metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
         }
         match (&error, query) {
+            (QueryError::Overloaded { .. }, _) => Self {
+                error_type: PromErrorType::Overloaded {
+                    retry_after_secs: error.retry_after().map_or(1, |d| d.as_secs()),
+                },
+                message: error.to_string(),
+            },
             (QueryError::Eval(EvalError::Parse(reason)), Some(query)) => {
                 Self::invalid_param("query", parse_error_text(query, reason))
             }
@@ -138,7 +151,13 @@ impl IntoResponse for PromError {
             "errorType": self.error_type.as_str(),
             "error": self.message,
         });
-        (self.error_type.status(), Json(body)).into_response()
+        let mut response = (self.error_type.status(), Json(body)).into_response();
+        if let PromErrorType::Overloaded { retry_after_secs } = self.error_type {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 
@@ -213,6 +232,27 @@ mod tests {
             Some("up"),
         );
         assert_eq!(bad.message, "invalid parameter \"query\": x");
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_server_answers_503_unavailable_with_retry_after() {
+        let error = PromError::from_query(
+            QueryError::Overloaded {
+                max_concurrent: 2,
+                queue_timeout: std::time::Duration::from_secs(4),
+            },
+            Some("up"),
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "4");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(body["errorType"], "unavailable");
+        let message = body["error"].as_str().unwrap_or_default();
+        assert!(message.contains("query.max_concurrent"), "{message}");
     }
 
     #[test]
