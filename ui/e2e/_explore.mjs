@@ -1,0 +1,22 @@
+import { chromium } from 'playwright-core';
+const base = process.argv[2];
+const path = process.argv[3];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new','--no-sandbox','--disable-gpu','--disable-dev-shm-usage'], headless: true });
+const context = await browser.newContext({ viewport: { width: 1600, height: Number(process.argv[4] ?? 3000) } });
+const page = await context.newPage();
+const problems = [];
+page.on('response', (r) => { if (r.url().includes('/proxy/') || r.url().includes('/api/')) problems.push('RESP ' + r.status() + ' ' + r.url().slice(0,150)); });
+page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text().slice(0, 300)); });
+page.on('pageerror', (e) => problems.push('PAGEERROR ' + String(e).slice(0, 300)));
+await page.goto(base + path);
+await page.waitForTimeout(Number(process.env.WAIT ?? 8000));
+const panels = await page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="panel"]')).map((p) => {
+  const title = p.querySelector('h6, [id$="-title"]')?.textContent ?? p.getAttribute('aria-labelledby');
+  const err = Array.from(p.querySelectorAll('.MuiAlert-standardError, .MuiAlert-colorError')).map((a) => a.textContent);
+  const canv = Array.from(p.querySelectorAll('canvas')).map((c) => { const ctx = c.getContext('2d'); if (!ctx || !c.width) return 0; const d = ctx.getImageData(0,0,c.width,c.height).data; let n=0; for (let i=0;i<d.length;i+=4){ if (d[i+3]>100 && Math.max(d[i],d[i+1],d[i+2])-Math.min(d[i],d[i+1],d[i+2])>60) n++; } return n; });
+  return { title, err, canv, text: p.innerText.slice(0, 120).replace(/\n/g,' | ') };
+}));
+console.log(JSON.stringify(panels, null, 1));
+console.log('PROBLEMS', JSON.stringify(problems, null, 1));
+await page.screenshot({ path: '/tmp/ui-explore/shot.png' });
+await browser.close();
