@@ -23,12 +23,12 @@ fn accepted(body: &Value) {
 fn bundled_units() -> Vec<String> {
     let contract: Value =
         serde_json::from_str(include_str!("../../../testdata/ui/bundled-ui-options.json"))
-            .unwrap();
+            .expect("the contract file is JSON");
     contract["formatUnits"]
         .as_array()
-        .unwrap()
+        .expect("the contract lists formatUnits")
         .iter()
-        .map(|unit| unit.as_str().unwrap().to_owned())
+        .map(|unit| unit.as_str().expect("units are strings").to_owned())
         .collect()
 }
 
@@ -37,16 +37,24 @@ fn every_unit_the_ui_formats_is_accepted() {
     let units = bundled_units();
     assert!(units.len() > 20, "{units:?}");
     for unit in units {
-        accepted(&with_cpu_plugin(json!({"kind": "TimeSeriesChart", "spec": {
-            "yAxis": {"format": {"unit": unit}}
-        }})));
+        accepted(&with_cpu_plugin(
+            json!({"kind": "TimeSeriesChart", "spec": {
+                "yAxis": {"format": {"unit": unit}}
+            }}),
+        ));
     }
 }
 
 #[test]
 fn units_the_ui_cannot_format_are_refused_in_every_format() {
     // Each crashed the panel in the browser ("Cannot read properties of undefined (reading 'group')").
-    for unit in ["celsius", "nanoseconds", "decbytes", "decbits/sec", "datetime-iso"] {
+    for unit in [
+        "celsius",
+        "nanoseconds",
+        "decbytes",
+        "decbits/sec",
+        "datetime-iso",
+    ] {
         for (plugin, path) in [
             (
                 json!({"kind": "TimeSeriesChart", "spec": {"yAxis": {"format": {"unit": unit}}}}),
@@ -98,7 +106,9 @@ fn a_value_mapping_regex_the_ui_cannot_compile_is_refused() {
 #[test]
 fn a_stat_metric_label_the_ui_cannot_compile_is_refused() {
     let stat = |label: &str| {
-        with_cpu_plugin(json!({"kind": "StatChart", "spec": {"calculation": "last", "metricLabel": label}}))
+        with_cpu_plugin(
+            json!({"kind": "StatChart", "spec": {"calculation": "last", "metricLabel": label}}),
+        )
     };
     assert_rejected(
         Kind::Dashboard,

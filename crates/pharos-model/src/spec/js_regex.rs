@@ -49,7 +49,11 @@ pub(crate) fn pattern_problem(pattern: &str) -> Option<&'static str> {
                             Some(end) if end > 1 => index += end + 1,
                             _ => return Some("a named group `(?<name>` is not complete"),
                         },
-                        _ => return Some("`(?` must be followed by `:`, `=`, `!`, `<=`, `<!` or `<name>`"),
+                        _ => {
+                            return Some(
+                                "`(?` must be followed by `:`, `=`, `!`, `<=`, `<!` or `<name>`",
+                            );
+                        }
                     }
                 }
                 nothing_to_repeat = true;
