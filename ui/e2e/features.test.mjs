@@ -236,6 +236,7 @@ describe('web UI features', () => {
     await page.getByRole('link', { name: PROJECT, exact: true }).first().click();
     await discard.getByText('You have unsaved changes').waitFor();
     await discard.getByRole('button', { name: 'Cancel' }).click();
+    await discard.waitFor({ state: 'detached' });
     assert.equal(new URL(page.url()).pathname, `/projects/${PROJECT}/dashboards/cancel`);
 
     // Closing the tab asks the browser's question; dismissing it keeps the page.
@@ -249,6 +250,7 @@ describe('web UI features', () => {
 
     // Cancel and discard: back to the stored dashboard, nothing was saved.
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await discard.waitFor();
     await discard.getByRole('button', { name: 'Discard Changes' }).click();
     await page.getByRole('button', { name: 'Edit' }).waitFor();
     assert.equal(await page.getByText('Unsaved group').count(), 0);
