@@ -179,6 +179,8 @@ ui_bundle_matches_sources() {
 if [[ ${PHAROS_SKIP_UI:-0} != 1 ]]; then
   run_step "ui: npm ci" npm --prefix ui ci --no-audit --no-fund --loglevel=error
   run_step "ui: bundle matches ui/" ui_bundle_matches_sources
+  # The validator accepts exactly the units and options the bundled Perses code can draw (decision 0012).
+  run_step "ui: validator contract matches the bundled UI" npm --prefix ui run --silent test:options
   if ((with_peers)); then
     run_step "ui: cargo build -p pharos" cargo build -p pharos
     run_step "ui: browser tests" npm --prefix ui run --silent test:e2e

@@ -49,18 +49,8 @@ export async function saveDashboard(page) {
   return answer;
 }
 
-/** An 8-panel dashboard over the peers' backfilled tenant series (for the load-time figures). */
-export function eightPanelDashboard(project, name, datasource) {
-  const queries = [
-    'rate(pharos_test_requests_total[5m])',
-    'pharos_test_queue_depth',
-    'sum by (pod) (rate(pharos_test_requests_total[5m]))',
-    'max by (pod) (pharos_test_queue_depth)',
-    'increase(pharos_test_requests_total[1h])',
-    'avg_over_time(pharos_test_queue_depth[10m])',
-    'pharos_test_requests_total',
-    'min_over_time(pharos_test_queue_depth[30m])',
-  ];
+/** A dashboard of time-series panels ("Panel 1", ...), two per row, one per query. */
+export function timeSeriesDashboard(project, name, datasource, queries, title = name) {
   const panels = {};
   const items = [];
   queries.forEach((query, i) => {
@@ -89,13 +79,28 @@ export function eightPanelDashboard(project, name, datasource) {
     kind: 'Dashboard',
     metadata: { name, project },
     spec: {
-      display: { name: 'Eight panels' },
+      display: { name: title },
       duration: '1h',
       variables: [],
       panels,
-      layouts: [{ kind: 'Grid', spec: { display: { title: 'Load test', collapse: { open: true } }, items } }],
+      layouts: [{ kind: 'Grid', spec: { display: { title: 'Panels', collapse: { open: true } }, items } }],
     },
   };
+}
+
+/** An 8-panel dashboard over the peers' backfilled tenant series (for the load-time figures). */
+export function eightPanelDashboard(project, name, datasource) {
+  const queries = [
+    'rate(pharos_test_requests_total[5m])',
+    'pharos_test_queue_depth',
+    'sum by (pod) (rate(pharos_test_requests_total[5m]))',
+    'max by (pod) (pharos_test_queue_depth)',
+    'increase(pharos_test_requests_total[1h])',
+    'avg_over_time(pharos_test_queue_depth[10m])',
+    'pharos_test_requests_total',
+    'min_over_time(pharos_test_queue_depth[30m])',
+  ];
+  return timeSeriesDashboard(project, name, datasource, queries, 'Eight panels');
 }
 
 /** p50/p95/max of a list of milliseconds. */

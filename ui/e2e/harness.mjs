@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,8 +55,11 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts pharos; resolves once /ready answers. */
-export async function startPharos() {
+/**
+ * Starts pharos; resolves once /ready answers. Without `demo: true` it runs with `--no-demo`: the
+ * simulator's 6 h backfill costs a minute of CPU that only the demo dashboard test needs.
+ */
+export async function startPharos({ demo = false } = {}) {
   if (!existsSync(PHAROS_BIN)) {
     throw new Error(`${PHAROS_BIN} does not exist: run \`cargo build -p pharos\` first (or set PHAROS_BIN)`);
   }
@@ -63,7 +67,8 @@ export async function startPharos() {
   const dataDir = mkdtempSync(join(tmpdir(), 'pharos-ui-e2e-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const log = [];
-  const child = spawn(PHAROS_BIN, ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  const args = ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...(demo ? [] : ['--no-demo'])];
+  const child = spawn(PHAROS_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn' },
   });
@@ -108,7 +113,11 @@ export async function startPharos() {
   };
 }
 
-/** Launches Chromium; every page records console errors, CSP violations and failed requests. */
+/**
+ * Launches Chromium. Every page records console errors, page errors, CSP violations and dialogs
+ * in `problems`; a test claims the ones it expects with `expectProblems`, and any problem no test
+ * claimed fails the suite. A dialog nobody waits for with `nextDialog` is a problem and is dismissed.
+ */
 export async function launchBrowser() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, colorScheme: 'light' });
@@ -117,14 +126,50 @@ export async function launchBrowser() {
   return { browser, context, problems };
 }
 
+const dialogWaiters = new WeakMap();
+
 function watchPage(page, problems) {
+  const record = (problem) => problems.push({ ...problem, page, url: page.url(), claimed: false });
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push({ kind: 'console', url: page.url(), text: message.text() });
+    // For "Failed to load resource" the location is the resource that failed.
+    if (message.type() === 'error') record({ kind: 'console', text: message.text(), resource: message.location()?.url ?? '' });
   });
-  page.on('pageerror', (error) => problems.push({ kind: 'pageerror', url: page.url(), text: String(error) }));
-  // Confirm "leave with unsaved changes?" prompts so reloads in the tests proceed.
-  page.on('dialog', (dialog) => dialog.accept().catch(() => {}));
+  page.on('pageerror', (error) => record({ kind: 'pageerror', text: String(error), resource: '' }));
+  page.on('dialog', (dialog) => {
+    const waiter = dialogWaiters.get(page)?.shift();
+    if (waiter) return waiter(dialog);
+    record({ kind: 'dialog', text: `unexpected ${dialog.type()} dialog: ${dialog.message()}`, resource: '' });
+    return dialog.dismiss().catch(() => {});
+  });
 }
+
+/** The next dialog `page` opens (the test then accepts or dismisses it). */
+export function nextDialog(page) {
+  return new Promise((resolveDialog) => {
+    if (!dialogWaiters.has(page)) dialogWaiters.set(page, []);
+    dialogWaiters.get(page).push(resolveDialog);
+  });
+}
+
+/**
+ * Claims the problems of `page` that match `expected` ({text, resource} regexes, both must match)
+ * and fails on any other problem of that page. Each expected entry must have happened at least
+ * once unless it says `optional: true` (lookups whose timing depends on the editor).
+ */
+export function expectProblems(problems, page, expected = []) {
+  const mine = problems.filter((p) => p.page === page);
+  const matches = (p, e) => e.text.test(p.text) && (e.resource === undefined || e.resource.test(p.resource));
+  for (const problem of mine) {
+    if (expected.some((e) => matches(problem, e))) problem.claimed = true;
+  }
+  const unexpected = mine.filter((p) => !p.claimed).map(describeProblem);
+  assert.deepEqual(unexpected, [], 'unexpected browser problems on this page');
+  for (const e of expected.filter((e) => !e.optional)) {
+    assert.ok(mine.some((p) => matches(p, e)), `expected a browser problem matching ${e.text} ${e.resource ?? ''}, saw: ${JSON.stringify(mine.map(describeProblem))}`);
+  }
+}
+
+export const describeProblem = ({ kind, url, text, resource }) => ({ kind, url, text: text.slice(0, 500), resource });
 
 /** Saves a full-page screenshot as artifacts/NN-name.png and returns its path. */
 export async function screenshot(page, name) {
@@ -160,4 +205,56 @@ export function writeArtifact(name, value) {
   const path = join(ARTIFACTS, name);
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
   return path;
+}
+
+/**
+ * What each Perses panel of the page shows: its title, an error (the panel's alert), "No data",
+ * whether it still loads, and the most coloured pixels on one of its canvases (drawn series).
+ */
+export async function panelStates(page) {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('[data-testid="panel"]')).map((panel) => {
+      const title = panel.querySelector('[id$="-title"]')?.textContent ?? '';
+      const alert = panel.querySelector('.MuiAlert-standardError, .MuiAlert-colorError');
+      const canvases = Array.from(panel.querySelectorAll('canvas')).map((canvas) => {
+        const context = canvas.width && canvas.height ? canvas.getContext('2d') : null;
+        if (!context) return 0;
+        const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+        let colored = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i + 3] > 100 && Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) colored += 1;
+        }
+        return colored;
+      });
+      const body = panel.querySelector('figure');
+      return {
+        title,
+        error: alert ? alert.textContent : null,
+        noData: /\bNo data\b/.test(body?.innerText ?? ''),
+        loading: panel.querySelector('.MuiSkeleton-root, [aria-label="loading"], [aria-label="Loading..."]') !== null,
+        coloredPixels: Math.max(0, ...canvases),
+        canvases: canvases.length,
+        text: (body?.innerText ?? '').trim().slice(0, 80),
+      };
+    }),
+  );
+}
+
+/** A panel that shows its data: drawn series on a canvas, or (no canvas) text such as a table. */
+export const panelDrawn = (state) =>
+  state.error === null && !state.noData && !state.loading && (state.canvases > 0 ? state.coloredPixels > 20 : state.text !== '');
+
+/**
+ * Waits until every panel of the page has drawn its data or shows an error or "No data"; returns
+ * the states either way (the caller asserts). Polls every 500 ms: reading pixels is not free.
+ */
+export async function waitForPanelsSettled(page, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let states = [];
+  while (Date.now() < deadline) {
+    states = await panelStates(page);
+    if (states.length > 0 && states.every((s) => panelDrawn(s) || s.error !== null || s.noData)) return states;
+    await page.waitForTimeout(500);
+  }
+  return states;
 }

@@ -89,14 +89,15 @@ const PANELS: [PanelDef; 12] = [
     },
     PanelDef {
         key: "hottestGpus",
-        title: "Hottest GPUs",
-        description: "The five GPUs with the highest temperature.",
+        // The bundled UI has no temperature unit: plain numbers, with the unit in the title.
+        title: "Hottest GPUs (°C)",
+        description: "The five GPUs with the highest temperature, in degrees Celsius.",
         chart: Chart::TimeSeries,
         queries: &[(
             r#"topk(5, DCGM_FI_DEV_GPU_TEMP{cluster=~"$cluster"})"#,
             "{{Hostname}} GPU {{gpu}} ({{cluster}})",
         )],
-        unit: "celsius",
+        unit: "decimal",
     },
     PanelDef {
         key: "trainingLoss",

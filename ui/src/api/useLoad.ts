@@ -27,6 +27,11 @@ export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
     // `load` is a fresh closure on every render; `key` says when its inputs changed.
   }, [key, generation]);
 
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  // Marks the data as loading in the same render as the request for it: a render in between would
+  // show the old data as current (the dashboard page would take its ETag for the new version).
+  const reload = useCallback(() => {
+    setState((previous) => ({ data: previous.data, loading: true }));
+    setGeneration((g) => g + 1);
+  }, []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }

@@ -58,12 +58,17 @@ export default function DashboardPage() {
   const location = useLocation();
   const startEditing = (location.state as { edit?: boolean } | null)?.edit === true;
   const loaded = useLoad<Tagged<DashboardResource>>(() => getDashboard(project, name), `${project}/${name}`);
-  // The ETag of what the user is editing; a successful save moves it forward.
+  // The ETag of what the user is editing: the one of each new answer from the server (first load,
+  // "load the latest"); a successful save moves it forward.
   const etag = useRef<string>();
+  const etagSource = useRef<Tagged<DashboardResource>>();
   const [mountKey, setMountKey] = useState(0);
   const [saveProblem, setSaveProblem] = useState<SaveProblem>();
   const [savedVersion, setSavedVersion] = useState<number>();
-  if (loaded.data && !loaded.loading && etag.current === undefined) etag.current = loaded.data.etag;
+  if (loaded.data && !loaded.loading && loaded.data !== etagSource.current) {
+    etagSource.current = loaded.data;
+    etag.current = loaded.data.etag;
+  }
 
   const onSave = useCallback(
     async (dashboard: DashboardResource) => {
@@ -82,7 +87,6 @@ export default function DashboardPage() {
   );
 
   const loadLatest = () => {
-    etag.current = undefined;
     setSaveProblem(undefined);
     setSavedVersion(undefined);
     loaded.reload();
@@ -137,7 +141,7 @@ export default function DashboardPage() {
       ) : null}
       <Box sx={{ flex: 1, minHeight: 0, display: 'flex' }}>
         <PersesDashboard
-          key={mountKey}
+          key={`${project}/${name}/${mountKey}`}
           dashboard={dashboard}
           startEditing={startEditing && mountKey === 0}
           onSave={onSave}

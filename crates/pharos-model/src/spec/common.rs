@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use crate::check::{Checker, Fields, Need, Object, element, is_hex_color, is_variable_reference};
+use crate::spec::js_regex;
 use crate::spec::plugins::unknown_kind_message;
 
 /// Values of the shared `calculation` type.
@@ -20,11 +21,13 @@ pub(crate) const CALCULATIONS: &[&str] = &[
     "max",
 ];
 
-/// Units accepted by the shared `format.unit`.
+/// Units accepted by the shared `format.unit`: exactly the units the formatters of the web UI
+/// bundled in pharos know (`UNIT_CONFIG` of `@perses-dev/core` 0.52). Any other unit passes a
+/// newer Perses schema but crashes the panel in the UI ("reading 'group'"), so it is refused.
+/// The list is checked against `testdata/ui/bundled-ui-options.json`, which `ui/e2e` checks
+/// against the bundled code (decision 0012).
 pub(crate) const UNITS: &[&str] = &[
     // time
-    "nanoseconds",
-    "microseconds",
     "milliseconds",
     "seconds",
     "minutes",
@@ -33,28 +36,24 @@ pub(crate) const UNITS: &[&str] = &[
     "weeks",
     "months",
     "years",
-    // percent and plain numbers
+    // percent (`%` is shorthand for `percent`) and plain numbers
     "percent",
     "percent-decimal",
+    "%",
     "decimal",
     // data
-    "bits",
-    "decbits",
     "bytes",
-    "decbytes",
     // throughput
     "bits/sec",
-    "decbits/sec",
     "bytes/sec",
-    "decbytes/sec",
     "counts/sec",
     "events/sec",
     "messages/sec",
     "ops/sec",
     "packets/sec",
     "reads/sec",
-    "records/sec",
     "requests/sec",
+    "records/sec",
     "rows/sec",
     "writes/sec",
     // currency
@@ -73,23 +72,14 @@ pub(crate) const UNITS: &[&str] = &[
     "sek",
     "sgd",
     "usd",
-    // temperature
-    "celsius",
-    "fahrenheit",
-    // dates
-    "datetime-iso",
-    "datetime-us",
-    "datetime-local",
-    "date-iso",
-    "date-us",
-    "date-local",
-    "time-local",
-    "time-iso",
-    "time-us",
-    "relative-time",
-    "unix-timestamp",
-    "unix-timestamp-ms",
 ];
+
+/// `legend.position` values the bundled UI lays out.
+pub(crate) const LEGEND_POSITIONS: &[&str] = &["bottom", "right"];
+/// `legend.mode` values.
+pub(crate) const LEGEND_MODES: &[&str] = &["list", "table"];
+/// `legend.size` values.
+pub(crate) const LEGEND_SIZES: &[&str] = &["small", "medium"];
 
 /// A `{kind, metadata?, spec}` plugin whose kind is known.
 pub(crate) struct Plugin<'v> {
@@ -190,7 +180,10 @@ pub(crate) fn check_format(checker: &mut Checker, parent: &Fields<'_>) {
     {
         checker.report(
             format.path_of("unit"),
-            format!("unknown unit {unit:?} (known: {})", UNITS.join(", ")),
+            format!(
+                "unknown unit {unit:?}: the web UI cannot draw it (known: {})",
+                UNITS.join(", ")
+            ),
         );
     }
     format.number(checker, "decimalPlaces", Need::Optional);
@@ -229,9 +222,9 @@ pub(crate) fn check_legend(checker: &mut Checker, parent: &Fields<'_>, value_cho
     let Some(legend) = parent.object(checker, "legend", Need::Optional) else {
         return;
     };
-    legend.one_of(checker, "position", &["bottom", "right"], Need::Required);
-    legend.one_of(checker, "mode", &["list", "table"], Need::Optional);
-    legend.one_of(checker, "size", &["small", "medium"], Need::Optional);
+    legend.one_of(checker, "position", LEGEND_POSITIONS, Need::Required);
+    legend.one_of(checker, "mode", LEGEND_MODES, Need::Optional);
+    legend.one_of(checker, "size", LEGEND_SIZES, Need::Optional);
     if let Some(values) = legend.array(checker, "values", Need::Optional) {
         let path = legend.path_of("values");
         for (index, value) in values.iter().enumerate() {
@@ -250,7 +243,7 @@ pub(crate) fn check_mappings(checker: &mut Checker, parent: &Fields<'_>) {
         let Some(mapping) = checker.object(&element(&path, index), mapping) else {
             continue;
         };
-        mapping.one_of(
+        let kind = mapping.one_of(
             checker,
             "kind",
             &["Value", "Range", "Regex", "Misc"],
@@ -259,10 +252,31 @@ pub(crate) fn check_mappings(checker: &mut Checker, parent: &Fields<'_>) {
         let Some(spec) = mapping.object(checker, "spec", Need::Required) else {
             continue;
         };
+        if kind == Some("Regex") {
+            check_js_regex(checker, &spec, "pattern", js_regex::slash_pattern_problem);
+        }
         if let Some(result) = spec.object(checker, "result", Need::Required) {
             result.string(checker, "value", Need::Required);
             check_hex_color(checker, &result, "color");
         }
+    }
+}
+
+/// An optional string at `parent.key` that the web UI compiles as a JavaScript regex; `problem`
+/// says why the UI would fail on it ([`js_regex::pattern_problem`] or its `/regex/flags` form).
+pub(crate) fn check_js_regex(
+    checker: &mut Checker,
+    parent: &Fields<'_>,
+    key: &str,
+    problem: fn(&str) -> Option<&'static str>,
+) {
+    if let Some(pattern) = parent.string(checker, key, Need::Optional)
+        && let Some(problem) = problem(pattern)
+    {
+        checker.report(
+            parent.path_of(key),
+            format!("{pattern:?} is not a regular expression the web UI can use: {problem}"),
+        );
     }
 }
 
@@ -304,5 +318,60 @@ pub(crate) fn check_links(checker: &mut Checker, parent: &Fields<'_>) {
         link.string(checker, "tooltip", Need::Optional);
         link.boolean(checker, "renderVariables");
         link.boolean(checker, "targetBlank");
+    }
+}
+
+#[cfg(test)]
+mod bundled_ui_options {
+    //! The validator's lists against `testdata/ui/bundled-ui-options.json`, which `ui/e2e`
+    //! checks against the Perses code bundled in the UI: a drift on either side fails a test.
+
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::{CALCULATIONS, LEGEND_MODES, LEGEND_POSITIONS, LEGEND_SIZES, UNITS};
+
+    const CONTRACT: &str = include_str!("../../../../testdata/ui/bundled-ui-options.json");
+
+    fn bundled(key: &str) -> BTreeSet<String> {
+        let contract: Value = serde_json::from_str(CONTRACT).expect("the contract file is JSON");
+        contract[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("the contract has no list {key:?}"))
+            .iter()
+            .map(|value| value.as_str().expect("a string").to_owned())
+            .collect()
+    }
+
+    fn accepted(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|&value| value.to_owned()).collect()
+    }
+
+    fn assert_same(key: &str, validator: &[&str]) {
+        let bundled = bundled(key);
+        let accepted = accepted(validator);
+        assert!(!bundled.is_empty(), "{key}: empty list in the contract");
+        let ui_lacks: Vec<_> = accepted.difference(&bundled).collect();
+        let validator_lacks: Vec<_> = bundled.difference(&accepted).collect();
+        assert!(
+            ui_lacks.is_empty() && validator_lacks.is_empty(),
+            "{key}: the validator accepts {ui_lacks:?} that the web UI cannot draw, \
+             and refuses {validator_lacks:?} that it can"
+        );
+    }
+
+    #[test]
+    fn units_are_the_bundled_formatters_units() {
+        assert_same("formatUnits", UNITS);
+    }
+
+    #[test]
+    fn calculations_and_legend_choices_are_the_bundled_ones() {
+        assert_same("calculations", CALCULATIONS);
+        assert_same("legendValues", CALCULATIONS);
+        assert_same("legendPositions", LEGEND_POSITIONS);
+        assert_same("legendModes", LEGEND_MODES);
+        assert_same("legendSizes", LEGEND_SIZES);
     }
 }

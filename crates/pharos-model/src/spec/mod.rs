@@ -4,6 +4,7 @@ pub(crate) mod common;
 mod dashboard;
 mod datasource;
 mod folder;
+mod js_regex;
 mod layout;
 mod panel;
 mod panel_plugins;

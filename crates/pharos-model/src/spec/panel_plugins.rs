@@ -5,9 +5,10 @@
 
 use crate::check::{Checker, Fields, Need};
 use crate::spec::common::{
-    CALCULATIONS, check_calculation, check_format, check_hex_color, check_legend, check_mappings,
-    check_thresholds, objects_in,
+    CALCULATIONS, check_calculation, check_format, check_hex_color, check_js_regex, check_legend,
+    check_mappings, check_thresholds, objects_in,
 };
+use crate::spec::js_regex;
 
 const SORT_ORDERS: &[&str] = &["asc", "desc"];
 const VALUE_MODES: &[&str] = &["value", "percentage"];
@@ -109,7 +110,13 @@ fn stat_chart(checker: &mut Checker, spec: &Fields<'_>) {
         ],
     );
     check_calculation(checker, spec, Need::Required);
-    spec.string(checker, "metricLabel", Need::Optional);
+    // The UI matches label names against it as a regex (`/regex/flags` or an exact name).
+    check_js_regex(
+        checker,
+        spec,
+        "metricLabel",
+        js_regex::slash_pattern_problem,
+    );
     check_format(checker, spec);
     check_thresholds(checker, spec);
     if let Some(sparkline) = spec.object(checker, "sparkline", Need::Optional) {
@@ -279,13 +286,16 @@ fn table(checker: &mut Checker, spec: &Fields<'_>) {
 fn check_cell_settings(checker: &mut Checker, parent: &Fields<'_>) {
     for cell in objects_in(checker, parent, "cellSettings", Need::Optional) {
         if let Some(condition) = cell.object(checker, "condition", Need::Required) {
-            condition.one_of(
+            let kind = condition.one_of(
                 checker,
                 "kind",
                 &["Value", "Range", "Regex", "Misc"],
                 Need::Required,
             );
-            condition.object(checker, "spec", Need::Required);
+            let spec = condition.object(checker, "spec", Need::Required);
+            if let (Some("Regex"), Some(spec)) = (kind, spec) {
+                check_js_regex(checker, &spec, "expr", js_regex::pattern_problem);
+            }
         }
         for text in ["text", "prefix", "suffix"] {
             cell.string(checker, text, Need::Optional);
