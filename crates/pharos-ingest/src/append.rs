@@ -6,7 +6,9 @@ use std::fmt;
 
 use pharos_tsdb::{AppendError, Db, DbError, Labels};
 
-use crate::proto::{Label, WriteRequest};
+use crate::decode::DecodedWrite;
+use crate::limits::Limit;
+use crate::proto::Label;
 
 /// How many rejection messages a report keeps; the counts cover all of them.
 pub const MAX_REPORTED_ERRORS: usize = 10;
@@ -27,17 +29,29 @@ pub enum RejectReason {
     NativeHistogram,
     /// Passed the checks but lost a race against a concurrent write at commit.
     Conflict,
+    /// Newer than the store's clock plus `tsdb.future_sample_tolerance`.
+    TooFarInFuture,
+    /// The series has more labels than `remote_write.max_labels_per_series`.
+    TooManyLabels,
+    /// A label name is longer than `remote_write.max_label_name_length`.
+    LabelNameTooLong,
+    /// A label value is longer than `remote_write.max_label_value_length`.
+    LabelValueTooLong,
 }
 
 impl RejectReason {
     /// Every reason, for initialising counters.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::InvalidLabels,
         Self::OutOfOrder,
         Self::OutOfBounds,
         Self::DuplicateTimestamp,
         Self::NativeHistogram,
         Self::Conflict,
+        Self::TooFarInFuture,
+        Self::TooManyLabels,
+        Self::LabelNameTooLong,
+        Self::LabelValueTooLong,
     ];
 
     /// Stable snake-case name.
@@ -49,6 +63,25 @@ impl RejectReason {
             Self::DuplicateTimestamp => "duplicate_timestamp",
             Self::NativeHistogram => "native_histogram",
             Self::Conflict => "conflict",
+            Self::TooFarInFuture => "too_far_in_future",
+            Self::TooManyLabels => "too_many_labels",
+            Self::LabelNameTooLong => "label_name_too_long",
+            Self::LabelValueTooLong => "label_value_too_long",
+        }
+    }
+
+    /// The reason for the samples of a series refused by a label limit.
+    pub(crate) fn of_series_limit(limit: Limit) -> Self {
+        match limit {
+            Limit::LabelNameLength => Self::LabelNameTooLong,
+            Limit::LabelValueLength => Self::LabelValueTooLong,
+            Limit::LabelsPerSeries => Self::TooManyLabels,
+            // Request-wide limits refuse the whole request and never reach a series; should
+            // one be passed anyway, its samples still count as refused for their labels.
+            Limit::DecompressedBytes
+            | Limit::SeriesPerRequest
+            | Limit::SamplesPerRequest
+            | Limit::MetadataPerRequest => Self::InvalidLabels,
         }
     }
 
@@ -56,6 +89,7 @@ impl RejectReason {
         match error {
             AppendError::OutOfOrder { .. } => Self::OutOfOrder,
             AppendError::TooOld { .. } => Self::OutOfBounds,
+            AppendError::TooFarInFuture { .. } => Self::TooFarInFuture,
             AppendError::DuplicateSampleForTimestamp { .. } => Self::DuplicateTimestamp,
             AppendError::EmptyLabels => Self::InvalidLabels,
             // Appending by labels never yields these; count them as lost races.
@@ -80,6 +114,8 @@ pub struct WriteReport {
     pub rejected: Vec<(RejectReason, usize)>,
     /// The first [`MAX_REPORTED_ERRORS`] rejections, each naming the series.
     pub errors: Vec<String>,
+    /// Series refused for a label limit, per limit (each is one `pharos_refusals_total`).
+    pub refused_series: Vec<(Limit, usize)>,
 }
 
 impl WriteReport {
@@ -93,7 +129,23 @@ impl WriteReport {
         self.rejected_total() == 0
     }
 
-    fn reject(&mut self, reason: RejectReason, count: usize, message: impl FnOnce() -> String) {
+    /// Records a series refused for a label limit.
+    pub(crate) fn refuse(&mut self, limit: Limit) {
+        match self.refused_series.iter_mut().find(|(l, _)| *l == limit) {
+            Some((_, n)) => *n += 1,
+            None => {
+                self.refused_series.push((limit, 1));
+                self.refused_series.sort_by_key(|(l, _)| *l);
+            }
+        }
+    }
+
+    pub(crate) fn reject(
+        &mut self,
+        reason: RejectReason,
+        count: usize,
+        message: impl FnOnce() -> String,
+    ) {
         if count == 0 {
             return;
         }
@@ -133,10 +185,12 @@ impl WriteReport {
     }
 }
 
-/// Appends every series of `request` to `db` in one batch and commits it (WAL + fsync).
-/// Rejected samples are reported, never fatal; an error means nothing was stored.
-pub fn append_write_request(db: &Db, request: &WriteRequest) -> Result<WriteReport, DbError> {
-    let mut report = WriteReport::default();
+/// Appends every series of a decoded request to `db` in one batch and commits it (WAL +
+/// fsync). Rejected samples are added to the refusals the decoder reported, never fatal; an
+/// error means nothing was stored.
+pub fn append_write_request(db: &Db, decoded: &DecodedWrite) -> Result<WriteReport, DbError> {
+    let request = &decoded.request;
+    let mut report = decoded.report.clone();
     let mut appender = db.appender();
     let mut appended = 0usize;
     for series in &request.timeseries {
@@ -205,7 +259,7 @@ mod tests {
     use pharos_tsdb::{Matcher, Options};
 
     use super::*;
-    use crate::proto::{Sample, TimeSeries};
+    use crate::proto::{Sample, TimeSeries, WriteRequest};
 
     fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
         TimeSeries {
@@ -218,11 +272,12 @@ mod tests {
         }
     }
 
-    fn request(timeseries: Vec<TimeSeries>) -> WriteRequest {
+    fn request(timeseries: Vec<TimeSeries>) -> DecodedWrite {
         WriteRequest {
             timeseries,
             metadata: vec![],
         }
+        .into()
     }
 
     fn stored(db: &Db, name: &str) -> Vec<(i64, f64)> {
@@ -350,5 +405,34 @@ mod tests {
         assert_eq!(report.errors.len(), MAX_REPORTED_ERRORS);
         assert_eq!(report.rejected_total(), 25);
         assert!(report.describe().contains("and 15 more"));
+    }
+
+    #[test]
+    fn future_samples_are_rejected_and_the_rest_of_the_request_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let hour = 3_600_000;
+        let report = append_write_request(
+            &db,
+            &request(vec![
+                series(&[("__name__", "late")], &[(now + 2 * hour, 1.0)]),
+                series(&[("__name__", "max")], &[(i64::MAX, 1.0)]),
+                series(&[("__name__", "fine")], &[(now - 1000, 1.0), (now, 2.0)]),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(report.accepted, 2);
+        assert_eq!(report.rejected, [(RejectReason::TooFarInFuture, 2)]);
+        let text = report.describe();
+        assert!(
+            text.starts_with("too far in the future") && text.contains("series late{}"),
+            "{text}"
+        );
+        assert_eq!(stored(&db, "fine"), [(now - 1000, 1.0), (now, 2.0)]);
+        assert!(stored(&db, "late").is_empty());
     }
 }

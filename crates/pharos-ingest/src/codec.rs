@@ -1,9 +1,10 @@
-//! The remote-write 1.0 body: header checks, snappy block decompression and protobuf decoding
-//! (and the reverse, for clients and tests).
+//! The remote-write 1.0 envelope: header checks, and encoding a request as a sender does (for
+//! clients and tests). Decoding, which must respect limits, is in `decode`.
 
 use prost::Message as _;
 use thiserror::Error;
 
+use crate::decode::DecodeError;
 use crate::proto::WriteRequest;
 
 /// The content type of a remote-write 1.0 body.
@@ -12,8 +13,6 @@ pub const CONTENT_TYPE: &str = "application/x-protobuf";
 pub const CONTENT_ENCODING: &str = "snappy";
 /// The protobuf message remote-write 1.0 sends (the `proto=` content-type parameter).
 pub const PROTO_MESSAGE_V1: &str = "prometheus.WriteRequest";
-/// Largest decompressed body accepted; the compressed size is limited by the HTTP layer.
-pub const MAX_DECOMPRESSED_BYTES: usize = 256 * 1024 * 1024;
 
 /// The request headers announce something other than remote-write 1.0 (HTTP 415).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -31,29 +30,6 @@ pub enum MediaTypeError {
     /// A compression other than snappy.
     #[error("{0} encoding (compression) is not accepted by this server; only snappy is acceptable")]
     ContentEncoding(String),
-}
-
-/// The body is not a valid remote-write 1.0 request (HTTP 400).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DecodeError {
-    /// Not a snappy block.
-    #[error(
-        "the body is not snappy-compressed ({0}); remote-write bodies use the snappy block format, not the framed/stream format"
-    )]
-    Snappy(String),
-    /// The decompressed body would be too large.
-    #[error(
-        "the decompressed body would be {size} bytes, over the {limit}-byte limit; send smaller batches (max_samples_per_send)"
-    )]
-    TooLarge {
-        /// Announced decompressed size.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The decompressed bytes are not a `WriteRequest`.
-    #[error("the body is not a protobuf prometheus.WriteRequest: {0}")]
-    Protobuf(String),
 }
 
 /// Checks the `Content-Type` and `Content-Encoding` headers the way Prometheus does: a missing
@@ -86,21 +62,6 @@ pub fn check_headers(
     }
 }
 
-/// Decompresses (snappy block) and decodes a remote-write 1.0 body.
-pub fn decode_write_request(body: &[u8]) -> Result<WriteRequest, DecodeError> {
-    let size = snap::raw::decompress_len(body).map_err(|e| DecodeError::Snappy(e.to_string()))?;
-    if size > MAX_DECOMPRESSED_BYTES {
-        return Err(DecodeError::TooLarge {
-            size,
-            limit: MAX_DECOMPRESSED_BYTES,
-        });
-    }
-    let bytes = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| DecodeError::Snappy(e.to_string()))?;
-    WriteRequest::decode(bytes.as_slice()).map_err(|e| DecodeError::Protobuf(e.to_string()))
-}
-
 /// Encodes and compresses a request as a remote-write 1.0 sender does.
 pub fn encode_write_request(request: &WriteRequest) -> Result<Vec<u8>, DecodeError> {
     snap::raw::Encoder::new()
@@ -111,54 +72,6 @@ pub fn encode_write_request(request: &WriteRequest) -> Result<Vec<u8>, DecodeErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{Label, Sample, TimeSeries};
-
-    fn request() -> WriteRequest {
-        WriteRequest {
-            timeseries: vec![TimeSeries {
-                labels: vec![Label::new("__name__", "up")],
-                samples: vec![Sample {
-                    value: 1.0,
-                    timestamp: 5,
-                }],
-                histograms: vec![],
-            }],
-            metadata: vec![],
-        }
-    }
-
-    #[test]
-    fn round_trips_through_snappy_and_protobuf() {
-        let body = encode_write_request(&request()).unwrap();
-        assert_eq!(decode_write_request(&body).unwrap(), request());
-    }
-
-    #[test]
-    fn raw_protobuf_without_snappy_is_a_snappy_error() {
-        let raw = prost::Message::encode_to_vec(&request());
-        let error = decode_write_request(&raw).unwrap_err();
-        assert!(matches!(error, DecodeError::Snappy(_)), "{error}");
-        assert!(error.to_string().contains("snappy"), "{error}");
-    }
-
-    #[test]
-    fn snappy_of_garbage_is_a_protobuf_error() {
-        let body = snap::raw::Encoder::new()
-            .compress_vec(b"\xff\xff\xff\xff")
-            .unwrap();
-        let error = decode_write_request(&body).unwrap_err();
-        assert!(matches!(error, DecodeError::Protobuf(_)), "{error}");
-    }
-
-    #[test]
-    fn an_announced_size_over_the_limit_is_refused_before_allocating() {
-        // A snappy header announcing 1 GiB (varint) followed by nothing.
-        let body = [0x80, 0x80, 0x80, 0x80, 0x04];
-        assert!(matches!(
-            decode_write_request(&body),
-            Err(DecodeError::TooLarge { size, .. }) if size == 1 << 30
-        ));
-    }
 
     #[test]
     fn headers_follow_prometheus_defaults() {

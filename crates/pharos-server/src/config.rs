@@ -24,6 +24,8 @@ pub struct ServerSettings {
     pub database: DatabaseSettings,
     /// Connection limits and timeouts.
     pub http: HttpSettings,
+    /// Limits of `POST /api/v1/write`.
+    pub remote_write: RemoteWriteSettings,
 }
 
 /// Request handling limits.
@@ -71,6 +73,57 @@ impl Default for HttpSettings {
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+        }
+    }
+}
+
+/// Limits of one remote-write request (`remote_write:` section). A request over a
+/// request-wide limit is refused whole; a series over a label limit is refused alone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteWriteSettings {
+    /// Largest body after snappy decompression, in bytes (the compressed body is bounded by it).
+    pub max_decompressed_bytes: usize,
+    /// Most series in one request.
+    pub max_series_per_request: usize,
+    /// Most samples in one request.
+    pub max_samples_per_request: usize,
+    /// Most metric metadata entries in one request.
+    pub max_metadata_per_request: usize,
+    /// Most labels of one series, `__name__` included.
+    pub max_labels_per_series: usize,
+    /// Longest label name, in bytes.
+    pub max_label_name_length: usize,
+    /// Longest label value, in bytes.
+    pub max_label_value_length: usize,
+}
+
+impl Default for RemoteWriteSettings {
+    fn default() -> Self {
+        let limits = pharos_ingest::WriteLimits::default();
+        Self {
+            max_decompressed_bytes: limits.max_decompressed_bytes,
+            max_series_per_request: limits.max_series_per_request,
+            max_samples_per_request: limits.max_samples_per_request,
+            max_metadata_per_request: limits.max_metadata_per_request,
+            max_labels_per_series: limits.max_labels_per_series,
+            max_label_name_length: limits.max_label_name_length,
+            max_label_value_length: limits.max_label_value_length,
+        }
+    }
+}
+
+impl RemoteWriteSettings {
+    /// The limits the decoder applies.
+    pub fn limits(&self) -> pharos_ingest::WriteLimits {
+        pharos_ingest::WriteLimits {
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            max_series_per_request: self.max_series_per_request,
+            max_samples_per_request: self.max_samples_per_request,
+            max_metadata_per_request: self.max_metadata_per_request,
+            max_labels_per_series: self.max_labels_per_series,
+            max_label_name_length: self.max_label_name_length,
+            max_label_value_length: self.max_label_value_length,
         }
     }
 }

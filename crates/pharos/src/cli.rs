@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
-    ApiSettings, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings, ServerSettings,
-    TenancySettings, TrashSettings,
+    ApiSettings, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
+    RemoteWriteSettings, ServerSettings, TenancySettings, TrashSettings,
 };
 use serde::Deserialize;
 
@@ -123,6 +123,8 @@ pub struct FileConfig {
     pub database: DatabaseSettings,
     /// See [`HttpSettings`].
     pub http: HttpSettings,
+    /// See [`RemoteWriteSettings`].
+    pub remote_write: RemoteWriteSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -144,14 +146,19 @@ pub struct TsdbConfig {
     /// Size limit of blocks plus WAL: a byte count or a size such as `512MB`, `50GB`.
     #[serde(with = "byte_size_text")]
     pub max_bytes: Option<u64>,
+    /// How far ahead of the server's clock a sample may be stamped; newer samples are refused.
+    #[serde(with = "duration_text")]
+    pub future_sample_tolerance: Duration,
 }
 
 impl Default for TsdbConfig {
     fn default() -> Self {
+        let defaults = pharos_tsdb::Options::default();
         Self {
             path: None,
-            retention: pharos_tsdb::Options::default().retention,
+            retention: defaults.retention,
             max_bytes: None,
+            future_sample_tolerance: defaults.future_sample_tolerance,
         }
     }
 }
@@ -311,6 +318,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
             ephemeral_dashboard: file.ephemeral_dashboard,
             database: file.database,
             http: file.http,
+            remote_write: file.remote_write,
         },
         tsdb,
         query: file.query.into(),
@@ -345,6 +353,7 @@ fn tsdb_settings(
         options: pharos_tsdb::Options {
             retention,
             max_bytes,
+            future_sample_tolerance: file.future_sample_tolerance,
             ..pharos_tsdb::Options::default()
         },
     })
@@ -509,6 +518,12 @@ mod tests {
             Duration::from_secs(15 * 86_400)
         );
         assert_eq!(settings.tsdb.options.max_bytes, None);
+        assert_eq!(
+            settings.tsdb.options.future_sample_tolerance,
+            Duration::from_secs(600)
+        );
+        assert_eq!(settings.server.remote_write.max_label_value_length, 2048);
+        assert_eq!(settings.server.remote_write.max_labels_per_series, 30);
         assert_eq!(settings.query.timeout, Duration::from_secs(120));
         assert_eq!(settings.query.max_samples, 50_000_000);
         assert_eq!(settings.query.lookback_delta, Duration::from_secs(300));
@@ -520,7 +535,7 @@ mod tests {
         let path = dir.path().join("pharos.yaml");
         std::fs::write(
             &path,
-            "tsdb:\n  path: /srv/metrics\n  retention: 30d\n  max_bytes: 10GB\nquery:\n  timeout: 30s\n  max_samples: 1000\n  lookback_delta: 1m\n",
+            "tsdb:\n  path: /srv/metrics\n  retention: 30d\n  max_bytes: 10GB\n  future_sample_tolerance: 1h\nquery:\n  timeout: 30s\n  max_samples: 1000\n  lookback_delta: 1m\nremote_write:\n  max_label_value_length: 4096\n  max_series_per_request: 10\n",
         )
         .unwrap();
         let settings = load(&args_with(Some(path.clone()))).unwrap();
@@ -530,6 +545,14 @@ mod tests {
             Duration::from_secs(30 * 86_400)
         );
         assert_eq!(settings.tsdb.options.max_bytes, Some(10 << 30));
+        assert_eq!(
+            settings.tsdb.options.future_sample_tolerance,
+            Duration::from_secs(3600)
+        );
+        let limits = settings.server.remote_write.limits();
+        assert_eq!(limits.max_label_value_length, 4096);
+        assert_eq!(limits.max_series_per_request, 10);
+        assert_eq!(limits.max_label_name_length, 1024, "unset keys keep defaults");
         assert_eq!(settings.query.timeout, Duration::from_secs(30));
         assert_eq!(settings.query.max_samples, 1000);
         assert_eq!(settings.query.lookback_delta, Duration::from_secs(60));

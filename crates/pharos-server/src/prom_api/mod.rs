@@ -23,7 +23,6 @@ pub use local_datasource::{
 };
 pub use params::{parse_duration_ms, parse_time};
 pub use response::{PromError, PromErrorType};
-pub use write::MAX_BODY_BYTES as REMOTE_WRITE_MAX_BODY_BYTES;
 
 use crate::state::AppState;
 

@@ -1,18 +1,18 @@
 //! `POST /api/v1/write`: the remote-write 1.0 receiver. Answers are plain text, as
-//! Prometheus' receiver sends them, and 204 is only sent once every sample is durable.
+//! Prometheus' receiver sends them, and 204 is only sent once every sample is durable. The
+//! `remote_write:` limits are applied before the body is decompressed or decoded.
 
 use axum::{
     extract::{Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use pharos_ingest::{RejectReason, WriteReport, append_write_request};
+use pharos_ingest::{
+    DecodeError, Limit, RejectReason, WriteLimits, WriteReport, append_write_request,
+};
 use pharos_query::MetricMetadataEntry;
 
-use crate::{extract::read_limited, state::AppState};
-
-/// Largest compressed body accepted (senders default to a few hundred kilobytes).
-pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+use crate::{error::ApiError, extract::read_limited, state::AppState};
 
 /// A plain-text answer.
 fn text(status: StatusCode, message: impl Into<String>) -> Response {
@@ -49,15 +49,33 @@ pub async fn remote_write(State(state): State<AppState>, request: Request) -> Re
     if let Err(error) = checked {
         return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, error.to_string());
     }
-    let body = match read_limited(request, MAX_BODY_BYTES).await {
+    let limits = state.settings.remote_write.limits();
+    let body = match read_limited(request, limits.max_compressed_bytes()).await {
         Ok(body) => body,
+        Err(ApiError::PayloadTooLarge { limit }) => {
+            count_refusal(Limit::DecompressedBytes, 1);
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                too_large_body(limit, &limits),
+            );
+        }
         Err(error) => return text(error.status(), error.to_string()),
     };
-    let write_request = match pharos_ingest::decode_write_request(&body) {
-        Ok(decoded) => decoded,
-        Err(error) => return text(StatusCode::BAD_REQUEST, error.to_string()),
+    // Decompressing and decoding up to the size limit takes a while: off the async workers.
+    let decoded =
+        tokio::task::spawn_blocking(move || pharos_ingest::decode_write_request(&body, &limits))
+            .await;
+    let write_request = match decoded {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(error)) => {
+            if let Some(limit) = error.limit() {
+                count_refusal(limit, 1);
+            }
+            return refused(&error);
+        }
+        Err(error) => return text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     };
-    for family in &write_request.metadata {
+    for family in &write_request.request.metadata {
         metrics.record_metadata(
             &family.metric_family_name,
             MetricMetadataEntry {
@@ -92,8 +110,31 @@ pub async fn remote_write(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
-/// Self-monitoring: stored samples and rejections by reason.
+/// A decoding failure or a request-wide limit: 400, nothing stored.
+fn refused(error: &DecodeError) -> Response {
+    text(StatusCode::BAD_REQUEST, error.to_string())
+}
+
+/// The answer for a body longer than any body that decompresses within the limit.
+fn too_large_body(read_limit: usize, limits: &WriteLimits) -> String {
+    format!(
+        "remote-write refused: the body is over {read_limit} bytes, so it cannot decompress within limit {} = {}; send smaller batches (lower queue_config.max_samples_per_send) or raise the limit",
+        Limit::DecompressedBytes,
+        limits.max_decompressed_bytes
+    )
+}
+
+/// `pharos_refusals_total` for a limit.
+fn count_refusal(limit: Limit, refusals: usize) {
+    metrics::counter!("pharos_refusals_total", "reason" => limit.reason())
+        .increment(refusals as u64);
+}
+
+/// Self-monitoring: stored samples, rejections by reason, series refused by label limits.
 fn count(report: &WriteReport) {
+    for (limit, series) in &report.refused_series {
+        count_refusal(*limit, *series);
+    }
     metrics::counter!("pharos_tsdb_appended_samples_total", "source" => "remote_write")
         .increment(report.accepted as u64);
     for reason in RejectReason::ALL {

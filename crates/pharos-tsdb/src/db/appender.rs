@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Db, DbError};
+use super::{Db, DbError, wall_clock_ms};
 use crate::head::{AppendError, Appended, SeriesRef};
 use crate::labels::Labels;
 use crate::sync::lock;
@@ -34,6 +34,8 @@ pub struct Appender<'a> {
     db: &'a Db,
     pending: HashMap<Labels, Pending>,
     count: usize,
+    /// The wall clock when the batch started (ms).
+    now: i64,
 }
 
 impl<'a> Appender<'a> {
@@ -42,18 +44,27 @@ impl<'a> Appender<'a> {
             db,
             pending: HashMap::new(),
             count: 0,
+            now: wall_clock_ms(),
         }
     }
 
     /// Oldest timestamp a new sample may have: nothing before the newest block's end, nor more
     /// than half a block range behind the newest sample (as Prometheus), so the head can always
-    /// be cut into blocks.
+    /// be cut into blocks. "Newest" never counts beyond the wall clock, so a sample stamped in
+    /// the future (stored before the tolerance existed, or the clock stepped back) cannot close
+    /// the window for everyone else.
     fn min_appendable_time(&self) -> i64 {
         let head = &self.db.head;
-        let behind_newest = head.max_time().map_or(i64::MIN, |max| {
+        let behind_newest = self.db.trusted_max_time(self.now).map_or(i64::MIN, |max| {
             max.saturating_sub(self.db.options.block_duration_ms() / 2)
         });
         head.min_valid_time().max(behind_newest)
+    }
+
+    /// Newest timestamp a new sample may have: the clock plus the future tolerance.
+    fn max_appendable_time(&self) -> i64 {
+        self.now
+            .saturating_add(self.db.options.future_sample_tolerance_ms())
     }
 
     /// Number of samples in the batch.
@@ -84,6 +95,10 @@ impl<'a> Appender<'a> {
             Ok(Appended::IdenticalDuplicate) => Ok(()),
             Err(error) => {
                 self.db.head.count_rejection(&error);
+                if matches!(error, AppendError::TooFarInFuture { .. }) {
+                    metrics::counter!("pharos_refusals_total", "reason" => "too_far_in_future")
+                        .increment(1);
+                }
                 Err(error)
             }
         }
@@ -92,6 +107,14 @@ impl<'a> Appender<'a> {
     fn check(&self, labels: &Labels, t: i64, v: f64) -> Result<Appended, AppendError> {
         if labels.is_empty() {
             return Err(AppendError::EmptyLabels);
+        }
+        let max_valid = self.max_appendable_time();
+        if t > max_valid {
+            return Err(AppendError::TooFarInFuture {
+                t,
+                max_valid,
+                tolerance_ms: self.db.options.future_sample_tolerance_ms(),
+            });
         }
         let min_valid = self.min_appendable_time();
         if t < min_valid {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{BLOCKS_DIR, Db, DbError, WAL_DIR};
+use super::{BLOCKS_DIR, Db, DbError, WAL_DIR, wall_clock_ms};
 use crate::block::{self, Block, BlockSpec, compact, plan_compaction, write_block};
 use crate::sync::{lock, read, write};
 use crate::wal;
@@ -37,8 +37,11 @@ impl Db {
 
     fn cut_blocks(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
         let range = self.options.block_duration_ms();
+        let now = wall_clock_ms();
         loop {
-            let (Some(min), Some(max)) = (self.head.min_time(), self.head.max_time()) else {
+            // A sample stamped past the clock does not count: cutting the current range early
+            // would close it to every series.
+            let (Some(min), Some(max)) = (self.head.min_time(), self.trusted_max_time(now)) else {
                 return Ok(());
             };
             // Never re-cut a range already in blocks (a chunk restored from a run with another
@@ -130,7 +133,9 @@ impl Db {
             .map(|b| b.meta().max_time)
             .chain(self.head.max_time())
             .max();
-        let Some(newest) = newest else {
+        // Never beyond the clock: a block or sample stamped in the future must not expire
+        // everything else.
+        let Some(newest) = newest.map(|newest| newest.min(wall_clock_ms())) else {
             return Ok(());
         };
         // Measured from the newest data, not the wall clock (as Prometheus), so old imports

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
@@ -120,11 +121,29 @@ impl Db {
         let head = Arc::new(Head::new(HeadOptions {
             chunk_range_ms: options.block_duration_ms(),
         }));
+        let now = wall_clock_ms();
         if let Some(end) = blocks.iter().map(|b| b.meta().max_time).max() {
-            // Samples older than the newest block are already persisted there.
-            head.raise_min_valid_time(end);
+            // Samples older than the newest block are already persisted there. A block reaching
+            // past the clock was cut around a sample stamped in the future (before such samples
+            // were refused): it must not close the window, so the bound stops where the normal
+            // window starts, and later data for that range goes to an overlapping block.
+            let window_start = now.saturating_sub(options.block_duration_ms() / 2);
+            head.raise_min_valid_time(end.min(window_start));
         }
-        let (wal, replay) = replay_into(&head, &dir.join(WAL_DIR), options.wal_segment_size)?;
+        let newest_allowed = now.saturating_add(options.future_sample_tolerance_ms());
+        let (wal, replay, dropped) = replay_into(
+            &head,
+            &dir.join(WAL_DIR),
+            options.wal_segment_size,
+            newest_allowed,
+        )?;
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                newest_allowed,
+                "dropped samples stamped too far in the future from the head; they were stored before tsdb.future_sample_tolerance existed and would keep their series from accepting current samples"
+            );
+        }
         head.reset_counters();
         tracing::info!(
             dir = %dir.display(),
@@ -158,6 +177,12 @@ impl Db {
     /// Oldest timestamp the database still accepts (samples before it are in blocks).
     pub fn min_valid_time(&self) -> i64 {
         self.head.min_valid_time()
+    }
+
+    /// The head's newest sample time as far as windows and block cuts are concerned: never
+    /// beyond `now`, so one future-stamped sample cannot move them for every series.
+    pub(crate) fn trusted_max_time(&self, now: i64) -> Option<i64> {
+        self.head.max_time().map(|max| max.min(now))
     }
 
     /// Number of distinct values per label name in the head, most first.
@@ -237,12 +262,26 @@ impl Db {
     }
 }
 
+/// The wall clock in milliseconds since 1970.
+pub(crate) fn wall_clock_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Replays the WAL into `head`. Series ids in the log are kept, except when the same labels
 /// appear under several ids (a series was dropped and re-created): then later ids alias the
-/// first.
-fn replay_into(head: &Head, dir: &Path, segment_size: u64) -> Result<(Wal, ReplayReport), DbError> {
+/// first. Samples after `newest_allowed` are left out; their number is returned.
+fn replay_into(
+    head: &Head,
+    dir: &Path,
+    segment_size: u64,
+    newest_allowed: i64,
+) -> Result<(Wal, ReplayReport, u64), DbError> {
     let mut refs: HashMap<u64, SeriesRef> = HashMap::new();
     let mut max_id = 0;
+    let mut dropped = 0u64;
     let mut failure: Option<crate::chunk::ChunkError> = None;
     let (wal, report) = Wal::open(dir, segment_size, |record| match record {
         Record::Series(series) => {
@@ -253,6 +292,10 @@ fn replay_into(head: &Head, dir: &Path, segment_size: u64) -> Result<(Wal, Repla
         }
         Record::Samples(samples) => {
             for sample in samples {
+                if sample.t > newest_allowed {
+                    dropped += 1;
+                    continue;
+                }
                 if let Some(series_ref) = refs.get(&sample.series) {
                     // Rejections reproduce decisions made (and reported) before the crash.
                     let _ =
@@ -261,10 +304,13 @@ fn replay_into(head: &Head, dir: &Path, segment_size: u64) -> Result<(Wal, Repla
             }
         }
         Record::Chunks { series, chunks } => {
-            if let Some(series_ref) = refs.get(&series)
-                && let Err(error) = head.restore_chunks(*series_ref, chunks)
-            {
-                failure.get_or_insert(error);
+            if let Some(series_ref) = refs.get(&series) {
+                match head.restore_chunks(*series_ref, chunks, newest_allowed) {
+                    Ok(left_out) => dropped += left_out,
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                    }
+                }
             }
         }
     })?;
@@ -276,9 +322,13 @@ fn replay_into(head: &Head, dir: &Path, segment_size: u64) -> Result<(Wal, Repla
         .into());
     }
     head.reserve_ids_through(max_id);
-    Ok((wal, report))
+    Ok((wal, report, dropped))
 }
 
 #[cfg(test)]
 #[path = "db_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "future_tests.rs"]
+mod future_tests;

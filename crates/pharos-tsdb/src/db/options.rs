@@ -20,6 +20,10 @@ pub struct Options {
     pub block_duration: Duration,
     /// Size at which the WAL starts a new segment file. Default 32 MiB.
     pub wal_segment_size: u64,
+    /// How far ahead of the wall clock a sample may be. Newer samples are rejected one by one
+    /// (`too far in the future`): a single sample stamped years ahead would otherwise make the
+    /// series, and the store's writable window, refuse every "now" sample. Default 10 minutes.
+    pub future_sample_tolerance: Duration,
 }
 
 impl Default for Options {
@@ -29,6 +33,7 @@ impl Default for Options {
             max_bytes: None,
             block_duration: Duration::from_secs(2 * 3600),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
+            future_sample_tolerance: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -57,6 +62,10 @@ impl Options {
 
     pub(crate) fn block_duration_ms(&self) -> i64 {
         i64::try_from(self.block_duration.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) fn future_sample_tolerance_ms(&self) -> i64 {
+        i64::try_from(self.future_sample_tolerance.as_millis()).unwrap_or(i64::MAX)
     }
 
     pub(crate) fn retention_ms(&self) -> i64 {

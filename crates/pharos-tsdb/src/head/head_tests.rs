@@ -162,7 +162,9 @@ fn snapshot_restores_identically() {
     for (id, labels, chunks) in head.snapshot() {
         let bytes = chunks.iter().map(|c| c.data.to_vec()).collect();
         let series_ref = restored.create_series_with_id(id, &labels);
-        restored.restore_chunks(series_ref, bytes).unwrap();
+        restored
+            .restore_chunks(series_ref, bytes, i64::MAX)
+            .unwrap();
     }
     assert_eq!(
         restored.select(&[], i64::MIN, i64::MAX),

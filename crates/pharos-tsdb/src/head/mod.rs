@@ -49,6 +49,19 @@ pub enum AppendError {
         /// Oldest timestamp accepted at the time of the append.
         min_valid: i64,
     },
+    /// The sample is newer than the clock allows (`Options::future_sample_tolerance`).
+    #[error(
+        "too far in the future: timestamp {t} is after {max_valid}, the newest time accepted (the server's clock plus {}, limit tsdb.future_sample_tolerance); check the sender's clock",
+        format_millis(*tolerance_ms)
+    )]
+    TooFarInFuture {
+        /// Rejected timestamp.
+        t: i64,
+        /// Newest timestamp accepted at the time of the append.
+        max_valid: i64,
+        /// The configured tolerance, in milliseconds.
+        tolerance_ms: i64,
+    },
     /// A different value is already stored at this timestamp.
     #[error(
         "duplicate sample for timestamp {t}: a different value is already stored; a series may have only one value per timestamp"
@@ -65,6 +78,22 @@ pub enum AppendError {
     /// The chunk encoder refused the sample (a bug, never expected in practice).
     #[error("could not encode sample: {0}")]
     Chunk(#[from] ChunkError),
+}
+
+/// A duration in milliseconds as `10m`, `1h30m`, `45s` or `250ms`, for messages.
+pub(crate) fn format_millis(ms: i64) -> String {
+    if ms <= 0 || ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let mut seconds = ms / 1000;
+    let mut text = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if seconds >= size {
+            text.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    text
 }
 
 /// A stable handle to a head series, valid until the series is garbage-collected.
@@ -280,19 +309,26 @@ impl Head {
     }
 
     /// Restores a series' chunks (oldest first) from a checkpoint. Chunks not after the series'
-    /// newest sample are skipped.
+    /// newest sample are skipped; samples after `newest_allowed` are left out and counted.
     pub(crate) fn restore_chunks(
         &self,
         series_ref: SeriesRef,
         chunks: Vec<Vec<u8>>,
-    ) -> Result<(), ChunkError> {
+        newest_allowed: i64,
+    ) -> Result<u64, ChunkError> {
         let Some(series) = self.maps.by_id(series_ref.0) else {
-            return Ok(());
+            return Ok(0);
         };
         let mut state = lock(&series.state);
         let count = chunks.len();
+        let mut left_out = 0u64;
         for (index, bytes) in chunks.into_iter().enumerate() {
-            let chunk = XorChunk::from_bytes(bytes)?;
+            let mut chunk = XorChunk::from_bytes(bytes)?;
+            if chunk.max_time().is_some_and(|max| max > newest_allowed) {
+                let (kept, dropped) = keep_until(&chunk, newest_allowed)?;
+                chunk = kept;
+                left_out += dropped;
+            }
             let (Some(min), Some(max)) = (chunk.min_time(), chunk.max_time()) else {
                 continue;
             };
@@ -309,7 +345,7 @@ impl Head {
             self.min_time.fetch_min(min, Ordering::AcqRel);
             self.max_time.fetch_max(max, Ordering::AcqRel);
         }
-        Ok(())
+        Ok(left_out)
     }
 
     /// Every live series with all its chunks, for checkpoints.
@@ -383,6 +419,7 @@ impl Head {
         stats.samples_appended_total = Counters::get(&counters.samples_appended);
         stats.out_of_order_total = Counters::get(&counters.out_of_order);
         stats.too_old_total = Counters::get(&counters.too_old);
+        stats.too_far_in_future_total = Counters::get(&counters.too_far_in_future);
         stats.duplicate_rejected_total = Counters::get(&counters.duplicate_rejected);
         stats.identical_duplicates_total = Counters::get(&counters.identical_duplicates);
         stats.series_created_total = Counters::get(&counters.series_created);
@@ -399,6 +436,20 @@ impl Head {
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         counts
     }
+}
+
+/// A copy of `chunk` with only the samples up to `newest`, and how many were left out.
+fn keep_until(chunk: &XorChunk, newest: i64) -> Result<(XorChunk, u64), ChunkError> {
+    let mut kept = XorChunk::new();
+    let mut dropped = 0;
+    for sample in chunk.iter() {
+        if sample.t <= newest {
+            kept.append(sample.t, sample.v)?;
+        } else {
+            dropped += 1;
+        }
+    }
+    Ok((kept, dropped))
 }
 
 #[cfg(test)]

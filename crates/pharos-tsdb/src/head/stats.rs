@@ -10,6 +10,7 @@ pub(crate) struct Counters {
     pub(crate) samples_appended: AtomicU64,
     pub(crate) out_of_order: AtomicU64,
     pub(crate) too_old: AtomicU64,
+    pub(crate) too_far_in_future: AtomicU64,
     pub(crate) duplicate_rejected: AtomicU64,
     pub(crate) identical_duplicates: AtomicU64,
     pub(crate) series_created: AtomicU64,
@@ -25,6 +26,7 @@ impl Counters {
         let counter = match error {
             AppendError::OutOfOrder { .. } => &self.out_of_order,
             AppendError::TooOld { .. } => &self.too_old,
+            AppendError::TooFarInFuture { .. } => &self.too_far_in_future,
             AppendError::DuplicateSampleForTimestamp { .. } => &self.duplicate_rejected,
             AppendError::EmptyLabels | AppendError::UnknownSeries(_) | AppendError::Chunk(_) => {
                 return;
@@ -38,6 +40,7 @@ impl Counters {
             &self.samples_appended,
             &self.out_of_order,
             &self.too_old,
+            &self.too_far_in_future,
             &self.duplicate_rejected,
             &self.identical_duplicates,
             &self.series_created,
@@ -73,6 +76,8 @@ pub struct HeadStats {
     pub out_of_order_total: u64,
     /// Samples rejected because they were older than the oldest writable time.
     pub too_old_total: u64,
+    /// Samples rejected because they were newer than the clock plus the future tolerance.
+    pub too_far_in_future_total: u64,
     /// Samples rejected because a different value existed for the same timestamp.
     pub duplicate_rejected_total: u64,
     /// Identical re-sent samples ignored without error.
