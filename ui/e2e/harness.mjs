@@ -1,9 +1,8 @@
-// Browser-test harness: runs the real pharos binary on a free loopback port with a fresh data
+// Browser-test harness: runs the real pharos binary on a loopback port of its choosing with a fresh data
 // directory, drives Debian's Chromium through playwright-core (never a downloaded browser), and
 // keeps screenshots and measurements in e2e/artifacts/.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,17 +40,18 @@ export function prometheusUrl() {
   return url;
 }
 
-async function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
+// pharos listens on port 0 and writes the address it got to --addr-file (no free-port race).
+async function boundAddress(addrFile, child, log, deadline) {
+  for (;;) {
+    if (existsSync(addrFile)) return readFileSync(addrFile, 'utf8').trim();
+    if (child.exitCode !== null) throw new Error(`pharos exited with ${child.exitCode}:\n${log.join('')}`);
+    if (Date.now() > deadline) throw new Error(`pharos wrote no --addr-file in 30 s:\n${log.join('')}`);
+    await sleep(50);
+  }
 }
+
+// The binary's environment without a developer's PHAROS_* settings (a real database, say).
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PHAROS_')));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,19 +63,19 @@ export async function startPharos({ demo = false } = {}) {
   if (!existsSync(PHAROS_BIN)) {
     throw new Error(`${PHAROS_BIN} does not exist: run \`cargo build -p pharos\` first (or set PHAROS_BIN)`);
   }
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'pharos-ui-e2e-'));
+  const addrFile = join(dataDir, 'addr');
   mkdirSync(ARTIFACTS, { recursive: true });
   const log = [];
-  const args = ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, ...(demo ? [] : ['--no-demo'])];
+  const args = ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--addr-file', addrFile, ...(demo ? [] : ['--no-demo'])];
   const child = spawn(PHAROS_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn' },
+    env: { ...cleanEnv(), PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn' },
   });
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
-  const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
+  const base = `http://${await boundAddress(addrFile, child, log, deadline)}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`pharos exited with ${child.exitCode}:\n${log.join('')}`);
     try {

@@ -1,18 +1,21 @@
 //! Runs every Prometheus `promqltest` script in `shared/reference/promqltest/` against
-//! the engine, prints a per-file table, and fails if any file passes fewer evals than
-//! recorded in `tests/promqltest-baseline.txt`.
+//! the engine, prints a per-file table, and compares the outcome with
+//! `tests/promqltest-baseline.txt` exactly (see `conformance::baseline`): a new failing eval,
+//! a changed pass or skip count, a file missing from the baseline or a baseline entry without
+//! a file fails the test.
 //!
 //! `PROMQLTEST_FILE=<name>` limits the run to one file; `PROMQLTEST_VERBOSE=1` prints
 //! every failure (otherwise the first few per file); `PROMQLTEST_SHOW_SKIPPED=1` lists
-//! skipped evals with their reason; `PROMQLTEST_SHOW_ERRORS=1` prints query errors.
+//! skipped evals with their reason; `PROMQLTEST_UPDATE_BASELINE=1` rewrites the baseline from
+//! this run (review its diff).
 
 mod conformance;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pharos_promql::{Engine, EngineOptions};
 
+use conformance::baseline::{self, Baseline, FileOutcome};
 use conformance::runner::{FileReport, run_file};
 
 fn suite_dir() -> PathBuf {
@@ -23,16 +26,11 @@ fn baseline_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/promqltest-baseline.txt")
 }
 
-/// `file passed` lines; `#` starts a comment.
-fn read_baseline() -> BTreeMap<String, usize> {
-    let text = std::fs::read_to_string(baseline_path()).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let l = l.split('#').next()?.trim();
-            let (f, n) = l.split_once(char::is_whitespace)?;
-            Some((f.to_string(), n.trim().parse().ok()?))
-        })
-        .collect()
+fn read_baseline() -> Baseline {
+    let path = baseline_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    baseline::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn skipped_summary(r: &FileReport) -> String {
@@ -58,9 +56,7 @@ fn promqltest_conformance() {
         timeout: Some(std::time::Duration::from_secs(60)),
         ..EngineOptions::default()
     });
-    let baseline = read_baseline();
-    let mut regressions = Vec::new();
-    let mut improvements = Vec::new();
+    let mut outcomes = Baseline::new();
     let (mut total_pass, mut total_run, mut total_skip) = (0, 0, 0);
     println!("{:<28} {:>13}  skipped (reason)", "file", "passed/total");
     for path in &files {
@@ -102,27 +98,43 @@ fn promqltest_conformance() {
         total_pass += r.passed;
         total_run += r.total();
         total_skip += skipped;
-        let floor = baseline.get(&name).copied().unwrap_or(0);
-        if r.passed < floor {
-            regressions.push(format!("{name}: {} passed, baseline {floor}", r.passed));
-        } else if r.passed > floor {
-            improvements.push(format!("{name} {}", r.passed));
-        }
+        outcomes.insert(
+            name,
+            FileOutcome {
+                passed: r.passed,
+                failed: r.failed,
+                skipped,
+                skip_reasons: r.skipped,
+                failing: r.failed_evals.into_iter().collect(),
+            },
+        );
     }
     println!(
         "{:<28} {:>6}/{:<6}  {total_skip}",
         "TOTAL", total_pass, total_run
     );
-    if !improvements.is_empty() && only.is_none() {
-        println!(
-            "hint: pass counts above the baseline; raise {}:\n  {}",
-            baseline_path().display(),
-            improvements.join("\n  ")
+    if std::env::var("PROMQLTEST_UPDATE_BASELINE").is_ok_and(|v| v == "1") {
+        assert!(
+            only.is_none(),
+            "PROMQLTEST_UPDATE_BASELINE needs the whole suite: unset PROMQLTEST_FILE"
+        );
+        std::fs::write(baseline_path(), baseline::render(&outcomes)).unwrap();
+        println!("wrote {}", baseline_path().display());
+        return;
+    }
+    if let Some(only) = &only {
+        assert!(
+            outcomes.contains_key(only),
+            "PROMQLTEST_FILE={only}: no such file in {}",
+            dir.display()
         );
     }
+    let problems = baseline::differences(&read_baseline(), &outcomes, only.is_none());
     assert!(
-        regressions.is_empty(),
-        "conformance regressions:\n{}",
-        regressions.join("\n")
+        problems.is_empty(),
+        "conformance differs from {} (if the change is intended, rerun with \
+         PROMQLTEST_UPDATE_BASELINE=1 and review the diff):\n  {}",
+        baseline_path().display(),
+        problems.join("\n  ")
     );
 }

@@ -34,8 +34,8 @@ async fn every_sample_of_a_real_prometheus_is_stored() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
-    let job = ScrapeConfig::new("prometheus", [address.clone()])
-        .with_interval(Duration::from_millis(500));
+    let job =
+        ScrapeConfig::new("prometheus", [address.clone()]).with_interval(Duration::from_secs(2));
     let manager = ScrapeManager::new(Arc::clone(&db), vec![job], reqwest::Client::new()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(manager.clone().run(async move {

@@ -178,13 +178,103 @@ async fn range_queries_series_and_label_values_stay_inside_the_tenant() {
     let found: Vec<&Value> = series.body["data"].as_array().unwrap().iter().collect();
     assert_eq!(found.len(), 2, "two team-a pods: {}", series.text);
     assert!(found.iter().all(|s| s["namespace"] == "team-a"));
+}
 
-    let labels = app.get(&format!("{base}/api/v1/labels")).await;
-    assert_eq!(labels.status, StatusCode::OK, "{}", labels.text);
+/// Writes one sample `pharos_tenancy_probe{namespace, <label_name>="x"}` (now) into the peer.
+async fn write_probe(prometheus: &str, namespace: &str, label_name: &str) {
+    use pharos_ingest::{Label, Sample, TimeSeries, WriteRequest, encode_write_request};
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let request = WriteRequest {
+        timeseries: vec![TimeSeries {
+            labels: vec![
+                Label::new("__name__", "pharos_tenancy_probe"),
+                Label::new(label_name, "x"),
+                Label::new("namespace", namespace),
+            ],
+            samples: vec![Sample {
+                value: 1.0,
+                timestamp: now_ms,
+            }],
+            histograms: vec![],
+        }],
+        metadata: vec![],
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{prometheus}/api/v1/write"))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "snappy")
+        .header("x-prometheus-remote-write-version", "0.1.0")
+        .body(encode_write_request(&request).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert!(
-        labels.body["data"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("namespace"))
+        response.status().is_success(),
+        "remote write into the peer: {}",
+        response.status()
     );
+}
+
+fn label_names(answer: &common::Answer) -> Vec<String> {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of label names: {}", answer.text))
+        .iter()
+        .map(|name| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn label_names_stay_inside_the_tenant() {
+    let Some(prometheus) = prometheus_url() else {
+        return;
+    };
+    let app = app(&prometheus, ConflictPolicy::Replace).await;
+    // A label name that only a team-b series carries (unique per run: the peer is shared).
+    let only_team_b = format!(
+        "only_team_b_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    write_probe(&prometheus, "team-b", &only_team_b).await;
+    let labels = |project: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/proxy/projects/{project}/datasources/prom/api/v1/labels");
+            label_names(&app.get(&path).await)
+        }
+    };
+
+    // Without a tenant filter the name is listed: the probe is there to be leaked.
+    let all = labels("admin").await;
+    assert!(all.contains(&only_team_b), "unfiltered: {all:?}");
+    let platform = labels("platform").await;
+    assert!(
+        platform.contains(&only_team_b),
+        "team-a + team-b: {platform:?}"
+    );
+
+    let team_a = labels("team-a").await;
+    assert!(
+        team_a.contains(&"namespace".to_owned()),
+        "team-a still sees its own label names: {team_a:?}"
+    );
+    assert!(
+        !team_a.contains(&only_team_b),
+        "team-a must not see a label name only team-b has: {team_a:?}"
+    );
+    let values = app
+        .get(&format!(
+            "/proxy/projects/team-a/datasources/prom/api/v1/label/{only_team_b}/values"
+        ))
+        .await;
+    assert_eq!(values.status, StatusCode::OK, "{}", values.text);
+    assert_eq!(values.body["data"], json!([]), "{}", values.text);
 }

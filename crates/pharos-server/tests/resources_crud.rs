@@ -368,7 +368,8 @@ both_backends!(
     |app: common::TestApp| async move {
         app.project("demo", &[]).await;
         let mut spec = dashboard_spec("up");
-        spec["ttl"] = json!("1s");
+        // Long enough that the read right after the create sees it even on a loaded machine.
+        spec["ttl"] = json!("2s");
         let doc =
             json!({"kind": "EphemeralDashboard", "metadata": {"name": "short"}, "spec": spec});
         assert_eq!(
@@ -383,13 +384,23 @@ both_backends!(
                 .status,
             StatusCode::OK
         );
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        assert_eq!(
-            app.get("/api/v1/projects/demo/ephemeraldashboards/short")
+        // Expiry is a condition to wait for (with a deadline), not a time to sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let status = app
+                .get("/api/v1/projects/demo/ephemeraldashboards/short")
                 .await
-                .status,
-            StatusCode::NOT_FOUND
-        );
+                .status;
+            if status == StatusCode::NOT_FOUND {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK, "before it expires it is readable");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a 2 s TTL has not expired after 15 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         assert_eq!(
             app.get("/api/v1/projects/demo/ephemeraldashboards")
                 .await

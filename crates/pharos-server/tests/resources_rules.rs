@@ -20,12 +20,15 @@ fn dashboard(name: &str, query: &str) -> Value {
     }})
 }
 
+/// How many dashboards the list shows; a failed list call fails the test (it is not "0").
 async fn count_dashboards(app: &common::TestApp) -> usize {
-    app.get("/api/v1/dashboards")
-        .await
+    let listed = app.get("/api/v1/dashboards").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    listed
         .body
         .as_array()
-        .map_or(0, Vec::len)
+        .unwrap_or_else(|| panic!("the list is a JSON array: {}", listed.text))
+        .len()
 }
 
 both_backends!(

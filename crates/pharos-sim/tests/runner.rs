@@ -53,6 +53,18 @@ fn newest_gpu_sample(db: &Db) -> Option<i64> {
         .max()
 }
 
+/// Completes once the store holds a GPU sample newer than `after_ms`; panics after 60 s.
+async fn newest_sample_after(db: &Db, after_ms: i64, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while newest_gpu_sample(db).is_none_or(|newest| newest <= after_ms) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what} within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_backfills_goes_live_and_resumes_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,11 +78,14 @@ async fn run_backfills_goes_live_and_resumes_after_a_restart() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
+    // Stop once a live tick is stored, however long the backfill took on this machine. The
+    // backfill ends at the last whole second before `run` starts, so a sample more than one
+    // interval after `started` can only be live.
     run(
         Arc::clone(&db),
         options.clone(),
         interval,
-        tokio::time::sleep(Duration::from_millis(2_500)),
+        newest_sample_after(&db, started + 1_000, "a live tick after the backfill"),
     )
     .await;
     let first_run = newest_gpu_sample(&db).unwrap();
@@ -102,7 +117,7 @@ async fn run_backfills_goes_live_and_resumes_after_a_restart() {
         Arc::clone(&db),
         options,
         interval,
-        tokio::time::sleep(Duration::from_millis(1_500)),
+        newest_sample_after(&db, first_run, "a tick of the second run"),
     )
     .await;
     assert!(newest_gpu_sample(&db).unwrap() > first_run);

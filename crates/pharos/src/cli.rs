@@ -21,6 +21,10 @@ pub struct Cli {
     /// Flags shared by every command.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Once listening, write the bound address (`127.0.0.1:PORT`) to this file, so a caller that
+    /// started `--listen 127.0.0.1:0` learns the port the system chose (tests, supervisors).
+    #[arg(long, env = "PHAROS_ADDR_FILE", global = true)]
+    pub addr_file: Option<PathBuf>,
 }
 
 /// Subcommands.

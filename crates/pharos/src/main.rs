@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = cli::load(&cli.global)?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings).await,
+        Command::Serve => serve(settings, cli.addr_file.as_deref()).await,
         Command::Config => {
             println!("{settings:#?}");
             Ok(())
@@ -45,7 +45,7 @@ fn init_logging(settings: &Settings) {
     }
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     init_logging(&settings);
     // Before anything opens files: connections, store blocks and the database share it.
     pharos_server::serve::raise_open_files_limit();
@@ -108,6 +108,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     )?;
     let app = router(state);
     tracing::info!(addr = %bound, "pharos listening (API docs at /api/docs)");
+    if let Some(path) = addr_file {
+        write_addr_file(path, bound)?;
+    }
     // Connection limits and timeouts, TCP_NODELAY and graceful shutdown live in `serve`.
     pharos_server::serve::serve(listener, app, &http_settings, shutdown_signal())
         .await
@@ -124,6 +127,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tsdb::close(db).await;
     tracing::info!("pharos stopped");
     Ok(())
+}
+
+/// Writes `ADDR\n` to `path` atomically (temporary file, then rename): a reader polling for the
+/// file never sees half an address.
+fn write_addr_file(path: &std::path::Path, bound: SocketAddr) -> anyhow::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, format!("{bound}\n"))
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("cannot write --addr-file {}", path.display()))
 }
 
 /// Points the `local` global datasource at this server; a failure is logged, not fatal (the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{Pharos, free_port, get_json, remote_write, write_body};
+use support::{Pharos, get_json, remote_write, write_body};
 
 const SERIES: usize = 20;
 const BASE_MS: i64 = 1_700_000_000_000;
@@ -36,7 +36,7 @@ fn batch(k: i64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_samples_survive_sigkill_mid_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pharos = Pharos::start(dir.path(), free_port()).await;
+    let mut pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
 
     // Batches go out back to back; `acknowledged` counts the 204s (sequential, so batches
     // 0..acknowledged were all acknowledged).
@@ -72,7 +72,7 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
         "the sender finished before the kill; raise MAX_BATCHES"
     );
 
-    let pharos = Pharos::start(dir.path(), free_port()).await;
+    let pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
     let answer = get_json(&format!(
         "{}?query=kill_test&start={}&end={}&step=1",
         pharos.url("/api/v1/query_range"),

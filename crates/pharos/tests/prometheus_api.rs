@@ -8,7 +8,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{Pharos, free_port, get_json, remote_write, write_body};
+use support::{Pharos, get_json, remote_write, write_body};
 
 fn now_ms() -> i64 {
     i64::try_from(
@@ -34,7 +34,7 @@ fn promtool(args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_queries_pharos_like_a_prometheus() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pharos = Pharos::start(dir.path(), free_port()).await;
+    let mut pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
     let client = reqwest::Client::new();
     // Two samples per series, 15 s apart, the last one a second ago, on whole seconds so the
     // range query's steps hit them exactly.
@@ -101,7 +101,7 @@ async fn promtool_queries_pharos_like_a_prometheus() {
     let status = pharos.terminate();
     assert!(status.success(), "{}", pharos.log_text());
     assert!(pharos.log_text().contains("metrics store closed"));
-    let pharos = Pharos::start(dir.path(), free_port()).await;
+    let pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
     let after = get_json(&format!(
         "{}?query=count(up)&time={}",
         pharos.url("/api/v1/query"),

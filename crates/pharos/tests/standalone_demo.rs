@@ -6,31 +6,43 @@
 
 mod support;
 
-use std::{process::Command, time::Duration};
+use std::time::{Duration, Instant};
 
-use support::{Pharos, free_port, get_json};
+use support::{Pharos, clean_command, get_json};
 
-fn clusters_with_gpu_data(base_url: &str) -> Vec<String> {
-    let output = Command::new("promtool")
-        .args([
-            "query",
-            "instant",
-            base_url,
-            "sum by (cluster) (DCGM_FI_DEV_GPU_UTIL)",
-        ])
+/// `promtool query instant URL QUERY`: the printed series, one line each. Panics when promtool
+/// fails (server down, bad query, promtool missing): an empty answer must mean "no data".
+fn promtool_query(base_url: &str, query: &str) -> Vec<String> {
+    let output = clean_command("promtool")
+        .args(["query", "instant", base_url, query])
         .output()
         .expect("promtool is installed by scripts/peers.sh / .ci/run");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut clusters: Vec<String> = text
+    assert!(
+        output.status.success(),
+        "promtool query {query:?} failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|line| {
-            line.split("cluster=\"")
-                .nth(1)?
-                .split('"')
-                .next()
-                .map(str::to_owned)
-        })
-        .collect();
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn clusters_with_gpu_data(base_url: &str) -> Vec<String> {
+    let mut clusters: Vec<String> =
+        promtool_query(base_url, "sum by (cluster) (DCGM_FI_DEV_GPU_UTIL)")
+            .iter()
+            .filter_map(|line| {
+                line.split("cluster=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()
+                    .map(str::to_owned)
+            })
+            .collect();
     clusters.sort();
     clusters
 }
@@ -38,11 +50,11 @@ fn clusters_with_gpu_data(base_url: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_fresh_data_dir_shows_a_simulated_fleet_within_a_minute() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pharos = Pharos::start_with(dir.path(), free_port(), &[]).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut pharos = Pharos::spawn(dir.path(), &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
     let clusters = loop {
         let clusters = clusters_with_gpu_data(&pharos.base_url());
-        if clusters.len() == 3 || std::time::Instant::now() > deadline {
+        if clusters.len() == 3 || Instant::now() > deadline {
             break clusters;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -81,13 +93,55 @@ async fn a_fresh_data_dir_shows_a_simulated_fleet_within_a_minute() {
     assert!(pharos.terminate().success());
 }
 
+/// Scrapes a closed port every second: its `up` series (0) proves that scraping has started,
+/// which happens only after the simulator's history is written when the simulator runs.
+const PROBE_CONFIG: &str = "scrape_configs:
+  - job_name: probe
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    static_configs: [{targets: ['127.0.0.1:9']}]
+";
+
 #[tokio::test]
 async fn no_demo_keeps_the_store_and_projects_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pharos = Pharos::start(dir.path(), free_port()).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(clusters_with_gpu_data(&pharos.base_url()).is_empty());
-    let projects = get_json(&pharos.url("/api/v1/projects")).await;
-    assert_eq!(projects, serde_json::json!([]));
+    let config = dir.path().join("probe.yaml");
+    std::fs::write(&config, PROBE_CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+    let mut pharos = Pharos::spawn(dir.path(), &["--no-demo", "--config", config]).await;
+
+    // Positive control: the store answers promtool and holds scraped data...
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while promtool_query(&pharos.base_url(), "up{job=\"probe\"}").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no probe scrape within 60 s: {}",
+            pharos.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // ...but nothing simulated: with the demo on, scraping starts only after its history.
+    assert_eq!(
+        clusters_with_gpu_data(&pharos.base_url()),
+        Vec::<String>::new(),
+        "--no-demo must not run the simulator"
+    );
+    // Every simulated series carries a `cluster` label; scraped ones here do not.
+    let simulated = promtool_query(&pharos.base_url(), "count({cluster=~\".+\"})");
+    assert_eq!(
+        simulated,
+        Vec::<String>::new(),
+        "no simulated series at all"
+    );
+
+    let projects = reqwest::get(pharos.url("/api/v1/projects")).await.unwrap();
+    assert_eq!(projects.status(), reqwest::StatusCode::OK);
+    let projects: serde_json::Value = projects.json().await.unwrap();
+    assert_eq!(
+        projects,
+        serde_json::json!([]),
+        "--no-demo creates no demo project"
+    );
+    assert!(!dir.path().join("demo-enabled").exists());
     assert!(pharos.terminate().success());
 }

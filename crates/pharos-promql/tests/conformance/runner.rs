@@ -23,6 +23,8 @@ pub struct FileReport {
     pub skipped: BTreeMap<String, usize>,
     /// `line: query: problem` for every failed eval.
     pub failures: Vec<String>,
+    /// `(line, query)` of every failed eval (line 0: the script did not parse).
+    pub failed_evals: Vec<(usize, String)>,
     /// `line: query: reason` for every skipped eval.
     pub skips: Vec<String>,
 }
@@ -76,6 +78,7 @@ pub fn run_file(file: &str, text: &str, engine: &Engine) -> FileReport {
         Err(e) => {
             report.failed += 1;
             report.failures.push(format!("script error: {e}"));
+            report.failed_evals.push((0, "<script>".to_owned()));
             return report;
         }
     };
@@ -128,6 +131,7 @@ pub fn run_file(file: &str, text: &str, engine: &Engine) -> FileReport {
                         Ok(()) => report.passed += 1,
                         Err(msg) => {
                             report.failed += 1;
+                            report.failed_evals.push((e.line, e.query.clone()));
                             report
                                 .failures
                                 .push(format!("{file}:{}: {}: {msg}", e.line, e.query));

@@ -1,5 +1,6 @@
-//! Runs the real `pharos` binary on a loopback port with its own data directory, and talks to
-//! it over HTTP.
+//! Runs the real `pharos` binary on a loopback port of its choosing (port 0, reported through
+//! `--addr-file`) with its own data directory and a clean environment, and talks to it over
+//! HTTP.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,33 +10,71 @@ use std::time::{Duration, Instant};
 
 use pharos_ingest::{Label, Sample, TimeSeries, WriteRequest, encode_write_request};
 
+/// Numbers the binaries one test process starts, so restarts on one data dir keep every log.
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A running `pharos serve`.
 pub struct Pharos {
     pub child: Child,
+    /// The port the binary bound (it listens on port 0 and reports the port it got).
     pub port: u16,
     pub log: PathBuf,
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now. Racy (another process may take it before it is used):
+/// `Pharos` no longer needs it, the binary binds port 0 and reports its port.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
+/// Variables a spawned binary keeps from the test's environment; everything else (above all
+/// a developer's `PHAROS_*` settings, which could point the binary at a real database) is
+/// dropped.
+const KEPT_VARIABLES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "RUST_BACKTRACE",
+    "LLVM_PROFILE_FILE",
+];
+
+/// A `Command` for `program` with only [`KEPT_VARIABLES`] of this process's environment.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear();
+    for name in KEPT_VARIABLES {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+}
+
 impl Pharos {
-    /// Starts the binary on `port` with `data_dir`, without the simulator (its "now" samples
-    /// would make the store refuse the tests' fixed timestamps), and waits for `/ready`.
-    pub async fn start(data_dir: &Path, port: u16) -> Self {
-        Self::start_with(data_dir, port, &["--no-demo"]).await
+    /// Starts the binary with `data_dir`, without the simulator (its "now" samples would make
+    /// the store refuse the tests' fixed timestamps), and waits for `/ready`. The port
+    /// argument is ignored (kept for existing callers): see [`Pharos::spawn`].
+    pub async fn start(data_dir: &Path, _port: u16) -> Self {
+        Self::spawn(data_dir, &["--no-demo"]).await
     }
 
-    /// Starts the binary with extra flags and waits until `/ready` answers.
-    pub async fn start_with(data_dir: &Path, port: u16, extra_args: &[&str]) -> Self {
-        let log = data_dir.join(format!("pharos-{port}.log"));
+    /// [`Pharos::spawn`] for callers written against the old signature; `_port` is ignored.
+    pub async fn start_with(data_dir: &Path, _port: u16, extra_args: &[&str]) -> Self {
+        Self::spawn(data_dir, extra_args).await
+    }
+
+    /// Starts the binary on `127.0.0.1:0` with `data_dir`, extra flags and a clean
+    /// environment; learns its port from `--addr-file` and waits until `/ready` answers.
+    pub async fn spawn(data_dir: &Path, extra_args: &[&str]) -> Self {
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data_dir.join(format!("pharos-{}-{run}.log", std::process::id()));
+        let addr_file = data_dir.join(format!("pharos-{}-{run}.addr", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_pharos"))
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+        let child = clean_command(env!("CARGO_BIN_EXE_pharos"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--addr-file")
+            .arg(&addr_file)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--log-level", "info"])
@@ -44,9 +83,43 @@ impl Pharos {
             .stderr(Stdio::from(log_file))
             .spawn()
             .unwrap();
-        let mut pharos = Self { child, port, log };
+        Self::adopt(child, log, &addr_file).await
+    }
+
+    /// Takes over a started `pharos serve` that writes its address to `addr_file` and its
+    /// output to `log`; waits until it listens and `/ready` answers.
+    pub async fn adopt(child: Child, log: PathBuf, addr_file: &Path) -> Self {
+        let mut pharos = Self {
+            child,
+            port: 0,
+            log,
+        };
+        pharos.port = pharos.wait_for_port(addr_file).await;
         pharos.wait_ready().await;
         pharos
+    }
+
+    /// Polls for the address file the binary writes once it listens.
+    async fn wait_for_port(&mut self, addr_file: &Path) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(addr_file) {
+                let addr: std::net::SocketAddr = text
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("--addr-file holds {text:?}: {e}"));
+                return addr.port();
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("pharos exited with {status}: {}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pharos wrote no --addr-file within 60 s: {}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn wait_ready(&mut self) {
