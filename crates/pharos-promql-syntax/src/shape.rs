@@ -592,7 +592,7 @@ mod tests {
         let chain = vec!["up"; 300].join(" or ");
         assert!(scan(&chain).depth > MAX_NESTING_DEPTH);
         // Chains hidden in nested parentheses add up.
-        let nested = format!("{}up{}", "(".repeat(64), " + up)".repeat(64).repeat(1));
+        let nested = format!("{}up{}", "(".repeat(64), " + up)".repeat(64));
         assert_eq!(scan(&nested).depth, 128);
     }
 

@@ -361,3 +361,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn extreme_offsets_and_timestamps_answer_without_panicking() {
+    let engine = Engine::new(EngineOptions::default());
+    let source = small_store();
+    for query in [
+        "up offset 300000000y",
+        "up offset -300000000y",
+        "rate(up[5m] offset -300000000y)",
+        "max_over_time(up[1h:1m] offset -300000000y)",
+        "up @ 9000000000000000",
+        "up @ -9000000000000000",
+        "rate(up[300000000y])",
+        "max_over_time(up[300000000y:100000000y])",
+    ] {
+        for outcome in [
+            engine.instant(&source, query, 30 * MIN).map(|_| ()),
+            engine.range(&source, query, 0, 60 * MIN, MIN).map(|_| ()),
+        ] {
+            if let Err(error) = outcome {
+                assert_ne!(error.error_type(), ErrorType::Internal, "{query}: {error}");
+            }
+        }
+    }
+}

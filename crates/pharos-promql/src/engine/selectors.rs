@@ -31,8 +31,9 @@ pub(crate) struct RawSeries {
 impl RangeParams {
     /// The window bounds `(start, end]` at evaluation time `ts`.
     pub fn bounds(&self, ts: i64) -> (i64, i64) {
-        let rt = self.at.unwrap_or(ts) - self.offset;
-        (rt - self.range, rt)
+        // Saturating: offsets and ranges of millions of years must not overflow.
+        let rt = self.at.unwrap_or(ts).saturating_sub(self.offset);
+        (rt.saturating_sub(self.range), rt)
     }
 }
 
@@ -50,8 +51,11 @@ impl Evaluator<'_> {
     /// Earliest and latest reference time over all steps.
     fn ref_bounds(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
         match at {
-            Some(a) => (a - offset, a - offset),
-            None => (self.start - offset, self.end - offset),
+            Some(a) => (a.saturating_sub(offset), a.saturating_sub(offset)),
+            None => (
+                self.start.saturating_sub(offset),
+                self.end.saturating_sub(offset),
+            ),
         }
     }
 
@@ -101,36 +105,41 @@ impl Evaluator<'_> {
         let offset = offset_ms(&vs.offset);
         let (lo, hi) = self.ref_bounds(at, offset);
         let mut out = Vec::new();
-        self.for_each_selected(vs, lo - self.lookback + 1, hi, &mut |ev, s| {
-            let mut points = Vec::new();
-            let mut next = 0usize; // index of the first sample after the reference time
-            for i in 0..ev.num_steps() {
-                ev.charge(1)?;
-                let ts = ev.step_ts(i);
-                let rt = at.unwrap_or(ts) - offset;
-                while next < s.samples.len() && s.samples[next].0 <= rt {
-                    next += 1;
+        self.for_each_selected(
+            vs,
+            lo.saturating_sub(self.lookback).saturating_add(1),
+            hi,
+            &mut |ev, s| {
+                let mut points = Vec::new();
+                let mut next = 0usize; // index of the first sample after the reference time
+                for i in 0..ev.num_steps() {
+                    ev.charge(1)?;
+                    let ts = ev.step_ts(i);
+                    let rt = at.unwrap_or(ts).saturating_sub(offset);
+                    while next < s.samples.len() && s.samples[next].0 <= rt {
+                        next += 1;
+                    }
+                    if next == 0 {
+                        continue;
+                    }
+                    let (t, f) = s.samples[next - 1];
+                    if t <= rt.saturating_sub(ev.lookback) || is_stale_nan(f) {
+                        continue;
+                    }
+                    let f = if sample_time { t as f64 / 1000.0 } else { f };
+                    points.push(Point { t: ts, f });
                 }
-                if next == 0 {
-                    continue;
+                ev.add_samples(points.len())?;
+                if !points.is_empty() {
+                    out.push(EvalSeries {
+                        metric: s.labels,
+                        points,
+                        drop_name: false,
+                    });
                 }
-                let (t, f) = s.samples[next - 1];
-                if t <= rt - ev.lookback || is_stale_nan(f) {
-                    continue;
-                }
-                let f = if sample_time { t as f64 / 1000.0 } else { f };
-                points.push(Point { t: ts, f });
-            }
-            ev.add_samples(points.len())?;
-            if !points.is_empty() {
-                out.push(EvalSeries {
-                    metric: s.labels,
-                    points,
-                    drop_name: false,
-                });
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -176,25 +185,30 @@ impl Evaluator<'_> {
     ) -> Result<(), EvalError> {
         let params = self.range_params(ms);
         let (lo, hi) = self.ref_bounds(params.at, params.offset);
-        self.for_each_selected(&ms.vs, lo - params.range + 1, hi, &mut |ev, s| {
-            let points: Vec<Point> = s
-                .samples
-                .iter()
-                .filter(|(_, f)| !is_stale_nan(*f))
-                .map(|&(t, f)| Point { t, f })
-                .collect();
-            let n = points.len();
-            ev.add_samples(n)?;
-            let r = f(
-                ev,
-                RawSeries {
-                    metric: s.labels,
-                    points,
-                },
-            );
-            ev.release_samples(n);
-            r
-        })
+        self.for_each_selected(
+            &ms.vs,
+            lo.saturating_sub(params.range).saturating_add(1),
+            hi,
+            &mut |ev, s| {
+                let points: Vec<Point> = s
+                    .samples
+                    .iter()
+                    .filter(|(_, f)| !is_stale_nan(*f))
+                    .map(|&(t, f)| Point { t, f })
+                    .collect();
+                let n = points.len();
+                ev.add_samples(n)?;
+                let r = f(
+                    ev,
+                    RawSeries {
+                        metric: s.labels,
+                        points,
+                    },
+                );
+                ev.release_samples(n);
+                r
+            },
+        )
     }
 
     /// Calls `f(step index, step ts, window)` for every step at which the window of

@@ -30,7 +30,7 @@ impl Evaluator<'_> {
         // Saturating: offsets and ranges of hundreds of years must not overflow.
         let end = outer_end.saturating_sub(offset);
         let first_excluded = outer_start.saturating_sub(offset).saturating_sub(range);
-        let mut start = first_excluded.div_euclid(step) * step;
+        let mut start = first_excluded.div_euclid(step).saturating_mul(step);
         if start <= first_excluded {
             start = start.saturating_add(step);
         }
