@@ -161,7 +161,8 @@ fn check_request(
         }
     }
     let over = |limit: Limit, actual: usize| {
-        (actual > limits.value(limit)).then(|| DecodeError::Limit(Exceeded::new(limit, actual, limits)))
+        (actual > limits.value(limit))
+            .then(|| DecodeError::Limit(Exceeded::new(limit, actual, limits)))
     };
     if let Some(error) = over(Limit::SeriesPerRequest, series_count)
         .or_else(|| over(Limit::SamplesPerRequest, samples))
@@ -195,13 +196,11 @@ fn check_labels(series: &[u8], limits: &WriteLimits) -> Result<Option<Exceeded>,
         }
         let (name, value) = label_parts(label?)?;
         if name.len() > limits.max_label_name_length {
-            first_too_long = Some(
-                Exceeded::new(Limit::LabelNameLength, name.len(), limits).with_label(name),
-            );
+            first_too_long =
+                Some(Exceeded::new(Limit::LabelNameLength, name.len(), limits).with_label(name));
         } else if value.len() > limits.max_label_value_length {
-            first_too_long = Some(
-                Exceeded::new(Limit::LabelValueLength, value.len(), limits).with_label(name),
-            );
+            first_too_long =
+                Some(Exceeded::new(Limit::LabelValueLength, value.len(), limits).with_label(name));
         }
     }
     if labels > limits.max_labels_per_series {

@@ -139,7 +139,10 @@ fn label_limits_refuse_only_the_offending_series() {
         series(&[("__name__", "good"), ("job", "a")], 2),
         series(&[("__name__", "value"), ("x", &long_value)], 2),
         series(&[("__name__", "name"), ("a_very_long_label_name", "1")], 1),
-        series(&[("__name__", "many"), ("a", "1"), ("b", "2"), ("c", "3")], 3),
+        series(
+            &[("__name__", "many"), ("a", "1"), ("b", "2"), ("c", "3")],
+            3,
+        ),
     ]);
     let decoded = decode(&sent, &limits).unwrap();
     assert_eq!(decoded.request.timeseries, [sent.timeseries[0].clone()]);
@@ -162,7 +165,9 @@ fn label_limits_refuse_only_the_offending_series() {
     );
     let text = report.describe();
     assert!(
-        text.contains("label value of \"x\" is 5000 bytes, limit remote_write.max_label_value_length = 20"),
+        text.contains(
+            "label value of \"x\" is 5000 bytes, limit remote_write.max_label_value_length = 20"
+        ),
         "{text}"
     );
     assert!(
@@ -220,10 +225,8 @@ fn label_text() -> impl Strategy<Value = String> {
 
 fn arbitrary_request() -> impl Strategy<Value = WriteRequest> {
     let label = (label_text(), label_text()).prop_map(|(n, v)| Label::new(n, v));
-    let sample = (any::<f64>(), any::<i64>()).prop_map(|(value, timestamp)| Sample {
-        value,
-        timestamp,
-    });
+    let sample =
+        (any::<f64>(), any::<i64>()).prop_map(|(value, timestamp)| Sample { value, timestamp });
     let one_series = (
         prop::collection::vec(label, 0..40),
         prop::collection::vec(sample, 0..20),
@@ -238,16 +241,21 @@ fn arbitrary_request() -> impl Strategy<Value = WriteRequest> {
 }
 
 fn small_limits() -> impl Strategy<Value = WriteLimits> {
-    (1usize..40, 1usize..200, 1usize..50, 1usize..5000, 1usize..5000).prop_map(
-        |(series, samples, labels, name, value)| WriteLimits {
+    (
+        1usize..40,
+        1usize..200,
+        1usize..50,
+        1usize..5000,
+        1usize..5000,
+    )
+        .prop_map(|(series, samples, labels, name, value)| WriteLimits {
             max_series_per_request: series,
             max_samples_per_request: samples,
             max_labels_per_series: labels,
             max_label_name_length: name,
             max_label_value_length: value,
             ..WriteLimits::default()
-        },
-    )
+        })
 }
 
 /// Limits that never trigger on the generated inputs.

@@ -173,11 +173,13 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         let cases: [&[u8]; 5] = [
-            &[0x0a, 0x05, b'a'],         // length past the end
-            &[0x08],                     // varint value missing
-            &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], // 70-bit varint
-            &[0x0b],                     // group start
-            &[0x00, 0x00],               // field number 0
+            &[0x0a, 0x05, b'a'], // length past the end
+            &[0x08],             // varint value missing
+            &[
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ], // 70-bit varint
+            &[0x0b],             // group start
+            &[0x00, 0x00],       // field number 0
         ];
         for bytes in cases {
             let results: Vec<_> = Fields::new(bytes).collect();

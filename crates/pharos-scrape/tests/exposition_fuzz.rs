@@ -110,7 +110,10 @@ fn generated_sample() -> impl Strategy<Value = GeneratedSample> {
     (
         "[a-zA-Z_:][a-zA-Z0-9_:]{0,15}",
         prop::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", label_value(), 0..5),
-        prop_oneof![any::<f64>().prop_filter("finite", |v| v.is_finite()), Just(0.0)],
+        prop_oneof![
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+            Just(0.0)
+        ],
         prop::option::of(-4_000_000_000_000i64..4_000_000_000_000),
     )
         .prop_map(|(name, labels, value, timestamp)| {

@@ -294,7 +294,7 @@ fn add_prometheus_paths(paths: &mut Map<String, Value>) {
             "Remote-write 1.0 (snappy + protobuf WriteRequest); 204 once durable".to_owned(),
             tag,
             &[],
-            json!({"204": {"description": "all samples stored"}, "400": {"description": "bad body or rejected samples (the good ones are kept)"}, "415": {"description": "wrong content type or encoding"}}),
+            json!({"204": {"description": "all samples stored"}, "400": {"description": "bad body, a remote_write limit exceeded, or rejected samples (the good ones are kept)"}, "413": {"description": "body longer than any that decompresses within remote_write.max_decompressed_bytes"}, "415": {"description": "wrong content type or encoding"}}),
             false,
         )}),
     );

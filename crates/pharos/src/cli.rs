@@ -556,7 +556,10 @@ mod tests {
         let limits = settings.server.remote_write.limits();
         assert_eq!(limits.max_label_value_length, 4096);
         assert_eq!(limits.max_series_per_request, 10);
-        assert_eq!(limits.max_label_name_length, 1024, "unset keys keep defaults");
+        assert_eq!(
+            limits.max_label_name_length, 1024,
+            "unset keys keep defaults"
+        );
         assert_eq!(settings.query.timeout, Duration::from_secs(30));
         assert_eq!(settings.query.max_samples, 1000);
         assert_eq!(settings.query.lookback_delta, Duration::from_secs(60));

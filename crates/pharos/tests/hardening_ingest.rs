@@ -157,7 +157,10 @@ fn the_crafted_snappy_body_is_what_it_claims() {
     let decoded = decode_write_request(&crafted, &unlimited).unwrap();
     let expected = WriteRequest {
         timeseries: vec![TimeSeries {
-            labels: vec![Label::new("__name__", "big"), Label::new("x", "a".repeat(5000))],
+            labels: vec![
+                Label::new("__name__", "big"),
+                Label::new("x", "a".repeat(5000)),
+            ],
             samples: vec![Sample {
                 value: 1.0,
                 timestamp: t,
@@ -191,7 +194,10 @@ async fn a_200_mib_label_value_is_refused_and_memory_returns_to_baseline() {
                 && text.contains("limit remote_write.max_decompressed_bytes = 33554432"),
             "{text}"
         );
-        assert!(started.elapsed() < Duration::from_secs(10), "answered in time");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "answered in time"
+        );
     }
     assert_eq!(
         refusals(&pharos, "remote_write_body_too_large").await,
@@ -226,7 +232,10 @@ async fn a_200_mib_label_value_is_refused_and_memory_returns_to_baseline() {
         .await
         .unwrap();
     assert!(listing.len() < 4096, "{} bytes", listing.len());
-    assert!(listing.contains("warm_up") && !listing.contains("\"big\""), "{listing}");
+    assert!(
+        listing.contains("warm_up") && !listing.contains("\"big\""),
+        "{listing}"
+    );
     write_now(&pharos, "after_attack").await;
 }
 
@@ -250,7 +259,11 @@ fn request(series: Vec<Vec<Label>>, t: i64) -> WriteRequest {
 
 fn named(name: &str, extra: &[(String, String)]) -> Vec<Label> {
     std::iter::once(Label::new("__name__", name))
-        .chain(extra.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())))
+        .chain(
+            extra
+                .iter()
+                .map(|(n, v)| Label::new(n.as_str(), v.as_str())),
+        )
         .collect()
 }
 
@@ -403,4 +416,36 @@ async fn future_samples_are_refused_and_current_writes_keep_working() {
         answer["data"]["result"][0]["value"][1], "4",
         "three writes before the restart and one after: {answer}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_limits_apply_and_a_body_too_long_to_fit_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pharos.yaml");
+    std::fs::write(
+        &config,
+        "remote_write:\n  max_decompressed_bytes: 4096\n  max_label_value_length: 8\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let pharos =
+        Pharos::start_with(dir.path(), free_port(), &["--no-demo", "--config", &config]).await;
+
+    // Longer than any snappy body that decompresses to 4096 bytes: refused before decoding.
+    let (status, text) = post(&pharos, vec![0xff; 64 * 1024]).await;
+    assert_eq!(status, 413, "{text}");
+    assert!(
+        text.contains("limit remote_write.max_decompressed_bytes = 4096"),
+        "{text}"
+    );
+    let long_value = named("m", &[("x".into(), "123456789".into())]);
+    assert_refused(
+        &pharos,
+        &request(vec![long_value], now_ms()),
+        "max_label_value_length",
+        8,
+    )
+    .await;
+    assert_eq!(refusals(&pharos, "remote_write_body_too_large").await, 1.0);
+    write_now(&pharos, "short").await;
 }
