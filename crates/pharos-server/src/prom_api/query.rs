@@ -22,11 +22,11 @@ pub async fn instant(
     let query = params.required("query")?;
     let time = params.time_or("time", now_ms())?;
     let timeout = params.duration("timeout")?;
-    let rendered = metrics
+    // The outer error is the query's, the inner one the encoding's.
+    metrics
         .instant_then(query, time, timeout, render)
         .await
-        .map_err(|e| PromError::from_query(e, Some(query)))?;
-    rendered
+        .map_err(|e| PromError::from_query(e, Some(query)))?
 }
 
 /// `GET|POST /api/v1/query_range`: `query`, `start`, `end`, `step`, `timeout`.
@@ -57,11 +57,10 @@ pub async fn range(
         ));
     }
     let timeout = params.duration("timeout")?;
-    let rendered = metrics
+    metrics
         .range_then(query, start, end, step, timeout, render)
         .await
-        .map_err(|e| PromError::from_query(e, Some(query)))?;
-    rendered
+        .map_err(|e| PromError::from_query(e, Some(query)))?
 }
 
 /// The Prometheus JSON of a result. Runs on the query's worker thread: a large result takes
