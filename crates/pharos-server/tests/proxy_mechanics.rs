@@ -383,3 +383,85 @@ async fn a_changed_datasource_takes_effect_on_the_next_request() {
     );
     assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND);
 }
+
+/// A restricted project may not reach any upstream through a datasource kind Pharos cannot
+/// enforce: whatever the route (project, dashboard-local, unsaved), the upstream never sees the
+/// request and the answer is 403 with the reason.
+#[tokio::test]
+async fn unenforceable_kinds_fail_closed_in_restricted_projects() {
+    let upstream = recording_upstream().await;
+    let app = app_with(ServerSettings::default()).await;
+    app.project("team-a", &["team-a"]).await;
+    for kind in [
+        "LokiDatasource",
+        "TempoDatasource",
+        "AlertManagerDatasource",
+        "PyroscopeDatasource",
+    ] {
+        let plugin = json!({"kind": kind, "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": upstream}}}});
+        let name = kind.to_ascii_lowercase();
+        let created = app
+            .post(
+                "/api/v1/projects/team-a/datasources",
+                json!({"kind": "Datasource", "metadata": {"name": name}, "spec": {"plugin": plugin}}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{kind}: {}", created.text);
+        let project_route = app
+            .get(&format!(
+                "/proxy/projects/team-a/datasources/{name}/api/v1/query?query=up"
+            ))
+            .await;
+        assert_eq!(project_route.status, StatusCode::FORBIDDEN, "{kind}");
+        assert!(
+            project_route.text.contains(kind) && project_route.text.contains("namespaces"),
+            "{}",
+            project_route.text
+        );
+        let dashboard = format!("d-{name}");
+        let created = app
+            .post(
+                "/api/v1/projects/team-a/dashboards",
+                json!({"kind": "Dashboard", "metadata": {"name": dashboard}, "spec": {
+                    "panels": {}, "layouts": [], "datasources": {"own": {"default": false, "plugin": plugin}}}}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{kind}: {}", created.text);
+        let local = app
+            .get(&format!(
+                "/proxy/projects/team-a/dashboards/{dashboard}/datasources/own/api/v1/series?match[]=up"
+            ))
+            .await;
+        assert_eq!(
+            local.status,
+            StatusCode::FORBIDDEN,
+            "{kind}: {}",
+            local.text
+        );
+        let unsaved = app
+            .post(
+                "/proxy/unsaved/projects/team-a/datasources/loki/api/v1/query_range",
+                json!({"method": "GET", "spec": {"plugin": plugin}}),
+            )
+            .await;
+        assert_eq!(
+            unsaved.status,
+            StatusCode::FORBIDDEN,
+            "{kind}: {}",
+            unsaved.text
+        );
+    }
+    // An unrestricted project still reaches such an upstream unchanged.
+    app.project("open", &[]).await;
+    let plugin = json!({"kind": "LokiDatasource", "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": upstream}}}});
+    app.post(
+        "/api/v1/projects/open/datasources",
+        json!({"kind": "Datasource", "metadata": {"name": "logs"}, "spec": {"plugin": plugin}}),
+    )
+    .await;
+    let open = app
+        .get("/proxy/projects/open/datasources/logs/loki/api/v1/labels")
+        .await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.text);
+    assert_eq!(open.body["path"], "/loki/api/v1/labels");
+}

@@ -63,9 +63,18 @@ pub async fn forward(
         request.sub_path.push('/');
     }
     check_allowed(target, &request)?;
-    if let Some(policy) = &target.policy
-        && target.plugin_kind == "PrometheusDatasource"
-    {
+    if let Some(policy) = &target.policy {
+        // Fail closed: only a kind whose queries we can rewrite may serve a restricted project.
+        if target.plugin_kind != "PrometheusDatasource" {
+            metrics::counter!("pharos_refusals_total", "reason" => "datasource_kind_unenforceable")
+                .increment(1);
+            return Err(ApiError::Forbidden(format!(
+                "{} is a {}: a project restricted to namespaces may only query datasources whose \
+                 queries Pharos can restrict to those namespaces (PrometheusDatasource); this kind \
+                 has no tenant enforcement, so the request is refused",
+                target.label, target.plugin_kind
+            )));
+        }
         enforce(state, policy, &mut request)?;
     }
     let url = upstream_url(target, &request)?;
