@@ -133,77 +133,53 @@ enum Bind {
     Int(i64),
 }
 
-/// Runs the same statement text on whichever pool the store has. Dynamic statements are
-/// wrapped in `AssertSqlSafe`: they are assembled only from fixed column names and `$N`
-/// placeholders; every value is bound. `$rows` receives the rows
-/// of `fetch_all`, or `execute`'s result with `@execute`.
-macro_rules! run {
-    ($store:expr, $sql:expr, $binds:expr, fetch_all) => {
-        match &$store.backend {
-            Backend::Sqlite(pool) => {
-                let mut query = sqlx::query($sql);
-                for bind in $binds {
-                    query = match bind {
-                        Bind::Text(text) => query.bind(text),
-                        Bind::Int(int) => query.bind(int),
-                    };
-                }
-                let rows = query.fetch_all(pool).await?;
-                rows.iter()
-                    .map(|row| decode!(row))
-                    .collect::<Result<Vec<_>, StoreError>>()
-            }
-            Backend::Postgres(pool) => {
-                let mut query = sqlx::query($sql);
-                for bind in $binds {
-                    query = match bind {
-                        Bind::Text(text) => query.bind(text),
-                        Bind::Int(int) => query.bind(int),
-                    };
-                }
-                let rows = query.fetch_all(pool).await?;
-                rows.iter()
-                    .map(|row| decode!(row))
-                    .collect::<Result<Vec<_>, StoreError>>()
-            }
+/// `sqlx::query($sql)` with every value of `$binds` bound in order.
+macro_rules! bound_query {
+    ($sql:expr, $binds:expr) => {{
+        let mut query = sqlx::query($sql);
+        for bind in $binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
         }
-    };
-    ($store:expr, $sql:expr, $binds:expr, execute) => {
-        match &$store.backend {
-            Backend::Sqlite(pool) => {
-                let mut query = sqlx::query($sql);
-                for bind in $binds {
-                    query = match bind {
-                        Bind::Text(text) => query.bind(text),
-                        Bind::Int(int) => query.bind(int),
-                    };
-                }
-                query.execute(pool).await.map(|done| done.rows_affected())
-            }
-            Backend::Postgres(pool) => {
-                let mut query = sqlx::query($sql);
-                for bind in $binds {
-                    query = match bind {
-                        Bind::Text(text) => query.bind(text),
-                        Bind::Int(int) => query.bind(int),
-                    };
-                }
-                query.execute(pool).await.map(|done| done.rows_affected())
-            }
-        }
-    };
+        query
+    }};
 }
 
-/// Rows are decoded by a per-call closure-like macro so both engines share the code.
-macro_rules! decode {
-    ($row:expr) => {
-        Row::decode_any($row)
+/// Runs the same statement text on whichever pool the store has: `fetch_all` decodes every
+/// row with [`FromAnyRow`], `fetch_count` reads a single `COUNT(*)`, `execute` returns the rows
+/// affected. Dynamic statements are wrapped in `AssertSqlSafe` by the callers: they are
+/// assembled only from fixed column names and `$N` placeholders; every value is bound.
+macro_rules! run {
+    ($store:expr, $sql:expr, $binds:expr, $how:ident) => {
+        match &$store.backend {
+            Backend::Sqlite(pool) => run!(@$how bound_query!($sql, $binds), pool),
+            Backend::Postgres(pool) => run!(@$how bound_query!($sql, $binds), pool),
+        }
+    };
+    (@fetch_all $query:expr, $pool:expr) => {
+        $query.fetch_all($pool).await.map_err(StoreError::from).and_then(|rows| {
+            rows.iter()
+                .map(FromAnyRow::from_any_row)
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+    };
+    (@fetch_count $query:expr, $pool:expr) => {
+        $query
+            .fetch_one($pool)
+            .await
+            .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0))
+            .map_err(StoreError::from)
+    };
+    (@execute $query:expr, $pool:expr) => {
+        $query.execute($pool).await.map(|done| done.rows_affected())
     };
 }
 
 /// Decoding of one row into `Self`, written once for both engines' row types.
-trait Row: Sized {
-    fn decode_any<R>(row: &R) -> Result<Self, StoreError>
+trait FromAnyRow: Sized {
+    fn from_any_row<R>(row: &R) -> Result<Self, StoreError>
     where
         R: sqlx::Row,
         for<'c> &'c str: sqlx::ColumnIndex<R>,
@@ -215,8 +191,8 @@ fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {err}"))
 }
 
-impl Row for AuditEntry {
-    fn decode_any<R>(row: &R) -> Result<Self, StoreError>
+impl FromAnyRow for AuditEntry {
+    fn from_any_row<R>(row: &R) -> Result<Self, StoreError>
     where
         R: sqlx::Row,
         for<'c> &'c str: sqlx::ColumnIndex<R>,
@@ -242,8 +218,8 @@ impl Row for AuditEntry {
     }
 }
 
-impl Row for Credential {
-    fn decode_any<R>(row: &R) -> Result<Self, StoreError>
+impl FromAnyRow for Credential {
+    fn from_any_row<R>(row: &R) -> Result<Self, StoreError>
     where
         R: sqlx::Row,
         for<'c> &'c str: sqlx::ColumnIndex<R>,
@@ -430,8 +406,20 @@ impl Store {
         target: &str,
         since: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let all = self.list_credentials(kind, "", project, target).await?;
-        Ok(all.iter().filter(|c| c.created_at >= since).count() as u64)
+        let binds = vec![
+            Bind::Text(kind.as_str().to_owned()),
+            Bind::Text(project.to_owned()),
+            Bind::Text(target.to_owned()),
+            Bind::Int(to_nanos(since)?),
+        ];
+        let count: i64 = run!(
+            self,
+            "SELECT COUNT(*) FROM credentials WHERE kind = $1 AND project = $2 AND target = $3 \
+             AND created_at >= $4",
+            binds,
+            fetch_count
+        )?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Revokes a credential by id; `false` when there is none of that kind or it was already
