@@ -96,50 +96,10 @@ pub enum EnforceError {
         name: String,
     },
 
-    /// The query nests deeper than the enforcer is willing to walk.
-    #[error(
-        "the query nests deeper than {limit} levels (the nesting limit); simplify it or split \
-         it into parts"
-    )]
-    TooDeeplyNested {
-        /// The nesting limit.
-        limit: usize,
-    },
-
-    /// The query holds so many brackets and operators that parsing it could exhaust the stack.
-    #[error(
-        "the query has more than {limit} brackets and operators (the structure limit); split it \
-         into smaller queries"
-    )]
-    TooComplex {
-        /// The token budget.
-        limit: usize,
-    },
-
-    /// Nested aggregations hold so much that parsing would copy it too often.
-    #[error(
-        "nested aggregations (sum, topk, ...) hold {weight} query tokens, counted once per \
-         enclosing aggregation, over the aggregation limit of {limit}; nest fewer aggregations \
-         or move long argument lists out of them"
-    )]
-    AggregationTooHeavy {
-        /// The query's aggregation weight.
-        weight: usize,
-        /// The fixed limit.
-        limit: usize,
-    },
-
-    /// The query text is longer than the configured maximum.
-    #[error(
-        "the query is {length} bytes long, over the query length limit of {limit} bytes; \
-         shorten it or split it into several queries"
-    )]
-    TooLong {
-        /// The query's length in bytes.
-        length: usize,
-        /// The configured maximum in bytes.
-        limit: usize,
-    },
+    /// The query is over one of the syntax limits every PromQL entry point applies (length,
+    /// structure tokens, aggregation weight, nesting); the message names the limit.
+    #[error(transparent)]
+    Syntax(SyntaxError),
 
     /// With [`crate::ConflictMode::Error`]: a matcher on the tenant label admits none of the
     /// project's values.
@@ -172,33 +132,18 @@ impl EnforceError {
     /// The `reason` label under which this refusal counts in `pharos_refusals_total` when a
     /// limit caused it (the same labels as [`SyntaxError::reason`]); `None` otherwise.
     pub fn refusal_reason(&self) -> Option<&'static str> {
-        let as_syntax = match self {
-            Self::TooLong { length, limit } => SyntaxError::TooLong {
-                length: *length,
-                limit: *limit,
-            },
-            Self::TooComplex { limit } => SyntaxError::TooComplex { limit: *limit },
-            Self::TooDeeplyNested { limit } => SyntaxError::TooDeep { limit: *limit },
-            Self::AggregationTooHeavy { weight, limit } => SyntaxError::AggregationTooHeavy {
-                weight: *weight,
-                limit: *limit,
-            },
-            _ => return None,
-        };
-        Some(as_syntax.reason())
+        match self {
+            Self::Syntax(error) => Some(error.reason()),
+            _ => None,
+        }
     }
 }
 
 impl From<SyntaxError> for EnforceError {
     fn from(error: SyntaxError) -> Self {
         match error {
-            SyntaxError::TooLong { length, limit } => Self::TooLong { length, limit },
-            SyntaxError::TooComplex { limit } => Self::TooComplex { limit },
-            SyntaxError::TooDeep { limit } => Self::TooDeeplyNested { limit },
-            SyntaxError::AggregationTooHeavy { weight, limit } => {
-                Self::AggregationTooHeavy { weight, limit }
-            }
             SyntaxError::Parse(message) => Self::Parse { message },
+            limit => Self::Syntax(limit),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use pharos_promql_syntax::MAX_NESTING_DEPTH;
+use pharos_promql_syntax::{MAX_NESTING_DEPTH, SyntaxError};
 use promql_parser::parser::{AtModifier, Expr, VectorSelector};
 
 use crate::error::EnforceError;
@@ -28,9 +28,9 @@ where
     F: FnMut(&mut VectorSelector) -> Result<(), EnforceError>,
 {
     if depth > MAX_NESTING_DEPTH {
-        return Err(EnforceError::TooDeeplyNested {
+        return Err(EnforceError::Syntax(SyntaxError::TooDeep {
             limit: MAX_NESTING_DEPTH,
-        });
+        }));
     }
     let next = depth + 1;
     match expr {
@@ -194,9 +194,9 @@ mod tests {
         let deep = format!("{}x{}", "(".repeat(300), ")".repeat(300));
         assert_eq!(
             selector_names(&deep),
-            Err(EnforceError::TooDeeplyNested {
+            Err(EnforceError::Syntax(SyntaxError::TooDeep {
                 limit: MAX_NESTING_DEPTH
-            })
+            }))
         );
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use pharos_enforce::{ConflictMode, EnforceError, Enforcer, TenantPolicy};
+use pharos_promql_syntax::SyntaxError;
 
 fn team_a() -> TenantPolicy {
     TenantPolicy::new("namespace", vec!["team-a".into()], ConflictMode::Replace).unwrap()
@@ -77,20 +78,32 @@ fn deeply_nested_queries_are_refused_without_crashing() {
     let parens = format!("{}x{}", "(".repeat(300), ")".repeat(300));
     assert!(matches!(
         refuse(&parens),
-        EnforceError::TooDeeplyNested { .. }
+        EnforceError::Syntax(SyntaxError::TooDeep { .. })
     ));
     // Long enough to overflow the parser's stack if it ever reached it.
     let chain = vec!["x"; 50_000].join(" + ");
-    assert!(matches!(refuse(&chain), EnforceError::TooLong { .. }));
+    assert!(matches!(
+        refuse(&chain),
+        EnforceError::Syntax(SyntaxError::TooLong { .. })
+    ));
     let chain = vec!["x"; 5_000].join(" + ");
-    assert!(matches!(refuse(&chain), EnforceError::TooComplex { .. }));
+    assert!(matches!(
+        refuse(&chain),
+        EnforceError::Syntax(SyntaxError::TooComplex { .. })
+    ));
     let unary = format!("{}x", "-".repeat(50_000));
-    assert!(matches!(refuse(&unary), EnforceError::TooComplex { .. }));
+    assert!(matches!(
+        refuse(&unary),
+        EnforceError::Syntax(SyntaxError::TooComplex { .. })
+    ));
     // Within the token budget but deeper than the nesting limit: refused before parsing.
     let chain = vec!["x"; 2_000].join(" + ");
     let refusal = refuse(&chain);
     assert!(
-        matches!(refusal, EnforceError::TooDeeplyNested { limit: 256 }),
+        matches!(
+            refusal,
+            EnforceError::Syntax(SyntaxError::TooDeep { limit: 256 })
+        ),
         "{refusal:?}"
     );
     assert_eq!(refusal.refusal_reason(), Some("promql_too_deep"));
