@@ -118,7 +118,7 @@ fn refused(error: &DecodeError) -> Response {
 /// The answer for a body longer than any body that decompresses within the limit.
 fn too_large_body(read_limit: usize, limits: &WriteLimits) -> String {
     format!(
-        "remote-write refused: the body is over {read_limit} bytes, so it cannot decompress within limit {} = {}; send smaller batches (lower queue_config.max_samples_per_send) or raise the limit",
+        "remote-write refused: the body is over {read_limit} bytes, so it cannot decompress within the limit; the limit is {} = {} decompressed bytes; send smaller batches (lower queue_config.max_samples_per_send) or raise the limit",
         Limit::DecompressedBytes,
         limits.max_decompressed_bytes
     )
