@@ -1,6 +1,7 @@
 //! What the datasource proxy needs from a datasource spec: the HTTP proxy settings
 //! (target URL, allowed endpoints, extra headers, secret) and the secret's credentials.
 
+mod headers;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -108,6 +109,44 @@ fn locate_http_proxy<'v>(value: &'v Value, path: &str) -> Option<(String, &'v Va
     }
 }
 
+/// Validates every HTTPProxy object in a datasource spec other than `plugin.spec.proxy` (which
+/// the datasource checker validates itself), because the proxy uses the first one it finds
+/// anywhere ([`find_http_proxy`]).
+pub(crate) fn check_other_http_proxies(checker: &mut Checker, datasource: &Fields<'_>) {
+    let checked = child(&child(&child(&datasource.path, "plugin"), "spec"), "proxy");
+    for (key, value) in datasource.map {
+        check_http_proxies_in(checker, value, &datasource.path_of(key), &checked);
+    }
+}
+
+fn check_http_proxies_in(checker: &mut Checker, value: &Value, path: &str, skip: &str) {
+    match value {
+        Value::Object(map) => {
+            if path != skip && map.get("kind").and_then(Value::as_str) == Some("HTTPProxy") {
+                let spec_path = child(path, "spec");
+                match map.get("spec") {
+                    Some(spec) => {
+                        if let Some(fields) = checker.object(&spec_path, spec) {
+                            check_http_proxy_spec(checker, &fields);
+                        }
+                    }
+                    None => checker.report(spec_path, "is required"),
+                }
+                return;
+            }
+            for (key, nested) in map {
+                check_http_proxies_in(checker, nested, &child(path, key), skip);
+            }
+        }
+        Value::Array(items) => {
+            for (index, nested) in items.iter().enumerate() {
+                check_http_proxies_in(checker, nested, &element(path, index), skip);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Validates the `spec` of an HTTPProxy object and builds the typed form.
 pub(crate) fn check_http_proxy_spec(
     checker: &mut Checker,
@@ -139,12 +178,7 @@ pub(crate) fn check_http_proxy_spec(
             });
         }
     }
-    let headers = proxy_spec
-        .string_map(checker, "headers")
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect();
+    let headers = headers::check_headers(checker, proxy_spec);
     let secret = proxy_spec.string(checker, "secret", Need::Optional);
     if let Some(secret) = secret
         && let Err(message) = validate_name(secret)
@@ -227,6 +261,24 @@ mod tests {
                 .is_some(),
             "{errors}"
         );
+    }
+
+    #[test]
+    fn bad_headers_are_reported_with_their_path() {
+        for headers in [
+            json!({"X\r\nY": "z"}),
+            json!({"": "v"}),
+            json!({"X": "a\u{0}b"}),
+        ] {
+            let spec = prometheus_with_proxy(json!({"url": "http://p:9090", "headers": headers}));
+            let errors = find_http_proxy(&spec).unwrap().unwrap_err();
+            assert!(
+                errors
+                    .to_string()
+                    .contains("plugin.spec.proxy.spec.headers["),
+                "{errors}"
+            );
+        }
     }
 
     #[test]

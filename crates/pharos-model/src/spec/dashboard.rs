@@ -1,6 +1,8 @@
 //! Dashboard and EphemeralDashboard specs (top level; panels, layouts, variables and
 //! datasources have their own modules).
 
+use serde_json::Value;
+
 use crate::check::{Checker, Fields, Need};
 use crate::spec::common::{check_display, check_links, check_plugin, objects_in};
 use crate::spec::datasource::check_dashboard_datasources;
@@ -10,6 +12,40 @@ use crate::spec::variable::check_dashboard_variables;
 
 /// Annotation plugin kinds known to ship with Perses.
 const ANNOTATION_PLUGIN_KINDS: &[&str] = &["PrometheusPromQLAnnotation"];
+
+/// How big a dashboard spec is, in the units its limits are written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DashboardSize {
+    /// Entries of `spec.panels`.
+    pub panels: usize,
+    /// Entries of every `spec.panels.*.spec.queries`, summed.
+    pub queries: usize,
+    /// Entries of `spec.variables`.
+    pub variables: usize,
+}
+
+impl DashboardSize {
+    /// Counts without validating: cheap enough to run before the full validation, so an
+    /// oversized document is refused before it costs memory. Parts with the wrong JSON type
+    /// count as empty (validation reports them).
+    pub fn measure(spec: &Value) -> Self {
+        let panels = spec.get("panels").and_then(Value::as_object);
+        let queries = panels
+            .into_iter()
+            .flat_map(|panels| panels.values())
+            .filter_map(|panel| panel.pointer("/spec/queries")?.as_array())
+            .map(Vec::len)
+            .sum();
+        Self {
+            panels: panels.map_or(0, serde_json::Map::len),
+            queries,
+            variables: spec
+                .get("variables")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+        }
+    }
+}
 
 /// Whether the spec belongs to an EphemeralDashboard, which also needs a `ttl`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -66,5 +102,35 @@ pub(crate) fn check_dashboard_spec(
     }
     if flavour == DashboardFlavour::Ephemeral {
         spec.duration(checker, "ttl", Need::Required);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn measures_panels_queries_and_variables() {
+        let spec = json!({
+            "panels": {
+                "a": {"kind": "Panel", "spec": {"queries": [{}, {}]}},
+                "b": {"kind": "Panel", "spec": {"queries": "not an array"}},
+                "c": {"kind": "Panel", "spec": {}},
+            },
+            "variables": [{}, {}, {}],
+        });
+        assert_eq!(
+            DashboardSize::measure(&spec),
+            DashboardSize {
+                panels: 3,
+                queries: 2,
+                variables: 3
+            }
+        );
+        assert_eq!(
+            DashboardSize::measure(&json!("x")),
+            DashboardSize::default()
+        );
     }
 }

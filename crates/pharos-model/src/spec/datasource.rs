@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::check::{Checker, Fields, Need};
-use crate::proxy::{check_http_proxy_spec, check_http_url};
+use crate::proxy::{check_http_proxy_spec, check_http_url, check_other_http_proxies};
 use crate::spec::common::{check_display, check_plugin};
 use crate::spec::plugins::DATASOURCE_KINDS;
 
@@ -49,6 +49,7 @@ pub(crate) fn check_datasource_spec(checker: &mut Checker, spec: &Fields<'_>) {
     if let Some(proxy) = plugin_spec.object(checker, "proxy", Need::Optional) {
         check_proxy(checker, &proxy);
     }
+    check_other_http_proxies(checker, spec);
 }
 
 fn check_proxy(checker: &mut Checker, proxy: &Fields<'_>) {

@@ -19,6 +19,7 @@ use crate::errors::ValidationErrors;
 use crate::kind::Kind;
 use dashboard::DashboardFlavour;
 
+pub use dashboard::DashboardSize;
 pub use project::project_namespaces;
 pub use secret::{SECRET_PLACEHOLDER, mask_secret_spec};
 

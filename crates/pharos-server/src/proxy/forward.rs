@@ -8,10 +8,7 @@ use axum::{
 };
 use bytes::Bytes;
 
-use super::{
-    target::ProxyTarget,
-    tenancy::{self, Enforcement},
-};
+use super::{enforce, target::ProxyTarget};
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
@@ -63,10 +60,8 @@ pub async fn forward(
         request.sub_path.push('/');
     }
     check_allowed(target, &request)?;
-    if let Some(policy) = &target.policy
-        && target.plugin_kind == "PrometheusDatasource"
-    {
-        enforce(state, policy, &mut request)?;
+    if let Some(policy) = &target.policy {
+        enforce::enforce(state, target, policy, &mut request)?;
     }
     let url = upstream_url(target, &request)?;
     let mut builder = state
@@ -111,51 +106,6 @@ fn check_allowed(target: &ProxyTarget, request: &Outgoing) -> ApiResult<()> {
         "you are not allowed to use this endpoint \"{}\" with the HTTP method {}",
         request.sub_path, request.method
     )))
-}
-
-/// Rewrites the query string and a form body so every selector carries the tenant matcher.
-fn enforce(
-    state: &AppState,
-    policy: &pharos_enforce::TenantPolicy,
-    request: &mut Outgoing,
-) -> ApiResult<()> {
-    let enforcement =
-        tenancy::classify(&request.sub_path).ok_or_else(|| tenancy::refusal(&request.sub_path))?;
-    if enforcement == Enforcement::Passthrough {
-        return Ok(());
-    }
-    let has_body = !request.body.is_empty();
-    match request.method {
-        Method::GET => {}
-        Method::POST if !has_body || is_form(&request.headers) => {}
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{} {} through a tenant-restricted datasource must be a GET or a POST with \
-                 'Content-Type: application/x-www-form-urlencoded'",
-                request.method, request.sub_path
-            )));
-        }
-    }
-    let enforcer = &state.enforcer;
-    let body_carries_params = request.method == Method::POST && has_body;
-    let query = request.query.take().unwrap_or_default();
-    let rewritten =
-        tenancy::rewrite_form(&query, enforcement, enforcer, policy, !body_carries_params)?;
-    request.query = Some(rewritten);
-    if body_carries_params {
-        let body = std::str::from_utf8(&request.body)
-            .map_err(|_| ApiError::bad_request("the form body is not valid UTF-8"))?;
-        let rewritten = tenancy::rewrite_form(body, enforcement, enforcer, policy, true)?;
-        request.body = Bytes::from(rewritten);
-    }
-    Ok(())
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// The upstream URL: the datasource URL's path joined with the sub-path, so upstreams
