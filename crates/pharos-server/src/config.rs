@@ -28,18 +28,46 @@ pub struct ServerSettings {
     pub remote_write: RemoteWriteSettings,
 }
 
+impl ServerSettings {
+    /// Checks the settings that serde cannot: the tenant label and the trace attribute.
+    pub fn validate(&self) -> Result<(), String> {
+        pharos_enforce::TenantPolicy::new(
+            &self.tenancy.label,
+            vec!["x".to_owned()],
+            pharos_enforce::ConflictMode::Replace,
+        )
+        .map_err(|e| format!("tenancy.label: {e}"))?;
+        pharos_enforce::validate_trace_attribute(&self.tenancy.trace_attribute)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
 /// Request handling limits.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// Largest accepted request body, in bytes (resource writes and proxied POSTs).
     pub max_body_bytes: usize,
+    /// Most panels (`spec.panels` entries) one dashboard may hold.
+    pub max_panels_per_dashboard: usize,
+    /// Most queries, summed over all panels, one dashboard may hold.
+    pub max_queries_per_dashboard: usize,
+    /// Most variables one dashboard may hold.
+    pub max_variables_per_dashboard: usize,
 }
 
 impl Default for ApiSettings {
+    /// Perses' largest sample dashboard (Node Exporter) has 114 panels, 1-4 queries each and
+    /// a dozen variables; the defaults leave several times that room while keeping the cost
+    /// of validating one document (memory grows with every panel) far from the 15 000-panel
+    /// documents that cost hundreds of MiB.
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            max_panels_per_dashboard: 500,
+            max_queries_per_dashboard: 2000,
+            max_variables_per_dashboard: 200,
         }
     }
 }
@@ -149,6 +177,11 @@ pub struct TenancySettings {
     pub on_conflict: ConflictPolicy,
     /// Capacity of the cache of rewritten queries.
     pub cache_capacity: u64,
+    /// The TraceQL attribute that holds the tenant label's value on spans (Tempo searches).
+    pub trace_attribute: String,
+    /// Longest LogQL query, TraceQL filter or Alertmanager filter accepted from a restricted
+    /// project, in bytes.
+    pub max_query_bytes: usize,
 }
 
 impl Default for TenancySettings {
@@ -157,6 +190,10 @@ impl Default for TenancySettings {
             label: "namespace".to_owned(),
             on_conflict: ConflictPolicy::Replace,
             cache_capacity: 10_000,
+            // The OpenTelemetry Kubernetes resource attribute for the pod's namespace.
+            trace_attribute: "resource.k8s.namespace.name".to_owned(),
+            // Loki refuses queries beyond a few KiB itself; this only bounds our own work.
+            max_query_bytes: 16 * 1024,
         }
     }
 }
@@ -171,6 +208,9 @@ pub struct ProxySettings {
     /// Upper bound for connecting to the upstream.
     #[serde(with = "duration_text")]
     pub connect_timeout: Duration,
+    /// Longest tenant-enforced query string sent in a URL; longer ones go as a form POST
+    /// where the upstream accepts one, else the request is refused with 400.
+    pub max_url_query_bytes: usize,
 }
 
 impl Default for ProxySettings {
@@ -178,6 +218,8 @@ impl Default for ProxySettings {
         Self {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(5),
+            // The common request-line limit of web servers and proxies (nginx, Envoy).
+            max_url_query_bytes: 8 * 1024,
         }
     }
 }

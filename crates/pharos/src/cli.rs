@@ -299,6 +299,19 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         .or(file.database_url)
         .unwrap_or_else(|| default_sqlite_url(&data_dir));
     let tsdb = tsdb_settings(args, file.tsdb, &data_dir)?;
+    let server = ServerSettings {
+        api: file.api,
+        tenancy: file.tenancy,
+        proxy: file.proxy,
+        trash: file.trash,
+        ephemeral_dashboard: file.ephemeral_dashboard,
+        database: file.database,
+        http: file.http,
+        remote_write: file.remote_write,
+    };
+    server
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     Ok(Settings {
         listen: args
             .listen
@@ -314,16 +327,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
             .or(file.log.level)
             .unwrap_or_else(|| "info".to_owned()),
         encryption_key: file.security.encryption_key,
-        server: ServerSettings {
-            api: file.api,
-            tenancy: file.tenancy,
-            proxy: file.proxy,
-            trash: file.trash,
-            ephemeral_dashboard: file.ephemeral_dashboard,
-            database: file.database,
-            http: file.http,
-            remote_write: file.remote_write,
-        },
+        server,
         tsdb,
         query: file.query.into(),
         scrape_configs: file.scrape_configs,

@@ -8,10 +8,7 @@ use axum::{
 };
 use bytes::Bytes;
 
-use super::{
-    target::ProxyTarget,
-    tenancy::{self, Enforcement},
-};
+use super::{enforce, target::ProxyTarget};
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
@@ -64,18 +61,7 @@ pub async fn forward(
     }
     check_allowed(target, &request)?;
     if let Some(policy) = &target.policy {
-        // Fail closed: only a kind whose queries we can rewrite may serve a restricted project.
-        if target.plugin_kind != "PrometheusDatasource" {
-            metrics::counter!("pharos_refusals_total", "reason" => "datasource_kind_unenforceable")
-                .increment(1);
-            return Err(ApiError::Forbidden(format!(
-                "{} is a {}: a project restricted to namespaces may only query datasources whose \
-                 queries Pharos can restrict to those namespaces (PrometheusDatasource); this kind \
-                 has no tenant enforcement, so the request is refused",
-                target.label, target.plugin_kind
-            )));
-        }
-        enforce(state, policy, &mut request)?;
+        enforce::enforce(state, target, policy, &mut request)?;
     }
     let url = upstream_url(target, &request)?;
     let mut builder = state
@@ -120,51 +106,6 @@ fn check_allowed(target: &ProxyTarget, request: &Outgoing) -> ApiResult<()> {
         "you are not allowed to use this endpoint \"{}\" with the HTTP method {}",
         request.sub_path, request.method
     )))
-}
-
-/// Rewrites the query string and a form body so every selector carries the tenant matcher.
-fn enforce(
-    state: &AppState,
-    policy: &pharos_enforce::TenantPolicy,
-    request: &mut Outgoing,
-) -> ApiResult<()> {
-    let enforcement =
-        tenancy::classify(&request.sub_path).ok_or_else(|| tenancy::refusal(&request.sub_path))?;
-    if enforcement == Enforcement::Passthrough {
-        return Ok(());
-    }
-    let has_body = !request.body.is_empty();
-    match request.method {
-        Method::GET => {}
-        Method::POST if !has_body || is_form(&request.headers) => {}
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{} {} through a tenant-restricted datasource must be a GET or a POST with \
-                 'Content-Type: application/x-www-form-urlencoded'",
-                request.method, request.sub_path
-            )));
-        }
-    }
-    let enforcer = &state.enforcer;
-    let body_carries_params = request.method == Method::POST && has_body;
-    let query = request.query.take().unwrap_or_default();
-    let rewritten =
-        tenancy::rewrite_form(&query, enforcement, enforcer, policy, !body_carries_params)?;
-    request.query = Some(rewritten);
-    if body_carries_params {
-        let body = std::str::from_utf8(&request.body)
-            .map_err(|_| ApiError::bad_request("the form body is not valid UTF-8"))?;
-        let rewritten = tenancy::rewrite_form(body, enforcement, enforcer, policy, true)?;
-        request.body = Bytes::from(rewritten);
-    }
-    Ok(())
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// The upstream URL: the datasource URL's path joined with the sub-path, so upstreams

@@ -1,11 +1,11 @@
 //! The datasource proxy area (`/proxy/...`): Perses's global, project and dashboard-local
 //! routes, the `unsaved` variants, and our project-scoped route for global datasources.
 
+mod enforce;
 mod forward;
 mod target;
 
 pub use target::TargetCache;
-pub mod tenancy;
 
 use std::collections::HashMap;
 

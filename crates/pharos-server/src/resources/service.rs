@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use pharos_model::{Kind, Resource};
+use pharos_model::{DashboardSize, Kind, Resource};
 use pharos_store::{
     ListQuery, NewResource, Precondition, ResourceKey, Store, StoreError, StoredResource,
 };
@@ -94,6 +94,7 @@ impl ResourceService {
 
     /// Validates a document as `create` would, without storing it.
     pub async fn validate(&self, kind: Kind, mut body: Value) -> ApiResult<()> {
+        self.check_dashboard_size(kind, &body)?;
         self.prepare_body(&mut body);
         let resource = pharos_model::decode_resource(kind, &body)?;
         self.check_defaults(kind, &resource, None).await
@@ -106,6 +107,7 @@ impl ResourceService {
         path_project: Option<&str>,
         mut body: Value,
     ) -> ApiResult<Value> {
+        self.check_dashboard_size(kind, &body)?;
         self.prepare_body(&mut body);
         let project = self.reconcile_project(kind, path_project, &mut body)?;
         let resource = pharos_model::decode_resource(kind, &body)?;
@@ -134,6 +136,7 @@ impl ResourceService {
         mut body: Value,
         if_match: IfMatch,
     ) -> ApiResult<Versioned> {
+        self.check_dashboard_size(kind, &body)?;
         self.prepare_body(&mut body);
         let project = self.reconcile_project(kind, path_project, &mut body)?;
         let name = self.normalize(path_name);
@@ -335,6 +338,52 @@ impl ResourceService {
             project.map(|p| self.normalize(p)),
             self.normalize(name),
         )
+    }
+
+    /// Refuses a dashboard over the `api.max_*_per_dashboard` limits before the full
+    /// validation, whose memory grows with every panel.
+    fn check_dashboard_size(&self, kind: Kind, body: &Value) -> ApiResult<()> {
+        if !matches!(kind, Kind::Dashboard | Kind::EphemeralDashboard) {
+            return Ok(());
+        }
+        let Some(spec) = body.get("spec") else {
+            return Ok(());
+        };
+        let size = DashboardSize::measure(spec);
+        let api = &self.settings.api;
+        let checks = [
+            (
+                size.panels,
+                api.max_panels_per_dashboard,
+                "panels",
+                "max_panels_per_dashboard",
+                "dashboard_panels",
+            ),
+            (
+                size.queries,
+                api.max_queries_per_dashboard,
+                "queries",
+                "max_queries_per_dashboard",
+                "dashboard_queries",
+            ),
+            (
+                size.variables,
+                api.max_variables_per_dashboard,
+                "variables",
+                "max_variables_per_dashboard",
+                "dashboard_variables",
+            ),
+        ];
+        for (count, limit, what, setting, reason) in checks {
+            if count > limit {
+                metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
+                return Err(ApiError::bad_request(format!(
+                    "the dashboard has {count} {what}, more than the limit of {limit} \
+                     (api.{setting}); split it into several dashboards"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn prepare_body(&self, body: &mut Value) {
