@@ -3,7 +3,7 @@
 // edits, importing pasted YAML. Each test creates what it uses through the API. No peers needed.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expectProblems, launchBrowser, nextDialog, screenshot, startPharos } from './harness.mjs';
+import { expectProblems, launchBrowser, logIn, nextDialog, screenshot, startPharos } from './harness.mjs';
 
 const PROJECT = 'features';
 
@@ -45,6 +45,7 @@ describe('web UI features', () => {
     const project = await pharos.api('POST', '/api/v1/projects', { kind: 'Project', metadata: { name: PROJECT }, spec: {} });
     assert.equal(project.status, 200, project.text);
     ({ browser, context, problems } = await launchBrowser());
+    await logIn(context, pharos, problems);
   });
 
   after(async () => {
@@ -221,6 +222,9 @@ describe('web UI features', () => {
       await page.getByRole('dialog').getByLabel('Name').fill(name);
       await page.getByRole('dialog').getByRole('button', { name: 'Add' }).click();
       await page.getByText(name).first().waitFor();
+      // While the dialog fades out it hides the toolbar from the accessibility tree, and its own
+      // "Cancel" would take the click meant for the toolbar's.
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
     };
     await addGroup('Unsaved group');
     const discard = page.getByRole('dialog').filter({ hasText: 'Discard Changes' });

@@ -2,6 +2,7 @@
 // directory, drives Debian's Chromium through playwright-core (never a downloaded browser), and
 // keeps screenshots and measurements in e2e/artifacts/.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -55,11 +56,17 @@ const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([n
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The first user pharos creates on an empty data directory (docs/user/authentication.md). */
+export const ADMIN = 'admin';
+
 /**
  * Starts pharos; resolves once /ready answers. Without `demo: true` it runs with `--no-demo`: the
  * simulator's 6 h backfill costs a minute of CPU that only the demo dashboard test needs.
+ * Logins are on (the default) with a random admin password per run (`password`); `auth:
+ * 'disabled'` starts it with `--auth disabled`. `api()` and `fetch()` log in once and send the
+ * access token (renewed before it expires).
  */
-export async function startPharos({ demo = false } = {}) {
+export async function startPharos({ demo = false, auth = 'native' } = {}) {
   if (!existsSync(PHAROS_BIN)) {
     throw new Error(`${PHAROS_BIN} does not exist: run \`cargo build -p pharos\` first (or set PHAROS_BIN)`);
   }
@@ -67,10 +74,16 @@ export async function startPharos({ demo = false } = {}) {
   const addrFile = join(dataDir, 'addr');
   mkdirSync(ARTIFACTS, { recursive: true });
   const log = [];
-  const args = ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--addr-file', addrFile, ...(demo ? [] : ['--no-demo'])];
+  const authEnabled = auth !== 'disabled';
+  const password = randomBytes(18).toString('base64url');
+  const args = [
+    '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--addr-file', addrFile,
+    ...(demo ? [] : ['--no-demo']),
+    ...(authEnabled ? [] : ['--auth', 'disabled']),
+  ];
   const child = spawn(PHAROS_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...cleanEnv(), PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn' },
+    env: { ...cleanEnv(), PHAROS_LOG_LEVEL: process.env.PHAROS_LOG_LEVEL ?? 'warn', PHAROS_ADMIN_PASSWORD: password },
   });
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
@@ -86,12 +99,39 @@ export async function startPharos({ demo = false } = {}) {
     if (Date.now() > deadline) throw new Error(`pharos did not become ready in 30 s:\n${log.join('')}`);
     await sleep(100);
   }
+  // One login for the whole run; a new one shortly before the access token expires.
+  let session;
+  const token = async () => {
+    if (session && Date.now() < session.renewAt) return session.token;
+    const answer = await fetch(`${base}/api/auth/providers/native/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: ADMIN, password }),
+    });
+    const text = await answer.text();
+    assert.equal(answer.status, 200, `logging in as ${ADMIN}: ${text}`);
+    const json = JSON.parse(text);
+    assert.equal(json.token_type, 'Bearer', text);
+    assert.ok(json.access_token, text);
+    const lifetime = Number(json.expires_in) > 0 ? Number(json.expires_in) * 1000 : 60_000;
+    session = { token: json.access_token, renewAt: Date.now() + lifetime / 2 };
+    return session.token;
+  };
+  const authorized = async (headers = {}) => (authEnabled ? { authorization: `Bearer ${await token()}`, ...headers } : headers);
   return {
     base,
+    authEnabled,
+    /** The admin's password (random per run). */
+    password,
+    token,
+    /** `fetch` of a path of this pharos, as the admin. */
+    async fetch(path, init = {}) {
+      return fetch(`${base}${path}`, { ...init, headers: await authorized(init.headers) });
+    },
     async api(method, path, body, headers = {}) {
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: await authorized({ ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
@@ -120,10 +160,34 @@ export async function startPharos({ demo = false } = {}) {
  */
 export async function launchBrowser() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, colorScheme: 'light' });
   const problems = [];
-  context.on('page', (page) => watchPage(page, problems));
-  return { browser, context, problems };
+  /** Another context (its own cookies: a browser without a session), watched the same way. */
+  const newContext = async () => {
+    const created = await browser.newContext({ viewport: { width: 1600, height: 1000 }, colorScheme: 'light' });
+    created.on('page', (page) => watchPage(page, problems));
+    return created;
+  };
+  const context = await newContext();
+  return { browser, context, problems, newContext };
+}
+
+/**
+ * Logs `context` in as the admin through the real login page (the server sets the session
+ * cookies, shared by every page of the context). Fails on any browser problem on the way.
+ */
+export async function logIn(context, pharos, problems) {
+  assert.ok(pharos.authEnabled, 'this pharos runs with --auth disabled: there is nothing to log in to');
+  const page = await context.newPage();
+  await page.goto(`${pharos.base}/login?rd=%2F`);
+  await page.getByLabel('Username').fill(ADMIN);
+  await page.getByLabel('Password').fill(pharos.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${pharos.base}/`);
+  assert.equal(await page.getByTestId('user-menu').innerText(), ADMIN);
+  const cookies = (await context.cookies(pharos.base)).map((c) => c.name);
+  for (const name of ['jwtPayload', 'jwtSignature', 'jwtRefreshToken']) assert.ok(cookies.includes(name), `cookies after login: ${cookies}`);
+  expectProblems(problems, page);
+  await page.close();
 }
 
 const dialogWaiters = new WeakMap();

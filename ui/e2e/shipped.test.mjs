@@ -4,7 +4,7 @@
 // page error. Needs no peers: the data is the simulator's.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { expectProblems, launchBrowser, panelDrawn, screenshot, startPharos, waitForPanelsSettled, writeArtifact } from './harness.mjs';
+import { expectProblems, launchBrowser, logIn, panelDrawn, screenshot, startPharos, waitForPanelsSettled, writeArtifact } from './harness.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,6 +17,7 @@ describe('shipped dashboards', () => {
   before(async () => {
     pharos = await startPharos({ demo: true });
     ({ browser, context, problems } = await launchBrowser());
+    await logIn(context, pharos, problems);
     // The simulator backfills 6 h before it goes live: wait until both the oldest and the newest
     // part of that history answer (the demo dashboard shows the last 6 h).
     const deadline = Date.now() + 240_000;

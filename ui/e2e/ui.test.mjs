@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadavg } from 'node:os';
-import { REPO_ROOT, describeProblem, expectProblems, launchBrowser, prometheusUrl, screenshot, startPharos, writeArtifact } from './harness.mjs';
+import { REPO_ROOT, describeProblem, expectProblems, launchBrowser, logIn, prometheusUrl, screenshot, startPharos, writeArtifact } from './harness.mjs';
 import { addTimeSeriesPanel, eightPanelDashboard, saveDashboard, summarize, timeSeriesDashboard, waitForChartsWithData } from './flows.mjs';
 
 const PROJECT = 'team-a';
@@ -77,6 +77,9 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     });
     assert.equal(global.status, 200, global.text);
     ({ browser, context, problems } = await launchBrowser());
+    // Every page of the context shares this session (the login page also warms the cache for
+    // the first-download scripts).
+    await logIn(context, pharos, problems);
     context.on('request', (request) => {
       const url = new URL(request.url());
       if (url.pathname.startsWith('/proxy/')) proxyCalls.push(`${request.method()} ${url.pathname}`);
@@ -232,7 +235,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
     dashboard.spec.layouts[0].spec.items = dashboard.spec.layouts[0].spec.items.slice(0, 1);
     assert.equal((await pharos.api('POST', `/api/v1/projects/${PROJECT}/dashboards`, dashboard)).status, 200);
     // What the proxy answers the Prometheus client for this query.
-    const direct = await fetch(`${pharos.base}${PROXY}/api/v1/query_range`, {
+    const direct = await pharos.fetch(`${PROXY}/api/v1/query_range`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ query: broken, start: '0', end: '60', step: '15' }),

@@ -1,8 +1,12 @@
 // Routes of the UI. The project and dashboard lists are in the first download; every other page
-// (the dashboard view with the Perses packages above all) is loaded when it is opened.
+// (the dashboard view with the Perses packages above all) is loaded when it is opened. Every page
+// but the login page needs a session when the server asks for logins.
 import { lazy } from 'react';
 import { RouterProvider, createBrowserRouter } from 'react-router-dom';
+import { setNavigator } from './api/session';
 import { Layout } from './components/Layout';
+import { RequireSession, SessionProvider } from './components/Session';
+import LoginPage from './pages/LoginPage';
 import DashboardsPage from './pages/DashboardsPage';
 import ProjectsPage from './pages/ProjectsPage';
 import { ColorModeProvider } from './theme/colorMode';
@@ -16,8 +20,13 @@ const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
+  { path: '/login', element: <LoginPage /> },
   {
-    element: <Layout />,
+    element: (
+      <RequireSession>
+        <Layout />
+      </RequireSession>
+    ),
     children: [
       { path: '/', element: <ProjectsPage /> },
       { path: '/projects/:project', element: <DashboardsPage /> },
@@ -32,10 +41,16 @@ const router = createBrowserRouter([
   },
 ]);
 
+// A lost session leads to the login page without reloading the app (replacing the page that
+// needed the session, so Back does not return to it only to be sent away again).
+setNavigator((path) => router.navigate(path, { replace: true }));
+
 export function App() {
   return (
     <ColorModeProvider>
-      <RouterProvider router={router} />
+      <SessionProvider>
+        <RouterProvider router={router} />
+      </SessionProvider>
     </ColorModeProvider>
   );
 }

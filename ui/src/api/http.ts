@@ -1,5 +1,8 @@
 // The one place that talks HTTP to the Pharos API: JSON in and out, ETags, and errors that carry
 // the server's own message (every Pharos error body is `{"message": "...", "errors"?: [...]}`).
+// A call refused with 401 renews the session once and is sent again; when the session cannot be
+// renewed the user goes to the login page (session.ts).
+import { goToLogin, isAuthEnabled, renewAccessToken } from './session';
 
 /** One problem reported by server-side validation, with the JSON path it concerns. */
 export interface FieldProblem {
@@ -36,6 +39,8 @@ interface RequestOptions {
   body?: unknown;
   ifMatch?: string;
   signal?: AbortSignal;
+  /** For the login and session calls themselves: a 401 is the answer, not a lost session. */
+  anonymous?: boolean;
 }
 
 async function errorFrom(response: Response): Promise<ApiError> {
@@ -52,22 +57,36 @@ async function errorFrom(response: Response): Promise<ApiError> {
   }
 }
 
-/** Sends one request; resolves with the parsed JSON (or undefined for 204) and the ETag. */
-export async function request<T>(path: string, options: RequestOptions = {}): Promise<Tagged<T>> {
+async function send(path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['If-Match'] = options.ifMatch;
-  let response: Response;
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method: options.method ?? 'GET',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
+      // The session cookies; same-origin is fetch's default, said here so nobody changes it.
+      credentials: 'same-origin',
     });
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
     throw new ApiError(0, `Pharos did not answer (${String(cause)}); check that the server is running.`);
+  }
+}
+
+/** Sends one request; resolves with the parsed JSON (or undefined for 204) and the ETag. */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<Tagged<T>> {
+  let response = await send(path, options);
+  if (response.status === 401 && isAuthEnabled() && !options.anonymous) {
+    // The access token expired (or the cookies are gone): renew once and try again.
+    if (await renewAccessToken()) response = await send(path, options);
+    if (response.status === 401) {
+      const refused = await errorFrom(response);
+      goToLogin();
+      throw new ApiError(401, `Your session has ended; log in again. (${refused.message})`);
+    }
   }
   if (!response.ok) throw await errorFrom(response);
   const etag = response.headers.get('ETag') ?? undefined;

@@ -1,17 +1,29 @@
-// The application frame: a top bar (home, global datasources, import, theme toggle) and the page.
-import { Suspense, type ReactNode } from 'react';
+// The application frame: a top bar (home, global datasources, import, theme toggle, the user's
+// menu with "Log out" when the server asks for logins) and the page.
+import { Suspense, useState, type MouseEvent, type ReactNode } from 'react';
 import { Link as RouterLink, Outlet } from 'react-router-dom';
 import AppBar from '@mui/material/AppBar';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import CircularProgress from '@mui/material/CircularProgress';
 import IconButton from '@mui/material/IconButton';
+import ListItemIcon from '@mui/material/ListItemIcon';
+import Menu from '@mui/material/Menu';
+import MenuItem from '@mui/material/MenuItem';
 import Toolbar from '@mui/material/Toolbar';
 import Tooltip from '@mui/material/Tooltip';
 import Typography from '@mui/material/Typography';
 // Named imports from the ESM index: the per-icon files are CommonJS.
-import { WeatherNight as WeatherNightIcon, WhiteBalanceSunny as WhiteBalanceSunnyIcon } from 'mdi-material-ui';
+import {
+  AccountCircle as AccountCircleIcon,
+  Logout as LogoutIcon,
+  WeatherNight as WeatherNightIcon,
+  WhiteBalanceSunny as WhiteBalanceSunnyIcon,
+} from 'mdi-material-ui';
+import { LOGOUT_PATH } from '../api/auth';
+import { hasFreshAccessToken, renewAccessToken } from '../api/session';
 import { useColorMode } from '../theme/colorMode';
+import { useSession } from './Session';
 
 /** Shown while a lazily loaded page downloads. */
 export function PageLoading() {
@@ -27,11 +39,58 @@ function ThemeToggle() {
   const next = mode === 'dark' ? 'light' : 'dark';
   const hint = `Switch to ${next} theme${followsSystem ? ' (now following the system setting)' : ''}`;
   return (
-    <Tooltip title={hint}>
+    // Not interactive: the hint must not catch the clicks meant for the toolbar below it.
+    <Tooltip title={hint} disableInteractive>
       <IconButton color="inherit" onClick={toggle} aria-label={`Switch to ${next} theme`} data-testid="theme-toggle">
         {mode === 'dark' ? <WhiteBalanceSunnyIcon /> : <WeatherNightIcon />}
       </IconButton>
     </Tooltip>
+  );
+}
+
+/** The logged-in user's name, opening a menu with "Log out" (absent when auth is off). */
+function UserMenu() {
+  const { user } = useSession();
+  const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  if (!user) return null;
+  const name = user.metadata.name;
+  const logOut = (event: MouseEvent) => {
+    event.preventDefault();
+    setAnchor(null);
+    void (hasFreshAccessToken() ? Promise.resolve(true) : renewAccessToken()).then(() => window.location.assign(LOGOUT_PATH));
+  };
+  return (
+    <>
+      <Button
+        color="inherit"
+        startIcon={<AccountCircleIcon />}
+        onClick={(event) => setAnchor(event.currentTarget)}
+        aria-haspopup="menu"
+        aria-expanded={anchor !== null}
+        aria-controls={anchor ? 'user-menu' : undefined}
+        data-testid="user-menu"
+        sx={{ textTransform: 'none' }}
+      >
+        {name}
+      </Button>
+      <Menu
+        id="user-menu"
+        anchorEl={anchor}
+        open={anchor !== null}
+        onClose={() => setAnchor(null)}
+        anchorOrigin={{ vertical: 'bottom', horizontal: 'right' }}
+        transformOrigin={{ vertical: 'top', horizontal: 'right' }}
+      >
+        {/* The server ends the session, clears the cookies and redirects to "/". It needs a live
+            access token, so an expired one is renewed first. */}
+        <MenuItem component="a" href={LOGOUT_PATH} onClick={logOut}>
+          <ListItemIcon>
+            <LogoutIcon fontSize="small" />
+          </ListItemIcon>
+          Log out
+        </MenuItem>
+      </Menu>
+    </>
   );
 }
 
@@ -59,6 +118,7 @@ export function Layout() {
           </Button>
           <Box sx={{ flexGrow: 1 }} />
           <ThemeToggle />
+          <UserMenu />
         </Toolbar>
       </AppBar>
       <Box component="main" sx={{ flex: 1, minHeight: 0, overflow: 'auto', display: 'flex', flexDirection: 'column' }}>

@@ -18,8 +18,11 @@ import {
 import { ViewDashboard } from '@perses-dev/dashboards';
 import { useColorMode } from '../theme/colorMode';
 import { datasourceApiFor } from './datasourceApi';
+import { installSessionFetch } from './sessionFetch';
 import { defaultPluginKinds, pluginLoader } from './plugins';
 import { TIME_RANGE_OPTIONS } from './timeRanges';
+
+installSessionFetch();
 
 export interface PersesDashboardProps {
   /** The dashboard as loaded; later changes of this prop are ignored (remount with a `key`). */

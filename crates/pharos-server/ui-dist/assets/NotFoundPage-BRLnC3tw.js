@@ -1,1 +1,0 @@
-import{Ci as e,Jr as t,bi as n,m as r,n as i,p as a,t as o}from"./Link-DKo4qGHP.js";import{K as s}from"./index-Cvqs68_3.js";e(),o(),a();var c=t();function l(){return(0,c.jsx)(s,{title:`Page not found`,children:(0,c.jsxs)(r,{children:[`There is no page at this address.`,` `,(0,c.jsx)(i,{component:n,to:`/`,children:`Go to the projects`}),`.`]})})}export{l as default};
