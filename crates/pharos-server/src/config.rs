@@ -26,6 +26,8 @@ pub struct ServerSettings {
     pub http: HttpSettings,
     /// Limits of `POST /api/v1/write`.
     pub remote_write: RemoteWriteSettings,
+    /// Logins, sessions and the signing key.
+    pub security: SecuritySettings,
 }
 
 impl ServerSettings {
@@ -39,6 +41,19 @@ impl ServerSettings {
         .map_err(|e| format!("tenancy.label: {e}"))?;
         pharos_enforce::validate_trace_attribute(&self.tenancy.trace_attribute)
             .map_err(|e| e.to_string())?;
+        let security = &self.security;
+        if security.cookie.same_site == SameSite::None && !security.cookie.secure {
+            return Err(
+                "security.cookie.same_site: none needs security.cookie.secure: true \
+                        (browsers drop SameSite=None cookies without Secure)"
+                    .to_owned(),
+            );
+        }
+        if security.access_token_ttl.is_zero() || security.refresh_token_ttl.is_zero() {
+            return Err(
+                "security.access_token_ttl and refresh_token_ttl must be positive".to_owned(),
+            );
+        }
         Ok(())
     }
 }
@@ -267,6 +282,112 @@ impl Default for EphemeralSettings {
 pub struct DatabaseSettings {
     /// When false (the Perses default), names and projects are lower-cased.
     pub case_sensitive: bool,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Users with passwords in the config store (the default).
+    #[default]
+    Native,
+    /// No login: every caller may do everything. Local development only.
+    Disabled,
+}
+
+/// The `security:` section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// `native` or `disabled` (flag `--auth`).
+    pub auth: AuthMode,
+    /// Base64 of 32 bytes: encrypts secrets at rest and roots the session signing key. When
+    /// absent a key file in the data dir is used (created once); replicas need the same key.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
+    pub encryption_key: Option<String>,
+    /// Lifetime of an access token.
+    #[serde(with = "duration_text")]
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (and so of a browser session without activity).
+    #[serde(with = "duration_text")]
+    pub refresh_token_ttl: Duration,
+    /// Session cookie attributes.
+    pub cookie: CookieSettings,
+    /// Failed logins allowed per login name and per client address within
+    /// `login_failure_window` before further attempts are refused with 429.
+    pub max_login_failures: u32,
+    /// The window of [`SecuritySettings::max_login_failures`].
+    #[serde(with = "duration_text")]
+    pub login_failure_window: Duration,
+    /// How long audit entries are kept.
+    #[serde(with = "duration_text")]
+    pub audit_retention: Duration,
+    /// The first administrator's password, from `--admin-password` / `PHAROS_ADMIN_PASSWORD`
+    /// only (never from the file, never serialised).
+    #[serde(skip)]
+    pub admin_password: Option<String>,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            auth: AuthMode::Native,
+            encryption_key: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(24 * 3600),
+            cookie: CookieSettings::default(),
+            max_login_failures: 10,
+            login_failure_window: Duration::from_secs(5 * 60),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
+            admin_password: None,
+        }
+    }
+}
+
+/// Session cookie attributes (Perses `security.cookie`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieSettings {
+    /// `lax` (default), `strict` or `none` (`none` needs `secure`).
+    pub same_site: SameSite,
+    /// Send cookies over HTTPS only; turn on behind TLS.
+    pub secure: bool,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            same_site: SameSite::Lax,
+            secure: false,
+        }
+    }
+}
+
+/// The cookies' `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    /// Sent on top-level navigations from other sites, not on their sub-requests.
+    Lax,
+    /// Never sent from other sites.
+    Strict,
+    /// Always sent (requires `secure`).
+    None,
+}
+
+impl SameSite {
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lax => "Lax",
+            Self::Strict => "Strict",
+            Self::None => "None",
+        }
+    }
+}
+
+fn redact<S: serde::Serializer>(_: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<secret>")
 }
 
 /// Durations written as Perses/Prometheus duration strings (`30s`, `1h30m`).

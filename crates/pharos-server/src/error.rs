@@ -64,9 +64,23 @@ pub enum ApiError {
     /// The request body did not arrive in time; the text names the limit.
     #[error("{0}")]
     RequestTimeout(String),
-    /// The datasource proxy refuses this endpoint or method.
+    /// The datasource proxy refuses this endpoint or method, or the caller lacks a permission.
     #[error("forbidden access: {0}")]
     Forbidden(String),
+    /// No valid session or token came with a request that needs one.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Too many attempts (logins, share-link checks); `retry_after` seconds until the next try.
+    #[error("too many requests: {message}")]
+    TooManyRequests {
+        /// What was limited and how to go on.
+        message: String,
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
+    /// The thing existed but is gone for good (an expired share link).
+    #[error("{0}")]
+    Gone(String),
     /// The upstream of a datasource could not be reached or answered badly.
     #[error("{0}")]
     BadGateway(String),
@@ -93,6 +107,9 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Gone(_) => StatusCode::GONE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -154,6 +171,19 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&crate::resources::etag_for(*current))
         {
             response.headers_mut().insert(header::ETAG, value);
+        }
+        match &self {
+            Self::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyRequests { retry_after, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         response
     }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 mod extract;
+pub mod identity;
 mod openapi;
 pub mod prom_api;
 pub mod proxy;
@@ -29,6 +30,8 @@ pub fn router(state: AppState) -> Router {
         .merge(proxy::routes())
         .merge(prom_api::routes())
         .merge(system::routes())
+        .merge(identity::routes())
+        .merge(identity::audit_routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.
@@ -36,6 +39,10 @@ pub fn router(state: AppState) -> Router {
                 .external_url_unchecked("/api/docs/openapi.json", openapi::document()),
         )
         .fallback(ui::serve)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            identity::layer::authenticate,
+        ))
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use pharos_enforce::Enforcer;
 use pharos_store::Store;
 
-use crate::{config::ServerSettings, resources::ResourceService, telemetry::Telemetry};
+use crate::{
+    config::ServerSettings, identity::IdentityService, resources::ResourceService,
+    telemetry::Telemetry,
+};
 
 /// Build information reported by the health endpoints.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,6 +39,8 @@ pub struct AppState {
     pub settings: Arc<ServerSettings>,
     /// Resource CRUD.
     pub resources: ResourceService,
+    /// Logins, sessions and grants.
+    pub identity: IdentityService,
     /// Tenant enforcement with its rewrite cache.
     pub enforcer: Arc<Enforcer>,
     /// Resolved datasource proxy targets.
@@ -58,8 +63,10 @@ impl AppState {
             .connect_timeout(settings.proxy.connect_timeout)
             .pool_max_idle_per_host(64)
             .build()?;
+        let identity = IdentityService::new(store.clone(), Arc::clone(&settings));
         Ok(Self {
-            resources: ResourceService::new(store, Arc::clone(&settings)),
+            resources: ResourceService::new(store, Arc::clone(&settings), identity.clone()),
+            identity,
             enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),
             proxy_targets: Arc::default(),
             http_client,

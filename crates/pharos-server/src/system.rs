@@ -42,7 +42,7 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
         "api_prefix": "",
         "security": {
             "readonly": false,
-            "enable_auth": false,
+            "enable_auth": state.identity.enabled(),
             "cookie": { "same_site": "lax", "secure": false },
             "authentication": {
                 "access_token_ttl": "15m",
@@ -182,7 +182,11 @@ async fn plugins() -> Json<Value> {
 }
 
 /// Perses's dashboard-view beacon: 200 for a known dashboard, 404 otherwise.
-async fn view(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<StatusCode> {
+async fn view(
+    State(state): State<AppState>,
+    caller: crate::identity::Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<StatusCode> {
     let field = |name: &str| {
         body.get(name)
             .and_then(Value::as_str)
@@ -192,7 +196,7 @@ async fn view(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiRes
     let (project, dashboard) = (field("project")?, field("dashboard")?);
     state
         .resources
-        .get(Kind::Dashboard, Some(&project), &dashboard)
+        .get(&caller, Kind::Dashboard, Some(&project), &dashboard)
         .await?;
     metrics::counter!("pharos_dashboard_views_total").increment(1);
     if let Some(errors) = body.get("render_errors").and_then(Value::as_u64) {

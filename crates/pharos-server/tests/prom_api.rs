@@ -322,11 +322,21 @@ async fn status_and_build_info_describe_the_store() {
 #[tokio::test]
 async fn without_the_store_the_api_says_it_is_unavailable() {
     let (store, _guard) = pharos_store::testing::sqlite_store().await;
-    let state = pharos_server::AppState::new(store, Default::default()).unwrap();
+    let mut settings = pharos_server::ServerSettings::default();
+    settings.security.admin_password = Some("test-admin-password".to_owned());
+    let state = pharos_server::AppState::new(store, settings).unwrap();
+    state.identity.bootstrap_admin(None).await.unwrap();
+    let token = state
+        .identity
+        .login("admin", "test-admin-password", "test")
+        .await
+        .unwrap()
+        .access_token;
     let app = pharos_server::router(state);
     let response = tower::ServiceExt::oneshot(
         app,
         axum::http::Request::get("/api/v1/query?query=up")
+            .header("authorization", format!("Bearer {token}"))
             .body(axum::body::Body::empty())
             .unwrap(),
     )

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 
 use axum::http::StatusCode;
 use pharos_model::Kind;
+use pharos_server::identity::Caller;
 use pharos_server::prom_api::{LocalDatasourceOutcome, ensure_local_datasource};
 use prom_api_support::PromApp;
 use serde_json::{Value, json};
@@ -34,8 +35,8 @@ fn url_of(document: &Value) -> &str {
 #[tokio::test]
 async fn created_as_default_then_kept_in_step_with_the_port() {
     let app = PromApp::new().await;
-    let resources = &app.state.resources;
-    let created = ensure_local_datasource(resources, addr("0.0.0.0:8080"))
+    let state = &app.state;
+    let created = ensure_local_datasource(state, addr("0.0.0.0:8080"))
         .await
         .unwrap();
     assert_eq!(created, LocalDatasourceOutcome::Created { default: true });
@@ -44,12 +45,12 @@ async fn created_as_default_then_kept_in_step_with_the_port() {
     assert_eq!(document["spec"]["default"], true);
     assert_eq!(document["spec"]["plugin"]["kind"], "PrometheusDatasource");
 
-    let again = ensure_local_datasource(resources, addr("127.0.0.1:8080"))
+    let again = ensure_local_datasource(state, addr("127.0.0.1:8080"))
         .await
         .unwrap();
     assert_eq!(again, LocalDatasourceOutcome::Unchanged);
 
-    let moved = ensure_local_datasource(resources, addr("127.0.0.1:9191"))
+    let moved = ensure_local_datasource(state, addr("127.0.0.1:9191"))
         .await
         .unwrap();
     assert_eq!(
@@ -76,10 +77,10 @@ async fn an_existing_global_prometheus_default_keeps_its_place() {
     });
     app.state
         .resources
-        .create(Kind::GlobalDatasource, None, existing)
+        .create(&Caller::system(), Kind::GlobalDatasource, None, existing)
         .await
         .unwrap();
-    let outcome = ensure_local_datasource(&app.state.resources, addr("127.0.0.1:8080"))
+    let outcome = ensure_local_datasource(&app.state, addr("127.0.0.1:8080"))
         .await
         .unwrap();
     assert_eq!(outcome, LocalDatasourceOutcome::Created { default: false });
@@ -89,7 +90,7 @@ async fn an_existing_global_prometheus_default_keeps_its_place() {
 #[tokio::test]
 async fn a_user_repointed_local_datasource_is_left_alone() {
     let app = PromApp::new().await;
-    ensure_local_datasource(&app.state.resources, addr("127.0.0.1:8080"))
+    ensure_local_datasource(&app.state, addr("127.0.0.1:8080"))
         .await
         .unwrap();
     let mut document = local_document(&app).await;
@@ -101,7 +102,7 @@ async fn a_user_repointed_local_datasource_is_left_alone() {
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
 
-    let outcome = ensure_local_datasource(&app.state.resources, addr("127.0.0.1:7000"))
+    let outcome = ensure_local_datasource(&app.state, addr("127.0.0.1:7000"))
         .await
         .unwrap();
     assert_eq!(outcome, LocalDatasourceOutcome::LeftAsConfigured);
@@ -129,9 +130,7 @@ async fn queries_through_the_project_proxy_see_only_the_tenant_namespaces() {
         ),
     ]);
     let (listen, server) = app.serve().await;
-    ensure_local_datasource(&app.state.resources, listen)
-        .await
-        .unwrap();
+    ensure_local_datasource(&app.state, listen).await.unwrap();
     let project = json!({
         "kind": "Project",
         "metadata": {"name": "alpha"},
@@ -139,7 +138,7 @@ async fn queries_through_the_project_proxy_see_only_the_tenant_namespaces() {
     });
     app.state
         .resources
-        .create(Kind::Project, None, project)
+        .create(&Caller::system(), Kind::Project, None, project)
         .await
         .unwrap();
 

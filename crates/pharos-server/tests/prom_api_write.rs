@@ -248,8 +248,22 @@ async fn the_reference_python_client_writes_openmetrics_samples() {
     assert!(generated.status.success());
     std::fs::write(&file, &generated.stdout).unwrap();
     let url = format!("http://{addr}/api/v1/write");
+    // The reference client sends no credentials; like a Prometheus with `authorization:` in
+    // its remote_write section, it gets a bearer header added to every request it makes.
+    let with_token = format!(
+        "import runpy, sys, urllib.request as r\n\
+         plain = r.Request\n\
+         class Authorized(plain):\n\
+         \x20   def __init__(self, *a, headers=None, **k):\n\
+         \x20       super().__init__(*a, headers={{**(headers or {{}}), 'Authorization': 'Bearer {}'}}, **k)\n\
+         r.Request = Authorized\n\
+         sys.argv = sys.argv[1:]\n\
+         runpy.run_path(sys.argv[0], run_name='__main__')\n",
+        app.admin_token
+    );
     let sent = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
+            .args(["-c", &with_token])
             .arg(format!("{shared}/prom-remote-write.py"))
             .arg(url)
             .arg(&file)

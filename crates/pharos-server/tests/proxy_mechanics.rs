@@ -82,15 +82,15 @@ async fn headers_and_secrets_are_injected_and_client_credentials_stay_here() {
         StatusCode::OK
     );
 
+    // The caller's own Pharos credentials (bearer token and session cookie) must not travel
+    // to the upstream.
+    let bearer = format!("Bearer {}", app.admin_token);
     let seen = app
         .send(
             Method::GET,
             "/proxy/projects/demo/datasources/prom/api/v1/query?query=up",
             None,
-            &[
-                ("cookie", "jwtSignature=abc"),
-                ("authorization", "Bearer pharos-user-token"),
-            ],
+            &[("cookie", "jwtSignature=abc"), ("authorization", &bearer)],
         )
         .await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
@@ -106,6 +106,10 @@ async fn headers_and_secrets_are_injected_and_client_credentials_stay_here() {
     );
     assert_eq!(headers["x-scope-orgid"], "tenant-1");
     assert!(headers.get("cookie").is_none(), "cookies are not forwarded");
+    assert!(
+        headers.get("x-pharos-internal").is_none(),
+        "the internal credential only goes to this server itself"
+    );
 }
 
 #[tokio::test]
@@ -392,11 +396,12 @@ async fn unenforceable_kinds_fail_closed_in_restricted_projects() {
     let upstream = recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("team-a", &["team-a"]).await;
+    // Loki, Tempo and Alertmanager have their own enforcement (tests/proxy_kinds.rs); every
+    // other kind the model accepts is refused.
     for kind in [
-        "LokiDatasource",
-        "TempoDatasource",
-        "AlertManagerDatasource",
         "PyroscopeDatasource",
+        "ClickHouseDatasource",
+        "JaegerDatasource",
     ] {
         let plugin = json!({"kind": kind, "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": upstream}}}});
         let name = kind.to_ascii_lowercase();

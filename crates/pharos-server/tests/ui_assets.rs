@@ -37,8 +37,13 @@ async fn app() -> TestApp {
         .expect("sqlite app")
 }
 
+/// The UI's files are fetched anonymously, as a browser before login does; `/api` and
+/// `/proxy` paths as the admin.
 async fn fetch(app: &TestApp, method: Method, path: &str, headers: &[(&str, &str)]) -> Raw {
     let mut builder = Request::builder().method(method).uri(path);
+    if path.starts_with("/api") || path.starts_with("/proxy") {
+        builder = builder.header("authorization", format!("Bearer {}", app.admin_token));
+    }
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }

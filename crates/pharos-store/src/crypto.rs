@@ -24,6 +24,9 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct SecretCipher {
     cipher: Aes256Gcm,
+    /// HMAC-SHA256 of the key and a fixed label: the root of [`SecretCipher::derive`], so the
+    /// raw encryption key is never kept outside the cipher.
+    derivation_root: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretCipher {
@@ -61,7 +64,17 @@ impl SecretCipher {
             ));
         }
         let cipher = Aes256Gcm::new_from_slice(key).map_err(|err| err.to_string())?;
-        Ok(SecretCipher { cipher })
+        Ok(SecretCipher {
+            cipher,
+            derivation_root: hmac_sha256(key, b"pharos key derivation v1"),
+        })
+    }
+
+    /// A 32-byte secret for `purpose` (e.g. signing session tokens), derived from the deployment
+    /// key: every replica sharing the key derives the same secret, and one purpose's secret says
+    /// nothing about another's or about the encryption key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        hmac_sha256(&self.derivation_root, purpose.as_bytes())
     }
 
     /// A fresh random key, base64 encoded (for `SecretKeySource::Configured` or a key file).
@@ -212,6 +225,15 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +320,19 @@ mod tests {
             matches!(err, StoreError::Config(ref m) if m.contains("secret.key")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn derived_secrets_depend_on_key_and_purpose() {
+        let a = SecretCipher::from_key_bytes(&[1; 32]).unwrap();
+        let b = SecretCipher::from_key_bytes(&[2; 32]).unwrap();
+        assert_eq!(
+            a.derive("sessions"),
+            SecretCipher::from_key_bytes(&[1; 32])
+                .unwrap()
+                .derive("sessions")
+        );
+        assert_ne!(a.derive("sessions"), a.derive("other"));
+        assert_ne!(a.derive("sessions"), b.derive("sessions"));
     }
 }

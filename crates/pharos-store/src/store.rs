@@ -93,6 +93,11 @@ impl Store {
         }
     }
 
+    /// A secret for `purpose` derived from the deployment key (see [`SecretCipher::derive`]).
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        self.codec.cipher.derive(purpose)
+    }
+
     /// The per-kind options the store was opened with.
     pub fn options(&self) -> &StoreOptions {
         &self.codec.options

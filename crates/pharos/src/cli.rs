@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
-    ApiSettings, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
-    RemoteWriteSettings, ServerSettings, TenancySettings, TrashSettings,
+    ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
+    RemoteWriteSettings, SecuritySettings, ServerSettings, TenancySettings, TrashSettings,
 };
 use serde::Deserialize;
 
@@ -86,6 +86,28 @@ pub struct GlobalArgs {
     /// Do not run the built-in AI-platform simulator (it runs by default on a fresh data dir).
     #[arg(long, env = "PHAROS_NO_DEMO", global = true)]
     pub no_demo: bool,
+    /// How callers log in: `native` (users with passwords, the default) or `disabled` (no
+    /// login at all; local development only).
+    #[arg(long, env = "PHAROS_AUTH", global = true, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Password of the first administrator (`admin`), used only when the config store has no
+    /// users yet; without it one is generated into `<data-dir>/admin-password`.
+    #[arg(
+        long,
+        env = "PHAROS_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+}
+
+/// `--auth` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Users with passwords in the config store.
+    Native,
+    /// No login (local development only).
+    Disabled,
 }
 
 /// Log output format.
@@ -111,8 +133,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// Logging.
     pub log: LogConfig,
-    /// Secrets at rest.
-    pub security: SecurityConfig,
+    /// Logins, sessions and secrets at rest.
+    pub security: SecuritySettings,
     /// See [`ApiSettings`].
     pub api: ApiSettings,
     /// See [`TenancySettings`].
@@ -242,19 +264,6 @@ pub struct LogConfig {
     pub level: Option<String>,
 }
 
-/// Security section.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SecurityConfig {
-    /// Base64 of 32 bytes; when absent a key file in the data dir is used (created once).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
-    pub encryption_key: Option<String>,
-}
-
-fn redact<S: serde::Serializer>(_: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("<secret>")
-}
-
 /// The settled configuration after merging file, environment and flags.
 #[derive(Debug)]
 pub struct Settings {
@@ -308,6 +317,15 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         database: file.database,
         http: file.http,
         remote_write: file.remote_write,
+        security: SecuritySettings {
+            auth: match args.auth {
+                Some(AuthArg::Native) => AuthMode::Native,
+                Some(AuthArg::Disabled) => AuthMode::Disabled,
+                None => file.security.auth,
+            },
+            admin_password: args.admin_password.clone(),
+            ..file.security
+        },
     };
     server
         .validate()
@@ -326,7 +344,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
             .clone()
             .or(file.log.level)
             .unwrap_or_else(|| "info".to_owned()),
-        encryption_key: file.security.encryption_key,
+        encryption_key: server.security.encryption_key.clone(),
         server,
         tsdb,
         query: file.query.into(),

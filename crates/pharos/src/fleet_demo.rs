@@ -108,7 +108,16 @@ async fn create_if_missing(
     {
         return Ok(false);
     }
-    match state.resources.create(kind, project, document).await {
+    match state
+        .resources
+        .create(
+            &pharos_server::identity::Caller::system(),
+            kind,
+            project,
+            document,
+        )
+        .await
+    {
         Ok(_) => Ok(true),
         // Another replica won the race: fine.
         Err(pharos_server::error::ApiError::AlreadyExists) => Ok(false),

@@ -72,6 +72,25 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     let state = AppState::new(store, settings.server)
         .context("cannot build the HTTP client")?
         .with_metrics(metrics);
+    match state
+        .identity
+        .bootstrap_admin(Some(&settings.data_dir))
+        .await
+    {
+        Ok(Some(password)) => tracing::warn!(
+            user = "admin",
+            password = %password,
+            file = %settings.data_dir.join("admin-password").display(),
+            "created the first administrator; this password is shown once (also in the file, mode 0600): log in and change it"
+        ),
+        Ok(None) => {}
+        Err(error) => anyhow::bail!("cannot create the first administrator: {error}"),
+    }
+    if !state.identity.enabled() {
+        tracing::warn!(
+            "authentication is DISABLED (--auth disabled): anyone who reaches this port may read and change everything"
+        );
+    }
     let housekeeping = spawn_housekeeping(state.clone());
     // One stop signal for every background task that writes to the metrics store.
     let (stop_maintenance, maintenance_stopped) = tokio::sync::watch::channel(false);
@@ -142,7 +161,8 @@ fn write_addr_file(path: &std::path::Path, bound: SocketAddr) -> anyhow::Result<
 /// Points the `local` global datasource at this server; a failure is logged, not fatal (the
 /// Prometheus API works without it).
 async fn register_local_datasource(state: &AppState, listen: SocketAddr) {
-    match prom_api::ensure_local_datasource(&state.resources, listen).await {
+    state.identity.set_local_origin(prom_api::local_url(listen));
+    match prom_api::ensure_local_datasource(state, listen).await {
         Ok(outcome) => tracing::info!(
             ?outcome,
             url = %prom_api::local_url(listen),

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use pharos_model::Kind;
 use serde_json::{Value, json};
 
+use crate::identity::Caller;
 use crate::{
     error::{ApiError, ApiResult},
     extract::IfMatch,
@@ -51,19 +52,32 @@ pub fn local_url(listen: SocketAddr) -> String {
 /// the default Prometheus datasource unless another global one already is. An existing one
 /// keeps every setting a user made; only a loopback URL with an old port is corrected.
 pub async fn ensure_local_datasource(
-    resources: &ResourceService,
+    state: &crate::AppState,
     listen: SocketAddr,
 ) -> ApiResult<LocalDatasourceOutcome> {
     let url = local_url(listen);
+    // The proxy's requests to this server carry the internal credential (see `identity`).
+    state.identity.set_local_origin(url.clone());
+    let resources = &state.resources;
     match resources
-        .get(Kind::GlobalDatasource, None, LOCAL_DATASOURCE)
+        .get(
+            &Caller::system(),
+            Kind::GlobalDatasource,
+            None,
+            LOCAL_DATASOURCE,
+        )
         .await
     {
         Ok(existing) => update_url(resources, existing.document, &url).await,
         Err(ApiError::NotFound) => {
             let default = !other_default_exists(resources).await?;
             match resources
-                .create(Kind::GlobalDatasource, None, document(&url, default))
+                .create(
+                    &Caller::system(),
+                    Kind::GlobalDatasource,
+                    None,
+                    document(&url, default),
+                )
                 .await
             {
                 Ok(_) => Ok(LocalDatasourceOutcome::Created { default }),
@@ -102,6 +116,7 @@ async fn update_url(
     }
     resources
         .update(
+            &Caller::system(),
             Kind::GlobalDatasource,
             None,
             LOCAL_DATASOURCE,
@@ -119,7 +134,7 @@ async fn other_default_exists(resources: &ResourceService) -> ApiResult<bool> {
         ..ListParams::default()
     };
     let listed = resources
-        .list(Kind::GlobalDatasource, None, &params)
+        .list(&Caller::system(), Kind::GlobalDatasource, None, &params)
         .await?;
     Ok(!listed.is_empty())
 }

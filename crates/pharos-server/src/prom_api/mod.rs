@@ -41,6 +41,25 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/status/tsdb", get(listing::tsdb_status))
         .route("/api/v1/status/buildinfo", get(listing::build_info))
         .route("/api/v1/write", post(write::remote_write))
+        .route_layer(axum::middleware::from_fn(require_metrics_permission))
+}
+
+/// The server-wide Prometheus API reads (and remote-write writes) every tenant's series, so it
+/// needs a global permission on `Metrics`; project users query through their project's proxy,
+/// which keeps the namespace enforcement.
+async fn require_metrics_permission(
+    caller: crate::identity::Caller,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    use pharos_auth::rbac::{Action, Scope};
+    let action = if request.uri().path() == "/api/v1/write" {
+        Action::Create
+    } else {
+        Action::Read
+    };
+    caller.require(action, None, Scope::Metrics)?;
+    Ok(next.run(request).await)
 }
 
 /// The metrics service, or the Prometheus-style "unavailable" error when it is disabled.

@@ -64,6 +64,7 @@ pub async fn forward(
         enforce::enforce(state, target, policy, &mut request)?;
     }
     let url = upstream_url(target, &request)?;
+    let internal = state.identity.internal_header_for(url.as_str());
     let mut builder = state
         .http_client
         .request(request.method.clone(), url)
@@ -84,6 +85,9 @@ pub async fn forward(
     }
     if !request.headers.contains_key("x-forwarded-proto") {
         builder = builder.header("x-forwarded-proto", "http");
+    }
+    if let Some((name, value)) = internal {
+        builder = builder.header(name, value);
     }
     let upstream = builder
         .body(request.body)

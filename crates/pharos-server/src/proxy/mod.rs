@@ -78,6 +78,7 @@ pub fn routes() -> Router<AppState> {
 /// Proxies through a stored datasource.
 async fn saved(
     State(state): State<AppState>,
+    caller: crate::identity::Caller,
     Path(params): Path<HashMap<String, String>>,
     request: Request,
 ) -> ApiResult<Response> {
@@ -94,6 +95,7 @@ async fn saved(
         },
         (Some(project), None, false) => DatasourceRef::Project { project, name },
     };
+    reference.authorize(&caller)?;
     let sub_path = sub_path(get("path"));
     let method = request.method().clone();
     let query = request.uri().query().map(str::to_owned);
@@ -128,6 +130,7 @@ struct UnsavedRequest {
 /// Proxies through a datasource spec sent in the body.
 async fn unsaved(
     State(state): State<AppState>,
+    caller: crate::identity::Caller,
     Path(params): Path<HashMap<String, String>>,
     request: Request,
 ) -> ApiResult<Response> {
@@ -164,6 +167,7 @@ async fn unsaved(
         project,
         spec: decoded.spec,
     };
+    reference.authorize(&caller)?;
     let target = target::resolve(&state, reference).await?;
     record(&target, "unsaved");
     let outgoing = Outgoing {

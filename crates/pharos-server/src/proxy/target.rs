@@ -15,6 +15,39 @@ use crate::{
     state::AppState,
 };
 
+impl DatasourceRef {
+    /// Whether `caller` may use this datasource. A project the caller may not see answers as
+    /// a missing one (404); a datasource in a visible project without the permission is 403.
+    /// Project routes need read on the datasource's kind in the project (the project's tenant
+    /// enforcement still applies); `unsaved` routes try out a spec, so they need create; the
+    /// plain global route reads every tenant's data, so it needs a global permission.
+    pub fn authorize(&self, caller: &crate::identity::Caller) -> ApiResult<()> {
+        use pharos_auth::rbac::{Action, Scope};
+        let (action, project, scope) = match self {
+            Self::Global { .. } => (Action::Read, None, Scope::GlobalDatasource),
+            Self::GlobalInProject { project, .. } | Self::Project { project, .. } => {
+                (Action::Read, Some(project.as_str()), Scope::Datasource)
+            }
+            Self::Dashboard { project, .. } => {
+                (Action::Read, Some(project.as_str()), Scope::Dashboard)
+            }
+            Self::Unsaved {
+                project: Some(project),
+                ..
+            } => (Action::Create, Some(project.as_str()), Scope::Datasource),
+            Self::Unsaved { project: None, .. } => (Action::Create, None, Scope::GlobalDatasource),
+        };
+        if let Some(project) = project
+            && !caller.can_see_project(project)
+        {
+            return Err(ApiError::Missing(format!(
+                "project \"{project}\" not found"
+            )));
+        }
+        caller.require(action, project, scope)
+    }
+}
+
 /// Which datasource a proxy route names.
 #[derive(Debug, Clone)]
 pub enum DatasourceRef {

@@ -14,11 +14,12 @@ use super::{document::etag_for, service::ListParams, service::Versioned};
 use crate::{
     error::{ApiError, ApiResult},
     extract::{IfMatch, JsonBody, Params},
+    identity::Caller,
     state::AppState,
 };
 
 /// The kinds served by the generic CRUD routes.
-pub const API_KINDS: [Kind; 10] = [
+pub const API_KINDS: [Kind; 15] = [
     Kind::Project,
     Kind::Dashboard,
     Kind::EphemeralDashboard,
@@ -29,6 +30,11 @@ pub const API_KINDS: [Kind; 10] = [
     Kind::Secret,
     Kind::GlobalSecret,
     Kind::Folder,
+    Kind::Role,
+    Kind::RoleBinding,
+    Kind::GlobalRole,
+    Kind::GlobalRoleBinding,
+    Kind::User,
 ];
 
 /// Routes for every kind in [`API_KINDS`] plus dashboard versions and trash.
@@ -76,44 +82,44 @@ fn project_scoped_routes(router: Router<AppState>, kind: Kind) -> Router<AppStat
     router
         .route(
             &format!("/api/v1/{plural}"),
-            get(move |State(s): State<AppState>, Params(p): Params<ListParams>| async move {
-                list(&s, kind, None, &p).await
+            get(move |State(s): State<AppState>, caller: Caller, Params(p): Params<ListParams>| async move {
+                list(&s, &caller, kind, None, &p).await
             })
-            .post(move |State(s): State<AppState>, JsonBody(body)| async move {
-                created(s.resources.create(kind, None, body).await)
+            .post(move |State(s): State<AppState>, caller: Caller, JsonBody(body)| async move {
+                created(s.resources.create(&caller, kind, None, body).await)
             }),
         )
         .route(
             &format!("/api/v1/projects/{{project}}/{plural}"),
             get(
-                move |State(s): State<AppState>, Path(project): Path<String>, Params(p): Params<ListParams>| async move {
-                    list(&s, kind, Some(&project), &p).await
+                move |State(s): State<AppState>, caller: Caller, Path(project): Path<String>, Params(p): Params<ListParams>| async move {
+                    list(&s, &caller, kind, Some(&project), &p).await
                 },
             )
             .post(
-                move |State(s): State<AppState>, Path(project): Path<String>, JsonBody(body)| async move {
-                    created(s.resources.create(kind, Some(&project), body).await)
+                move |State(s): State<AppState>, caller: Caller, Path(project): Path<String>, JsonBody(body)| async move {
+                    created(s.resources.create(&caller, kind, Some(&project), body).await)
                 },
             ),
         )
         .route(
             &format!("/api/v1/projects/{{project}}/{plural}/{{name}}"),
             get(
-                move |State(s): State<AppState>, Path((project, name)): Path<(String, String)>| async move {
-                    with_etag(s.resources.get(kind, Some(&project), &name).await)
+                move |State(s): State<AppState>, caller: Caller, Path((project, name)): Path<(String, String)>| async move {
+                    with_etag(s.resources.get(&caller, kind, Some(&project), &name).await)
                 },
             )
             .put(
-                move |State(s): State<AppState>,
+                move |State(s): State<AppState>, caller: Caller,
                       Path((project, name)): Path<(String, String)>,
                       if_match: IfMatch,
                       JsonBody(body)| async move {
-                    with_etag(s.resources.update(kind, Some(&project), &name, body, if_match).await)
+                    with_etag(s.resources.update(&caller, kind, Some(&project), &name, body, if_match).await)
                 },
             )
             .delete(
-                move |State(s): State<AppState>, Path((project, name)): Path<(String, String)>, if_match: IfMatch| async move {
-                    deleted(s.resources.delete(kind, Some(&project), &name, if_match).await)
+                move |State(s): State<AppState>, caller: Caller, Path((project, name)): Path<(String, String)>, if_match: IfMatch| async move {
+                    deleted(s.resources.delete(&caller, kind, Some(&project), &name, if_match).await)
                 },
             ),
         )
@@ -131,26 +137,26 @@ fn global_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
     router
         .route(
             &format!("/api/v1/{plural}"),
-            get(move |State(s): State<AppState>, Params(p): Params<ListParams>| async move {
-                list(&s, kind, None, &p).await
+            get(move |State(s): State<AppState>, caller: Caller, Params(p): Params<ListParams>| async move {
+                list(&s, &caller, kind, None, &p).await
             })
-            .post(move |State(s): State<AppState>, JsonBody(body)| async move {
-                created(s.resources.create(kind, None, body).await)
+            .post(move |State(s): State<AppState>, caller: Caller, JsonBody(body)| async move {
+                created(s.resources.create(&caller, kind, None, body).await)
             }),
         )
         .route(
             &format!("/api/v1/{plural}/{{{param}}}"),
-            get(move |State(s): State<AppState>, Path(name): Path<String>| async move {
-                with_etag(s.resources.get(kind, None, &name).await)
+            get(move |State(s): State<AppState>, caller: Caller, Path(name): Path<String>| async move {
+                with_etag(s.resources.get(&caller, kind, None, &name).await)
             })
             .put(
-                move |State(s): State<AppState>, Path(name): Path<String>, if_match: IfMatch, JsonBody(body)| async move {
-                    with_etag(s.resources.update(kind, None, &name, body, if_match).await)
+                move |State(s): State<AppState>, caller: Caller, Path(name): Path<String>, if_match: IfMatch, JsonBody(body)| async move {
+                    with_etag(s.resources.update(&caller, kind, None, &name, body, if_match).await)
                 },
             )
             .delete(
-                move |State(s): State<AppState>, Path(name): Path<String>, if_match: IfMatch| async move {
-                    deleted(s.resources.delete(kind, None, &name, if_match).await)
+                move |State(s): State<AppState>, caller: Caller, Path(name): Path<String>, if_match: IfMatch| async move {
+                    deleted(s.resources.delete(&caller, kind, None, &name, if_match).await)
                 },
             ),
         )
@@ -158,11 +164,12 @@ fn global_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
 
 async fn list(
     state: &AppState,
+    caller: &Caller,
     kind: Kind,
     project: Option<&str>,
     params: &ListParams,
 ) -> ApiResult<Response> {
-    let items = state.resources.list(kind, project, params).await?;
+    let items = state.resources.list(caller, kind, project, params).await?;
     Ok(Json(items).into_response())
 }
 
@@ -199,66 +206,80 @@ fn parse_version(text: &str) -> ApiResult<u64> {
 
 async fn list_versions(
     State(s): State<AppState>,
+    caller: Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let versions = s
         .resources
-        .list_versions(Kind::Dashboard, &project, &name)
+        .list_versions(&caller, Kind::Dashboard, &project, &name)
         .await?;
     Ok(Json(versions).into_response())
 }
 
 async fn get_version(
     State(s): State<AppState>,
+    caller: Caller,
     Path((project, name, version)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let version = parse_version(&version)?;
     with_etag(
         s.resources
-            .get_version(Kind::Dashboard, &project, &name, version)
+            .get_version(&caller, Kind::Dashboard, &project, &name, version)
             .await,
     )
 }
 
 async fn restore_version(
     State(s): State<AppState>,
+    caller: Caller,
     Path((project, name, version)): Path<(String, String, String)>,
     if_match: IfMatch,
 ) -> ApiResult<Response> {
     let version = parse_version(&version)?;
     with_etag(
         s.resources
-            .restore_version(Kind::Dashboard, &project, &name, version, if_match)
+            .restore_version(&caller, Kind::Dashboard, &project, &name, version, if_match)
             .await,
     )
 }
 
-async fn list_trash(State(s): State<AppState>, Path(project): Path<String>) -> ApiResult<Response> {
+async fn list_trash(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+) -> ApiResult<Response> {
     let items = s
         .resources
-        .list_trash(Kind::Dashboard, &project, s.settings.trash.retention)
+        .list_trash(
+            &caller,
+            Kind::Dashboard,
+            &project,
+            s.settings.trash.retention,
+        )
         .await?;
     Ok(Json(items).into_response())
 }
 
 async fn restore_trash(
     State(s): State<AppState>,
+    caller: Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     with_etag(
         s.resources
-            .restore_from_trash(Kind::Dashboard, &project, &name)
+            .restore_from_trash(&caller, Kind::Dashboard, &project, &name)
             .await,
     )
 }
 
 async fn purge_trash(
     State(s): State<AppState>,
+    caller: Caller,
     Path((project, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     deleted(
         s.resources
-            .purge_from_trash(Kind::Dashboard, &project, &name)
+            .purge_from_trash(&caller, Kind::Dashboard, &project, &name)
             .await,
     )
 }

@@ -12,17 +12,21 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     extract::IfMatch,
+    identity::Caller,
 };
+use pharos_auth::rbac::Action;
 use pharos_store::Precondition;
 
 impl ResourceService {
     /// Versions of a dashboard, newest first: `[{"version", "updatedAt", "current"}]`.
     pub async fn list_versions(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: &str,
         name: &str,
     ) -> ApiResult<Vec<Value>> {
+        self.authorize(caller, Action::Read, kind, Some(project), name)?;
         let key = self.key(kind, Some(project), name);
         self.ensure_project_exists(&key.project.clone().unwrap_or_default())
             .await?;
@@ -43,11 +47,13 @@ impl ResourceService {
     /// One version of a dashboard, as a full document.
     pub async fn get_version(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: &str,
         name: &str,
         version: u64,
     ) -> ApiResult<Versioned> {
+        self.authorize(caller, Action::Read, kind, Some(project), name)?;
         let key = self.key(kind, Some(project), name);
         let stored = self
             .store()
@@ -63,12 +69,14 @@ impl ResourceService {
     /// Makes an old version current again, as a new version.
     pub async fn restore_version(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: &str,
         name: &str,
         version: u64,
         if_match: IfMatch,
     ) -> ApiResult<Versioned> {
+        self.authorize(caller, Action::Update, kind, Some(project), name)?;
         let key = self.key(kind, Some(project), name);
         let precondition = match if_match {
             IfMatch::Version(v) => Precondition::IfVersion(v),
@@ -89,10 +97,12 @@ impl ResourceService {
     /// Deleted dashboards of a project, with when they were deleted and will be purged.
     pub async fn list_trash(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: &str,
         retention: std::time::Duration,
     ) -> ApiResult<Vec<Value>> {
+        self.authorize(caller, Action::Read, kind, Some(project), "")?;
         let project = self.normalize(project);
         self.ensure_project_exists(&project).await?;
         let retention = ChronoDuration::from_std(retention).unwrap_or(ChronoDuration::MAX);
@@ -122,10 +132,12 @@ impl ResourceService {
     /// Brings a dashboard back from the trash (409 if a live one took its name).
     pub async fn restore_from_trash(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: &str,
         name: &str,
     ) -> ApiResult<Versioned> {
+        self.authorize(caller, Action::Create, kind, Some(project), name)?;
         let key = self.key(kind, Some(project), name);
         self.ensure_project_exists(&key.project.clone().unwrap_or_default())
             .await?;
@@ -138,7 +150,14 @@ impl ResourceService {
     }
 
     /// Deletes a trashed dashboard for good.
-    pub async fn purge_from_trash(&self, kind: Kind, project: &str, name: &str) -> ApiResult<()> {
+    pub async fn purge_from_trash(
+        &self,
+        caller: &Caller,
+        kind: Kind,
+        project: &str,
+        name: &str,
+    ) -> ApiResult<()> {
+        self.authorize(caller, Action::Delete, kind, Some(project), name)?;
         let key = self.key(kind, Some(project), name);
         self.store().purge_from_trash(&key).await?;
         Ok(())

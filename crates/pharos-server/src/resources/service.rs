@@ -17,11 +17,16 @@ use pharos_store::{
 };
 use serde_json::Value;
 
+use pharos_auth::rbac::Action;
+
 use super::document::{keep_masked_secrets, lowercase_names, metadata_extra, to_document};
 use crate::{
     config::ServerSettings,
     error::{ApiError, ApiResult},
     extract::IfMatch,
+    identity::{
+        Caller, IdentityService, prepare_user_spec, present_user, scope_of, validate_rbac_spec,
+    },
 };
 
 /// List filters of the Perses list endpoints.
@@ -54,6 +59,7 @@ pub struct Versioned {
 pub struct ResourceService {
     store: Store,
     settings: Arc<ServerSettings>,
+    identity: IdentityService,
     /// Bumped after every successful write, so caches of derived data (the proxy's resolved
     /// targets) know when to reload.
     generation: Arc<AtomicU64>,
@@ -61,10 +67,11 @@ pub struct ResourceService {
 
 impl ResourceService {
     /// A service over `store`.
-    pub fn new(store: Store, settings: Arc<ServerSettings>) -> Self {
+    pub fn new(store: Store, settings: Arc<ServerSettings>, identity: IdentityService) -> Self {
         Self {
             store,
             settings,
+            identity,
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -94,6 +101,8 @@ impl ResourceService {
 
     /// Validates a document as `create` would, without storing it.
     pub async fn validate(&self, kind: Kind, mut body: Value) -> ApiResult<()> {
+        // Online validation (`percli lint --online`) stores nothing and reveals nothing, so
+        // any signed-in caller may use it, as in Perses.
         self.check_dashboard_size(kind, &body)?;
         self.prepare_body(&mut body);
         let resource = pharos_model::decode_resource(kind, &body)?;
@@ -103,6 +112,7 @@ impl ResourceService {
     /// Creates a resource (`POST`). `path_project` is the project of a project route.
     pub async fn create(
         &self,
+        caller: &Caller,
         kind: Kind,
         path_project: Option<&str>,
         mut body: Value,
@@ -110,11 +120,20 @@ impl ResourceService {
         self.check_dashboard_size(kind, &body)?;
         self.prepare_body(&mut body);
         let project = self.reconcile_project(kind, path_project, &mut body)?;
-        let resource = pharos_model::decode_resource(kind, &body)?;
+        let mut resource = pharos_model::decode_resource(kind, &body)?;
+        self.authorize(
+            caller,
+            Action::Create,
+            kind,
+            project.as_deref(),
+            &resource.metadata.name,
+        )?;
         if let Some(project) = &project {
             self.ensure_project_exists(project).await?;
         }
         self.check_defaults(kind, &resource, None).await?;
+        self.check_identity_spec(kind, project.as_deref(), &mut resource.spec, None)
+            .await?;
         let stored = self
             .store
             .create(NewResource {
@@ -123,13 +142,101 @@ impl ResourceService {
                 spec: resource.spec,
             })
             .await?;
+        if kind == Kind::Project && caller.is_signed_in() {
+            self.create_project_roles(&stored.key.name, caller.name())
+                .await?;
+        }
         self.changed();
-        Ok(to_document(kind, &stored))
+        Ok(present(kind, to_document(kind, &stored)))
+    }
+
+    /// The roles Perses gives every new project (`owner`, `editor`, `viewer`) and the owner
+    /// binding for its creator, so whoever creates a project can use it.
+    async fn create_project_roles(&self, project: &str, creator: &str) -> ApiResult<()> {
+        let mut documents: Vec<(Kind, String, Value)> = pharos_auth::rbac::default_project_roles()
+            .into_iter()
+            .map(|(name, role)| {
+                (
+                    Kind::Role,
+                    name.to_owned(),
+                    serde_json::to_value(role).unwrap_or_default(),
+                )
+            })
+            .collect();
+        documents.push((
+            Kind::RoleBinding,
+            "owner".to_owned(),
+            serde_json::json!({"role": "owner", "subjects": [{"kind": "User", "name": creator}]}),
+        ));
+        for (kind, name, spec) in documents {
+            let created = self
+                .store
+                .create(NewResource {
+                    key: key_of(kind, Some(project.to_owned()), name),
+                    metadata_extra: serde_json::json!({}),
+                    spec,
+                })
+                .await;
+            match created {
+                Ok(_) | Err(StoreError::AlreadyExists) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// 404 (as for a missing one) when the caller may not see the project; 403 naming the
+    /// permission when it may see it but not do `action` on `kind` there.
+    pub fn authorize(
+        &self,
+        caller: &Caller,
+        action: Action,
+        kind: Kind,
+        project: Option<&str>,
+        name: &str,
+    ) -> ApiResult<()> {
+        let scope = scope_of(kind);
+        if kind == Kind::Project {
+            let name = self.normalize(name);
+            if action != Action::Create && !caller.can_see_project(&name) {
+                return Err(ApiError::NotFound);
+            }
+            return caller.require(action, Some(&name), scope);
+        }
+        if let Some(project) = project {
+            let project = self.normalize(project);
+            if !caller.can_see_project(&project) {
+                return Err(ApiError::bad_request(format!(
+                    "metadata.project \"{project}\" doesn't exist"
+                )));
+            }
+            return caller.require(action, Some(&project), scope);
+        }
+        caller.require(action, None, scope)
+    }
+
+    /// Users get their password hashed (or kept); roles and bindings are checked against the
+    /// RBAC rules and existing roles.
+    async fn check_identity_spec(
+        &self,
+        kind: Kind,
+        project: Option<&str>,
+        spec: &mut Value,
+        stored: Option<&Value>,
+    ) -> ApiResult<()> {
+        match kind {
+            Kind::User => prepare_user_spec(spec, stored, self.identity.password_cost()).await,
+            Kind::Role | Kind::RoleBinding | Kind::GlobalRole | Kind::GlobalRoleBinding => {
+                validate_rbac_spec(&self.store, kind, project, spec).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Replaces a resource (`PUT`). 404 when it does not exist (no upsert, as Perses).
     pub async fn update(
         &self,
+        caller: &Caller,
         kind: Kind,
         path_project: Option<&str>,
         path_name: &str,
@@ -140,6 +247,7 @@ impl ResourceService {
         self.prepare_body(&mut body);
         let project = self.reconcile_project(kind, path_project, &mut body)?;
         let name = self.normalize(path_name);
+        self.authorize(caller, Action::Update, kind, project.as_deref(), &name)?;
         let mut resource = pharos_model::decode_resource(kind, &body)?;
         if resource.metadata.name != name {
             return Err(ApiError::bad_request(
@@ -155,6 +263,14 @@ impl ResourceService {
         }
         self.check_defaults(kind, &resource, Some(&key.name))
             .await?;
+        if kind == Kind::User {
+            let stored = self.store.get(&key).await?.and_then(|row| row.spec);
+            self.check_identity_spec(kind, None, &mut resource.spec, stored.as_ref())
+                .await?;
+        } else {
+            self.check_identity_spec(kind, key.project.as_deref(), &mut resource.spec, None)
+                .await?;
+        }
         let precondition = match (if_match, resource.metadata.version) {
             (IfMatch::Version(v), _) => Precondition::IfVersion(v),
             (IfMatch::Any, Some(v)) => Precondition::NotOlderThan(v),
@@ -177,7 +293,14 @@ impl ResourceService {
     }
 
     /// Reads one resource.
-    pub async fn get(&self, kind: Kind, project: Option<&str>, name: &str) -> ApiResult<Versioned> {
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        kind: Kind,
+        project: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Versioned> {
+        self.authorize(caller, Action::Read, kind, project, name)?;
         let key = self.key(kind, project, name);
         if let Some(project) = &key.project {
             self.ensure_project_exists(project).await?;
@@ -192,6 +315,7 @@ impl ResourceService {
     /// Lists resources of a kind; `path_project` is set on project routes.
     pub async fn list(
         &self,
+        caller: &Caller,
         kind: Kind,
         path_project: Option<&str>,
         params: &ListParams,
@@ -208,8 +332,13 @@ impl ResourceService {
         if let Some(project) = &project {
             pharos_model::validate_name(project).map_err(ApiError::BadRequest)?;
             if kind.is_project_scoped() {
+                self.authorize(caller, Action::Read, kind, Some(project), "")?;
                 self.ensure_project_exists(project).await?;
             }
+        }
+        let scope = scope_of(kind);
+        if !kind.is_project_scoped() && kind != Kind::Project {
+            caller.require(Action::Read, None, scope)?;
         }
         let metadata_only = params.metadata_only && kind.supports_metadata_only();
         let needs_spec = !metadata_only || kind == Kind::EphemeralDashboard;
@@ -231,11 +360,19 @@ impl ResourceService {
             .into_iter()
             .filter(|row| !is_expired(kind, row, now))
             .filter(|row| datasource_filter(kind, row, params))
+            // Only what the caller may read; projects it may not see are left out silently.
+            .filter(|row| match kind {
+                Kind::Project => caller.can_see_project(&row.key.name),
+                _ if kind.is_project_scoped() => {
+                    caller.allows(Action::Read, row.key.project.as_deref(), scope)
+                }
+                _ => true,
+            })
             .map(|mut row| {
                 if metadata_only {
                     row.spec = None;
                 }
-                to_document(kind, &row)
+                present(kind, to_document(kind, &row))
             })
             .collect())
     }
@@ -243,11 +380,13 @@ impl ResourceService {
     /// Deletes a resource (dashboards go to the trash; projects cascade).
     pub async fn delete(
         &self,
+        caller: &Caller,
         kind: Kind,
         project: Option<&str>,
         name: &str,
         if_match: IfMatch,
     ) -> ApiResult<()> {
+        self.authorize(caller, Action::Delete, kind, project, name)?;
         let key = self.key(kind, project, name);
         if kind == Kind::Project {
             if self.store.get(&key).await?.is_none() {
@@ -481,9 +620,17 @@ fn key_of(kind: Kind, project: Option<String>, name: String) -> ResourceKey {
 
 fn versioned(kind: Kind, stored: &StoredResource) -> Versioned {
     Versioned {
-        document: to_document(kind, stored),
+        document: present(kind, to_document(kind, stored)),
         version: stored.version,
     }
+}
+
+/// A document as it leaves the server (users without their password hash).
+fn present(kind: Kind, mut document: Value) -> Value {
+    if kind == Kind::User {
+        present_user(&mut document);
+    }
+    document
 }
 
 /// Names the resource in concurrency errors so the client knows what changed.

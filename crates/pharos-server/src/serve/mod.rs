@@ -71,7 +71,7 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 backoff.reset();
                 if registry.len() >= cap {
                     let victims = registry.make_room(1);
@@ -91,6 +91,7 @@ pub async fn serve(
                 let (id, connection) = registry.register();
                 let task = ConnectionTask {
                     connection,
+                    peer,
                     router: router.clone(),
                     settings: Arc::clone(&settings),
                     stopped: stopped.clone(),
@@ -135,6 +136,8 @@ pub async fn serve(
 /// What one connection's task needs.
 struct ConnectionTask {
     connection: Arc<Connection>,
+    /// The client's address, handed to handlers as `ConnectInfo` (audit, login throttling).
+    peer: std::net::SocketAddr,
     router: Router,
     settings: Arc<HttpSettings>,
     stopped: watch::Receiver<bool>,
@@ -148,10 +151,14 @@ impl ConnectionTask {
         let service = {
             let (connection, router) = (Arc::clone(&self.connection), self.router.clone());
             let body_timeout = self.settings.body_read_timeout;
+            let peer = self.peer;
             hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let request_guard = connection.request_started();
-                let request =
+                let mut request =
                     request.map(|body| axum::body::Body::new(TimedBody::new(body, body_timeout)));
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 let router = router.clone();
                 async move {
                     let response = match router.oneshot(request).await {

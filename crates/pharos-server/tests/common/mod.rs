@@ -17,6 +17,9 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     pub app: axum::Router,
     pub state: AppState,
+    /// The bootstrap administrator's access token, sent by [`TestApp::send`] unless the
+    /// request names its own `authorization`.
+    pub admin_token: String,
     _guard: Option<Box<dyn std::any::Any + Send>>,
 }
 
@@ -55,12 +58,69 @@ impl TestApp {
             }
             Backend::Postgres => (pharos_store::testing::postgres_store().await?, None),
         };
+        let mut settings = settings;
+        settings.security.admin_password = Some(ADMIN_PASSWORD.to_owned());
         let state = AppState::new(store, settings).expect("http client");
+        let admin_token = admin_token(&state).await;
         Some(Self {
             app: router(state.clone()),
             state,
+            admin_token,
             _guard: guard,
         })
+    }
+
+    /// Creates user `name` (as the admin) and returns its access token.
+    pub async fn user(&self, name: &str) -> String {
+        let created = self
+            .post(
+                "/api/v1/users",
+                serde_json::json!({"kind": "User", "metadata": {"name": name},
+                    "spec": {"nativeProvider": {"password": format!("{name}-password")}}}),
+            )
+            .await;
+        assert_eq!(
+            created.status,
+            StatusCode::OK,
+            "create user {name}: {}",
+            created.text
+        );
+        self.login(name, &format!("{name}-password")).await
+    }
+
+    /// Logs `name` in and returns the access token.
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let answer = self
+            .send(
+                Method::POST,
+                "/api/auth/providers/native/login",
+                Some(serde_json::json!({"login": name, "password": password})),
+                &[("authorization", "")],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "login {name}: {}",
+            answer.text
+        );
+        answer.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Sends as the holder of `token` instead of the admin.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let bearer = format!("Bearer {token}");
+        self.send(method, path, body, &[("authorization", &bearer)])
+            .await
     }
 
     pub async fn send(
@@ -77,14 +137,28 @@ impl TestApp {
         if body.is_some() && !has_content_type {
             builder = builder.header("content-type", "application/json");
         }
-        for (k, v) in headers {
+        let names_authorization = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        if !names_authorization {
+            builder = builder.header("authorization", format!("Bearer {}", self.admin_token));
+        }
+        // An empty `authorization` means "send none" (anonymous requests).
+        for (k, v) in headers.iter().filter(|(_, v)| !v.is_empty()) {
             builder = builder.header(*k, *v);
         }
         let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
         self.send_raw(builder.body(body).expect("request")).await
     }
 
-    pub async fn send_raw(&self, request: Request<Body>) -> Answer {
+    /// Sends `request` as is, plus the admin's token when it names no `authorization`.
+    pub async fn send_raw(&self, mut request: Request<Body>) -> Answer {
+        if !request.headers().contains_key("authorization") {
+            let bearer = format!("Bearer {}", self.admin_token);
+            request
+                .headers_mut()
+                .insert("authorization", bearer.parse().expect("header"));
+        }
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
@@ -139,6 +213,24 @@ impl TestApp {
             answer.text
         );
     }
+}
+
+/// The bootstrap administrator's password in every in-process test app.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Creates the first administrator (as a fresh server does) and logs it in.
+pub async fn admin_token(state: &AppState) -> String {
+    state
+        .identity
+        .bootstrap_admin(None)
+        .await
+        .expect("bootstrap admin");
+    state
+        .identity
+        .login("admin", ADMIN_PASSWORD, "test")
+        .await
+        .expect("admin login")
+        .access_token
 }
 
 /// Runs an async test body against SQLite and against PostgreSQL.

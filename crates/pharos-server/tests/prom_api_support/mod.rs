@@ -27,6 +27,8 @@ type ReferenceSeries = (Labels, Box<dyn Fn(i64) -> f64>);
 pub struct PromApp {
     pub app: axum::Router,
     pub state: AppState,
+    /// The bootstrap administrator's access token, added to requests without one.
+    pub admin_token: String,
     pub db: Arc<Db>,
     _tsdb_dir: tempfile::TempDir,
     _store_guard: Box<dyn std::any::Any + Send>,
@@ -51,12 +53,22 @@ impl PromApp {
         let tsdb_dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(tsdb_dir.path(), Options::default()).unwrap());
         let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), options));
-        let state = AppState::new(store, ServerSettings::default())
+        let mut settings = ServerSettings::default();
+        settings.security.admin_password = Some("test-admin-password".to_owned());
+        let state = AppState::new(store, settings)
             .unwrap()
             .with_metrics(metrics);
+        state.identity.bootstrap_admin(None).await.unwrap();
+        let admin_token = state
+            .identity
+            .login("admin", "test-admin-password", "test")
+            .await
+            .unwrap()
+            .access_token;
         Self {
             app: router(state.clone()),
             state,
+            admin_token,
             db,
             _tsdb_dir: tsdb_dir,
             _store_guard: Box::new(guard),
@@ -74,7 +86,14 @@ impl PromApp {
         appender.commit().unwrap();
     }
 
-    pub async fn request(&self, request: Request<Body>) -> Answer {
+    /// Sends `request`, as the admin unless it carries its own `authorization`.
+    pub async fn request(&self, mut request: Request<Body>) -> Answer {
+        if !request.headers().contains_key("authorization") {
+            let bearer = format!("Bearer {}", self.admin_token);
+            request
+                .headers_mut()
+                .insert("authorization", bearer.parse().unwrap());
+        }
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let content_type = response

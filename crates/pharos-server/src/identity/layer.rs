@@ -1,0 +1,262 @@
+//! The authentication layer in front of every route: gives each request an id, finds out who
+//! sent it (bearer token or the two session cookies), refuses anonymous requests to routes that
+//! need a caller, refuses cross-site cookie writes, and records mutating requests in the audit
+//! log. What the caller may do is decided later, by the services, with the [`Caller`] this
+//! layer attaches.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderValue, Method, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use rand::Rng as _;
+
+use super::{AuditEvent, Caller};
+use crate::{error::ApiError, state::AppState};
+
+/// The request id header, echoed on every answer.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Cookie with `header.payload` of the access token (readable by the page).
+pub const PAYLOAD_COOKIE: &str = "jwtPayload";
+/// Cookie with the access token's signature (HttpOnly).
+pub const SIGNATURE_COOKIE: &str = "jwtSignature";
+/// Cookie with the refresh token (HttpOnly).
+pub const REFRESH_COOKIE: &str = "jwtRefreshToken";
+
+/// The id of one request: the client's `X-Request-Id` when it is short and printable, else a
+/// fresh random one.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The client's address as seen by the listener (`unknown` in in-process tests).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+/// Routes that answer without a caller. Everything else under `/api` and `/proxy` needs one;
+/// the UI's files and the probes do not.
+fn is_anonymous(method: &Method, path: &str) -> bool {
+    let api = path.starts_with("/api/")
+        || path == "/api"
+        || path.starts_with("/proxy/")
+        || path == "/proxy";
+    if !api {
+        return true;
+    }
+    matches!(
+        (method, path),
+        (_, "/api/config")
+            | (_, "/api/v1/health")
+            | (&Method::POST, "/api/auth/providers/native/login")
+            | (&Method::POST, "/api/auth/refresh")
+    ) || path.starts_with("/api/docs")
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(
+            || format!("{:032x}", rand::rng().random::<u128>()),
+            str::to_owned,
+        )
+}
+
+/// The session token of a request: `Authorization: Bearer`, or rebuilt from the two cookies
+/// (then `true`: the browser sent it on its own, so cross-site writes must be checked).
+fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| (token.trim().to_owned(), false));
+    }
+    let payload = cookie(headers, PAYLOAD_COOKIE)?;
+    let signature = cookie(headers, SIGNATURE_COOKIE)?;
+    Some((format!("{payload}.{signature}"), true))
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// A cookie-authenticated write must come from our own pages: its `Origin` (or, without one,
+/// `Sec-Fetch-Site`) must say so. SameSite=Lax already keeps the cookies off most cross-site
+/// writes; this closes the rest (same-site subdomains, old browsers).
+fn cross_site_write(method: &Method, headers: &HeaderMap) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        return Some(origin_host) != host;
+    }
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site != "same-origin" && site != "none")
+}
+
+/// The middleware (see the module documentation).
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = request_id(request.headers());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(
+            || "unknown".to_owned(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        );
+    request.extensions_mut().insert(RequestId(id.clone()));
+    request
+        .extensions_mut()
+        .insert(ClientAddress(client.clone()));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let anonymous = is_anonymous(&method, &path);
+
+    let caller = match resolve(&state, request.headers(), &method).await {
+        Ok(Some(caller)) => Some(caller),
+        Ok(None) if anonymous => None,
+        Ok(None) => {
+            let refusal = ApiError::Unauthorized(
+                "log in first: send 'Authorization: Bearer <token>' (POST /api/auth/providers/native/login gives one)".to_owned(),
+            );
+            return finish(refusal.into_response(), &id);
+        }
+        Err(_) if anonymous => None,
+        Err(error) => return finish(error.into_response(), &id),
+    };
+    let actor = caller
+        .as_ref()
+        .map_or_else(String::new, |c| c.name().to_owned());
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
+    }
+    let response = next.run(request).await;
+    if let Some(event) = AuditEvent::for_request(&method, &path, response.status()) {
+        event.record(&state, &actor, &client, &id).await;
+    }
+    finish(response, &id)
+}
+
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Option<Caller>, ApiError> {
+    if !state.identity.enabled() {
+        return Ok(Some(Caller::anonymous_admin()));
+    }
+    if let Some(presented) = headers
+        .get(super::INTERNAL_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        return state
+            .identity
+            .internal_caller(presented)
+            .map(Some)
+            .ok_or_else(|| ApiError::Unauthorized("invalid internal credential".to_owned()));
+    }
+    let Some((token, from_cookies)) = presented_token(headers) else {
+        return Ok(None);
+    };
+    if from_cookies && cross_site_write(method, headers) {
+        return Err(ApiError::Forbidden(
+            "cross-site request refused: a write sent with the session cookies must come from a Pharos page (its Origin must be this server)".to_owned(),
+        ));
+    }
+    state
+        .identity
+        .authenticate(&token, state.resources.generation())
+        .await
+        .map(Some)
+}
+
+fn finish(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_login_routes_config_and_non_api_paths_are_anonymous() {
+        assert!(is_anonymous(&Method::GET, "/api/config"));
+        assert!(is_anonymous(
+            &Method::POST,
+            "/api/auth/providers/native/login"
+        ));
+        assert!(is_anonymous(&Method::GET, "/health"));
+        assert!(is_anonymous(&Method::GET, "/projects/a/dashboards/b"));
+        assert!(is_anonymous(&Method::GET, "/metrics"));
+        assert!(!is_anonymous(&Method::GET, "/api/v1/projects"));
+        assert!(!is_anonymous(&Method::GET, "/api/v1/query"));
+        assert!(!is_anonymous(&Method::POST, "/api/v1/write"));
+        assert!(!is_anonymous(
+            &Method::GET,
+            "/proxy/globaldatasources/x/api/v1/query"
+        ));
+        assert!(!is_anonymous(&Method::GET, "/api/auth/logout"));
+        assert!(!is_anonymous(&Method::GET, "/api/v1/user/whoami"));
+    }
+
+    #[test]
+    fn cookies_rebuild_the_token_and_bearer_wins() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; jwtPayload=h.p; jwtSignature=s"),
+        );
+        assert_eq!(presented_token(&headers), Some(("h.p.s".to_owned(), true)));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer x.y.z"),
+        );
+        assert_eq!(presented_token(&headers), Some(("x.y.z".to_owned(), false)));
+    }
+
+    #[test]
+    fn cookie_writes_from_other_origins_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("pharos:8080"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://pharos:8080"),
+        );
+        assert!(!cross_site_write(&Method::POST, &headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(cross_site_write(&Method::POST, &headers));
+        assert!(!cross_site_write(&Method::GET, &headers));
+        headers.remove(header::ORIGIN);
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site_write(&Method::DELETE, &headers));
+    }
+}

@@ -1,0 +1,203 @@
+//! The Perses auth routes: native login, refresh, logout, `whoami` and the permission map.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use pharos_auth::rbac::{Action, Scope};
+use pharos_model::Kind;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    AuditEvent, Caller, IssuedTokens,
+    layer::{ClientAddress, PAYLOAD_COOKIE, REFRESH_COOKIE, RequestId, SIGNATURE_COOKIE, cookie},
+    present_user,
+};
+use crate::{
+    config::SecuritySettings,
+    error::{ApiError, ApiResult},
+    extract::JsonBody,
+    state::AppState,
+};
+
+/// The auth routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/providers/native/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", get(logout))
+        .route("/api/v1/user/whoami", get(whoami))
+        .route("/api/v1/users/{name}/permissions", get(permissions))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    Extension(ClientAddress(client)): Extension<ClientAddress>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    if !state.identity.enabled() {
+        return Err(ApiError::bad_request(
+            "authentication is disabled on this server (--auth disabled); no login is needed",
+        ));
+    }
+    let body: LoginBody = serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "expected {{\"login\": \"...\", \"password\": \"...\"}}: {e}"
+        ))
+    })?;
+    let login = body.login.trim().to_lowercase();
+    let outcome = state.identity.login(&login, &body.password, &client).await;
+    let status = match &outcome {
+        Ok(_) => StatusCode::OK,
+        Err(error) => error.status(),
+    };
+    AuditEvent {
+        action: "login".to_owned(),
+        resource: "session".to_owned(),
+        project: String::new(),
+        name: login.clone(),
+        status,
+        detail: json!({"provider": "native"}),
+    }
+    .record(&state, &login, &client, &request_id)
+    .await;
+    Ok(with_session_cookies(
+        &state.settings.security,
+        outcome?,
+        true,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let sent: RefreshBody = if body.is_empty() {
+        RefreshBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!("expected {{\"refresh_token\": \"...\"}}: {e}"))
+        })?
+    };
+    let token = sent
+        .refresh_token
+        .or_else(|| cookie(&headers, REFRESH_COOKIE))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "no refresh token: send {\"refresh_token\": \"...\"} or the jwtRefreshToken cookie",
+            )
+        })?;
+    let tokens = state.identity.refresh(&token).await?;
+    Ok(with_session_cookies(
+        &state.settings.security,
+        tokens,
+        false,
+    ))
+}
+
+async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    state.identity.logout(&caller).await?;
+    let mut response = (StatusCode::FOUND, [(header::LOCATION, "/")]).into_response();
+    for name in [PAYLOAD_COOKIE, SIGNATURE_COOKIE, REFRESH_COOKIE] {
+        append_cookie(&mut response, &format!("{name}=; Path=/; Max-Age=0"));
+    }
+    Ok(response)
+}
+
+async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    if !caller.is_signed_in() {
+        return Err(ApiError::Unauthorized(
+            "no user is signed in (authentication is disabled)".to_owned(),
+        ));
+    }
+    let mut user = state
+        .resources
+        .get(&Caller::system(), Kind::User, None, caller.name())
+        .await?
+        .document;
+    present_user(&mut user);
+    Ok(Json(user).into_response())
+}
+
+async fn permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    // Your own map, or anyone's with read on users.
+    if name == caller.name() {
+        return Ok(Json(caller.grants().permission_map()).into_response());
+    }
+    caller.require(Action::Read, None, Scope::User)?;
+    let grants = state
+        .identity
+        .grants_for(&name, state.resources.generation())
+        .await?;
+    Ok(Json(grants.permission_map()).into_response())
+}
+
+fn append_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The token JSON plus the browser's cookies (Perses' layout: payload readable by the page,
+/// signature and refresh token HttpOnly).
+fn with_session_cookies(
+    security: &SecuritySettings,
+    tokens: IssuedTokens,
+    with_refresh: bool,
+) -> Response {
+    let attributes = format!(
+        "Path=/; SameSite={}{}",
+        security.cookie.same_site.as_str(),
+        if security.cookie.secure {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let access_age = security
+        .access_token_ttl
+        .max(security.refresh_token_ttl)
+        .as_secs();
+    let refresh_age = security.refresh_token_ttl.as_secs();
+    let (payload, signature) = tokens
+        .access_token
+        .rsplit_once('.')
+        .map_or((tokens.access_token.as_str(), ""), |(p, s)| (p, s));
+    let mut cookies = vec![
+        format!("{PAYLOAD_COOKIE}={payload}; Max-Age={access_age}; {attributes}"),
+        format!("{SIGNATURE_COOKIE}={signature}; Max-Age={access_age}; HttpOnly; {attributes}"),
+    ];
+    if with_refresh {
+        cookies.push(format!(
+            "{REFRESH_COOKIE}={}; Max-Age={refresh_age}; HttpOnly; {attributes}",
+            tokens.refresh_token
+        ));
+    }
+    let mut response = Json(tokens).into_response();
+    for cookie in cookies {
+        append_cookie(&mut response, &cookie);
+    }
+    response
+}
