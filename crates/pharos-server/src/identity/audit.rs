@@ -38,6 +38,16 @@ pub struct AuditEvent {
     pub detail: Value,
 }
 
+/// What a create handler made, put on its response so the audit entry of a `POST` (whose path
+/// has no name) names the new resource.
+#[derive(Debug, Clone)]
+pub struct CreatedResource {
+    /// Its project (empty for global kinds).
+    pub project: String,
+    /// Its name.
+    pub name: String,
+}
+
 /// API writes that are reads in disguise (PromQL sent as a form) or too frequent to audit one
 /// by one (remote-write batches): left out of the trail.
 const NOT_AUDITED: [&str; 7] = [
@@ -53,7 +63,12 @@ const NOT_AUDITED: [&str; 7] = [
 impl AuditEvent {
     /// The event for an API request, when it is one we audit (writes under `/api`, except the
     /// login routes, which record their own richer events).
-    pub fn for_request(method: &Method, path: &str, status: StatusCode) -> Option<Self> {
+    pub fn for_request(
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+        created: Option<&CreatedResource>,
+    ) -> Option<Self> {
         let action = match *method {
             Method::POST => "create",
             Method::PUT | Method::PATCH => "update",
@@ -89,6 +104,17 @@ impl AuditEvent {
             project.clone()
         } else {
             name
+        };
+        let (project, name) = match created {
+            Some(made) if name.is_empty() => (
+                if project.is_empty() {
+                    made.project.clone()
+                } else {
+                    project
+                },
+                made.name.clone(),
+            ),
+            _ => (project, name),
         };
         Some(Self {
             action: action.to_owned(),
@@ -208,6 +234,7 @@ mod tests {
             &Method::PUT,
             "/api/v1/projects/team-a/dashboards/gpu",
             StatusCode::OK,
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -220,7 +247,8 @@ mod tests {
             ("update", "dashboards", "team-a", "gpu")
         );
         let event =
-            AuditEvent::for_request(&Method::POST, "/api/v1/projects", StatusCode::OK).unwrap();
+            AuditEvent::for_request(&Method::POST, "/api/v1/projects", StatusCode::OK, None)
+                .unwrap();
         assert_eq!(
             (event.resource.as_str(), event.project.as_str()),
             ("projects", "")
@@ -229,6 +257,7 @@ mod tests {
             &Method::DELETE,
             "/api/v1/projects/team-a",
             StatusCode::NO_CONTENT,
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -239,6 +268,7 @@ mod tests {
             &Method::POST,
             "/api/v1/projects/p/dashboards/d/versions/3/restore",
             StatusCode::OK,
+            None,
         )
         .unwrap();
         assert_eq!(event.action, "restore");
@@ -247,18 +277,22 @@ mod tests {
     #[test]
     fn reads_queries_and_logins_are_not_request_events() {
         assert!(
-            AuditEvent::for_request(&Method::GET, "/api/v1/projects", StatusCode::OK).is_none()
+            AuditEvent::for_request(&Method::GET, "/api/v1/projects", StatusCode::OK, None)
+                .is_none()
         );
-        assert!(AuditEvent::for_request(&Method::POST, "/api/v1/query", StatusCode::OK).is_none());
         assert!(
-            AuditEvent::for_request(&Method::POST, "/api/v1/write", StatusCode::NO_CONTENT)
+            AuditEvent::for_request(&Method::POST, "/api/v1/query", StatusCode::OK, None).is_none()
+        );
+        assert!(
+            AuditEvent::for_request(&Method::POST, "/api/v1/write", StatusCode::NO_CONTENT, None)
                 .is_none()
         );
         assert!(
             AuditEvent::for_request(
                 &Method::POST,
                 "/api/auth/providers/native/login",
-                StatusCode::OK
+                StatusCode::OK,
+                None
             )
             .is_none()
         );
@@ -266,7 +300,8 @@ mod tests {
             AuditEvent::for_request(
                 &Method::POST,
                 "/proxy/projects/p/datasources/d/api/v1/query",
-                StatusCode::OK
+                StatusCode::OK,
+                None
             )
             .is_none()
         );

@@ -154,7 +154,8 @@ pub async fn authenticate(
         request.extensions_mut().insert(caller);
     }
     let response = next.run(request).await;
-    if let Some(event) = AuditEvent::for_request(&method, &path, response.status()) {
+    let created = response.extensions().get::<super::CreatedResource>();
+    if let Some(event) = AuditEvent::for_request(&method, &path, response.status(), created) {
         event.record(&state, &actor, &client, &id).await;
     }
     finish(response, &id)

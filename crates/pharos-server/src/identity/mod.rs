@@ -21,7 +21,7 @@ use pharos_auth::{
 };
 use pharos_store::{Credential, CredentialKind, Store};
 
-pub use audit::{AuditEvent, audit_routes};
+pub use audit::{AuditEvent, CreatedResource, audit_routes};
 pub use caller::{Caller, scope_of};
 pub use policy::validate_rbac_spec;
 pub use routes::routes;

@@ -14,7 +14,7 @@ use super::{document::etag_for, service::ListParams, service::Versioned};
 use crate::{
     error::{ApiError, ApiResult},
     extract::{IfMatch, JsonBody, Params},
-    identity::Caller,
+    identity::{Caller, CreatedResource},
     state::AppState,
 };
 
@@ -175,11 +175,24 @@ async fn list(
 
 fn created(result: ApiResult<serde_json::Value>) -> ApiResult<Response> {
     let document = result?;
+    let field = |name: &str| {
+        document
+            .pointer(&format!("/metadata/{name}"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let made = CreatedResource {
+        project: field("project"),
+        name: field("name"),
+    };
     let version = document
         .pointer("/metadata/version")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    Ok(with_etag_header(Json(document).into_response(), version))
+    let mut response = with_etag_header(Json(document).into_response(), version);
+    response.extensions_mut().insert(made);
+    Ok(response)
 }
 
 fn with_etag(result: ApiResult<Versioned>) -> ApiResult<Response> {
