@@ -9,7 +9,7 @@ mod support;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
-use support::{Pharos, clean_command, get_json};
+use support::{ADMIN_PASSWORD, Pharos, clean_command, get_json};
 
 /// Two counter series; `queue="a"` has two samples a minute apart (2024-01-01T00:00:00Z on).
 const OPENMETRICS: &str = "# HELP imported_jobs Finished jobs.
@@ -51,9 +51,11 @@ async fn tsdb_import_backfills_what_the_server_then_answers() {
     );
 
     let mut pharos = Pharos::spawn(&data_dir, &["--no-demo"]).await;
-    let answer =
-        get_json(&pharos.url("/api/v1/query?query=sort_desc(imported_jobs_total)&time=1704067260"))
-            .await;
+    let answer = get_json(
+        &pharos.client(),
+        &pharos.url("/api/v1/query?query=sort_desc(imported_jobs_total)&time=1704067260"),
+    )
+    .await;
     assert_eq!(answer["status"], "success", "{answer}");
     let result: Vec<(Value, Value)> = answer["data"]["result"]
         .as_array()
@@ -104,7 +106,8 @@ async fn every_setting_can_come_from_pharos_environment_variables() {
     )
     .unwrap();
     let log_file = std::fs::File::create(&log).unwrap();
-    // No flags at all: only the environment configures this server.
+    // No flags at all: only the environment configures this server (the harness logs in with
+    // the PHAROS_ADMIN_PASSWORD given here).
     let child = pharos_command()
         .env("PHAROS_LISTEN", "127.0.0.1:0")
         .env("PHAROS_ADDR_FILE", &addr_file)
@@ -118,13 +121,15 @@ async fn every_setting_can_come_from_pharos_environment_variables() {
         .env("PHAROS_LOG_LEVEL", "info")
         .env("PHAROS_TSDB_PATH", &tsdb)
         .env("PHAROS_NO_DEMO", "true")
+        .env("PHAROS_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::from(log_file.try_clone().unwrap()))
         .stderr(Stdio::from(log_file))
         .spawn()
         .unwrap();
     let mut pharos = Pharos::adopt(child, log, &addr_file).await;
+    let client = pharos.client();
 
-    let config = get_json(&pharos.url("/api/config")).await;
+    let config = get_json(&client, &pharos.url("/api/config")).await;
     assert_eq!(config["pharos"]["tenancy"]["label"], "tenant", "{config}");
     assert_eq!(config["pharos"]["api"]["max_body_bytes"], 4096, "{config}");
     assert_eq!(config["pharos"]["store"], "sqlite", "{config}");
@@ -133,7 +138,7 @@ async fn every_setting_can_come_from_pharos_environment_variables() {
     assert!(tsdb.is_dir(), "PHAROS_TSDB_PATH names the metrics store");
     assert!(!data_dir.join("tsdb").exists());
     assert_eq!(
-        get_json(&pharos.url("/api/v1/projects")).await,
+        get_json(&client, &pharos.url("/api/v1/projects")).await,
         json!([]),
         "PHAROS_NO_DEMO: no demo project"
     );

@@ -25,9 +25,10 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// POSTs a remote-write body; status and answer text.
+/// POSTs a remote-write body (with the harness's token); status and answer text.
 async fn post(pharos: &Pharos, body: Vec<u8>) -> (u16, String) {
-    let response = reqwest::Client::new()
+    let response = pharos
+        .client()
         .post(pharos.url("/api/v1/write"))
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "snappy")
@@ -225,7 +226,10 @@ async fn a_200_mib_label_value_is_refused_and_memory_returns_to_baseline() {
     );
 
     // Nothing of the attack was stored: the series listing stays small.
-    let listing = reqwest::get(pharos.url("/api/v1/series?match[]={__name__=~\"big|warm_up\"}"))
+    let listing = pharos
+        .client()
+        .get(pharos.url("/api/v1/series?match[]={__name__=~\"big|warm_up\"}"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -354,10 +358,13 @@ async fn every_request_and_label_limit_is_refused_by_name() {
     );
 
     // Only the series within the limits were stored.
-    let answer = get_json(&format!(
-        "{}?match[]={{__name__=~\"kept_beside_refusals|m|too_many_.*\"}}",
-        pharos.url("/api/v1/series")
-    ))
+    let answer = get_json(
+        &pharos.client(),
+        &format!(
+            "{}?match[]={{__name__=~\"kept_beside_refusals|m|too_many_.*\"}}",
+            pharos.url("/api/v1/series")
+        ),
+    )
     .await;
     assert_eq!(
         answer["data"],
@@ -407,10 +414,13 @@ async fn future_samples_are_refused_and_current_writes_keep_working() {
     let pharos = Pharos::start(dir.path(), free_port()).await;
     write_now(&pharos, "clock").await;
     write_now(&pharos, "other").await;
-    let answer = get_json(&format!(
-        "{}?query=count_over_time(clock[1h])",
-        pharos.url("/api/v1/query")
-    ))
+    let answer = get_json(
+        &pharos.client(),
+        &format!(
+            "{}?query=count_over_time(clock[1h])",
+            pharos.url("/api/v1/query")
+        ),
+    )
     .await;
     assert_eq!(
         answer["data"]["result"][0]["value"][1], "4",
@@ -434,8 +444,9 @@ async fn configured_limits_apply_and_a_body_too_long_to_fit_is_refused_unread() 
     // Longer than any snappy body that decompresses to 4096 bytes: refused before decoding.
     let (status, text) = post(&pharos, vec![0xff; 64 * 1024]).await;
     assert_eq!(status, 413, "{text}");
+    // Worded "the limit is ..." like every other 413 since 90276f3.
     assert!(
-        text.contains("limit remote_write.max_decompressed_bytes = 4096"),
+        text.contains("the limit is remote_write.max_decompressed_bytes = 4096"),
         "{text}"
     );
     let long_value = named("m", &[("x".into(), "123456789".into())]);

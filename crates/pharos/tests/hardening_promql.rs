@@ -121,7 +121,7 @@ fn reported_cases() -> Vec<Case> {
 async fn hostile_queries_on_the_root_api_are_refused_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = Pharos::start(dir.path(), free_port()).await;
-    let client = reqwest::Client::new();
+    let client = pharos.client();
 
     for case in reported_cases() {
         for endpoint in ["/api/v1/query", "/api/v1/query_range"] {
@@ -182,7 +182,7 @@ async fn hostile_queries_on_the_root_api_are_refused_and_counted() {
 async fn runaway_subqueries_are_refused_and_heavy_queries_time_out() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = Pharos::start(dir.path(), free_port()).await;
-    let client = reqwest::Client::new();
+    let client = pharos.client();
     let url = pharos.url("/api/v1/query");
 
     // Billions of inner steps: refused before the first one, with or without a timeout.
@@ -237,7 +237,7 @@ async fn query_max_length_comes_from_the_config_file() {
     let config = config.to_str().unwrap().to_owned();
     let mut pharos =
         Pharos::start_with(dir.path(), free_port(), &["--no-demo", "--config", &config]).await;
-    let client = reqwest::Client::new();
+    let client = pharos.client();
     let url = pharos.url("/api/v1/query");
 
     let fits = chain("1", "+", 100);
@@ -258,7 +258,7 @@ async fn query_max_length_comes_from_the_config_file() {
 async fn hostile_queries_through_a_tenant_route_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = Pharos::start(dir.path(), free_port()).await;
-    let client = reqwest::Client::new();
+    let client = pharos.client();
     let project = serde_json::json!({
         "kind": "Project",
         "metadata": {"name": "team-a"},

@@ -11,9 +11,9 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::{extract::RawQuery, routing::get};
 use serde_json::{Value, json};
 use support::{Pharos, free_port, remote_write, write_body};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 fn now_ms() -> i64 {
     i64::try_from(
@@ -75,7 +75,7 @@ fn message(text: &str) -> String {
 async fn pharos_with_two_tenants(dir: &std::path::Path) -> (Pharos, Api) {
     let pharos = Pharos::start(dir, free_port()).await;
     let api = Api {
-        client: reqwest::Client::new(),
+        client: pharos.client(),
         base: pharos.base_url(),
     };
     let now = now_ms();
@@ -213,31 +213,53 @@ async fn non_prometheus_kinds_pointing_at_pharos_never_return_another_tenants_se
     );
 }
 
-/// A Loki that records the `query` of every request and answers like Loki does.
+/// A Loki that records the `query` of every `GET /loki/api/v1/query_range` and answers like
+/// Loki does (plain tokio: this crate does not depend on axum).
 async fn fake_loki() -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&seen);
-    let handler = move |RawQuery(raw): RawQuery| {
-        let recorded = Arc::clone(&recorded);
-        async move {
-            let query = reqwest::Url::parse(&format!("http://loki/?{}", raw.unwrap_or_default()))
-                .unwrap()
-                .query_pairs()
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            recorded.lock().unwrap().push(query);
-            axum::Json(
-                json!({"status": "success", "data": {"resultType": "streams", "result": [
-                {"stream": {"app": "api", "namespace": "team-a"}, "values": [["1569266497240578000", "hello"]]}
-            ], "stats": {}}}),
-            )
-        }
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().route("/loki/api/v1/query_range", get(handler));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let recorded = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let recorded = Arc::clone(&recorded);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head.split(' ').nth(1).unwrap_or_default();
+                let url = reqwest::Url::parse(&format!("http://loki{target}")).unwrap();
+                let (status, body) = if head.starts_with("GET ")
+                    && url.path() == "/loki/api/v1/query_range"
+                {
+                    let query = url
+                        .query_pairs()
+                        .find(|(k, _)| k == "query")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                    recorded.lock().unwrap().push(query);
+                    let answer = json!({"status": "success", "data": {"resultType": "streams", "result": [
+                            {"stream": {"app": "api", "namespace": "team-a"}, "values": [["1569266497240578000", "hello"]]}
+                        ], "stats": {}}});
+                    ("200 OK", answer.to_string())
+                } else {
+                    ("404 Not Found", String::new())
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
     (format!("http://{addr}"), seen)
 }
 

@@ -1,7 +1,9 @@
 //! The real binary against slow, idle, crowding and storming clients (issue 7, items 4 and 5):
 //! every case is answered with a clear 4xx/503 or closed within its configured bound, the
 //! refusals are counted in `/metrics`, health probes stay fast, and the process stays up.
-//! Short limits come from a config file so each test runs in seconds.
+//! Short limits come from a config file so each test runs in seconds. Requests to routes that
+//! need a login carry the harness's bearer token, so they reach the limit under test; probes of
+//! anonymous routes (`/health`, `/live`, `/metrics`) stay anonymous.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +17,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use support::{OwnedSample, Pharos, free_port, remote_write, write_body};
+use support::{
+    ADMIN_PASSWORD, OwnedSample, Pharos, clean_command, free_port, remote_write, write_body,
+};
 
 /// Longest a test waits for the server to do something it should do in about a second.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -143,30 +147,33 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 async fn half_sent_and_oversized_bodies_are_answered_within_the_body_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = start(dir.path(), "http: {body_read_timeout: 1s}\n").await;
-    let send = |request: &'static [u8]| {
+    // Every route below needs a login: the token gets the request past authentication to
+    // the body it is about.
+    let auth = pharos.auth_header();
+    let send = |request: String| {
         let port = pharos.port;
         async move {
             let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-            stream.write_all(request).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
             read_until_closed(&mut stream).await
         }
     };
 
     // Half a JSON body, then nothing.
-    let (answer, took) = send(
-        b"POST /api/v1/projects HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
-          content-length: 100\r\n\r\n{\"kind\":\"Project\",",
-    )
+    let (answer, took) = send(format!(
+        "POST /api/v1/projects HTTP/1.1\r\nhost: x\r\n{auth}content-type: application/json\r\n\
+         content-length: 100\r\n\r\n{{\"kind\":\"Project\","
+    ))
     .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("1s (http.body_read_timeout)"), "{answer}");
     assert!(took < Duration::from_millis(2500), "{took:?}");
 
     // Half a remote-write body.
-    let (answer, took) = send(
-        b"POST /api/v1/write HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\n\
-          content-encoding: snappy\r\ncontent-length: 1000\r\n\r\nabc",
-    )
+    let (answer, took) = send(format!(
+        "POST /api/v1/write HTTP/1.1\r\nhost: x\r\n{auth}content-type: application/x-protobuf\r\n\
+         content-encoding: snappy\r\ncontent-length: 1000\r\n\r\nabc"
+    ))
     .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(took < Duration::from_millis(2500), "{took:?}");
@@ -180,7 +187,7 @@ async fn half_sent_and_oversized_bodies_are_answered_within_the_body_timeout() {
         ("/proxy/globaldatasources/local/api/v1/query", json),
     ] {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nhost: x\r\n{headers}\r\ncontent-length: 52428800\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nhost: x\r\n{auth}{headers}\r\ncontent-length: 52428800\r\n\r\n"
         );
         let mut stream = TcpStream::connect(("127.0.0.1", pharos.port))
             .await
@@ -226,16 +233,20 @@ async fn health_answers(pharos: &Pharos) -> Duration {
 }
 
 /// Starts the binary as `prlimit --nofile=SOFT:HARD pharos ...`, like a service manager with
-/// a low limit would.
+/// a low limit would (clean environment plus the harness's admin password; the harness logs
+/// in).
 async fn start_with_open_files_limit(dir: &Path, limit: u64) -> Pharos {
-    let port = free_port();
-    let log = dir.join(format!("pharos-{port}.log"));
+    let log = dir.join("pharos-prlimit.log");
+    let addr_file = dir.join("pharos-prlimit.addr");
     let log_file = std::fs::File::create(&log).unwrap();
-    let child = Command::new("prlimit")
+    let child = clean_command("prlimit")
+        .env("PHAROS_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .arg(format!("--nofile={limit}:{limit}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_pharos"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--addr-file")
+        .arg(&addr_file)
         .arg("--data-dir")
         .arg(dir)
         .args(["--log-level", "info", "--log-format", "json", "--no-demo"])
@@ -243,21 +254,7 @@ async fn start_with_open_files_limit(dir: &Path, limit: u64) -> Pharos {
         .stderr(Stdio::from(log_file))
         .spawn()
         .unwrap();
-    let mut pharos = Pharos { child, port, log };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(pharos.url("/ready"))
-        .await
-        .map_or(true, |r| !r.status().is_success())
-    {
-        assert_alive(&mut pharos);
-        assert!(
-            Instant::now() < deadline,
-            "not ready: {}",
-            pharos.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    pharos
+    Pharos::adopt(child, log, &addr_file).await
 }
 
 /// The test itself holds 1,100 sockets: make sure its own limit allows that.
@@ -309,7 +306,7 @@ async fn running_out_of_descriptors_closes_idle_connections_instead_of_locking_e
 /// `end_ms` (the store refuses samples more than an hour behind its newest, which the
 /// self-scrape keeps at "now").
 async fn populate(pharos: &Pharos, series: usize, end_ms: i64) {
-    let client = reqwest::Client::new();
+    let client = pharos.client();
     for s in 0..series {
         let samples: Vec<OwnedSample> = (0..300)
             .map(|i| {
@@ -343,7 +340,8 @@ async fn a_query_storm_is_refused_with_retry_after_while_health_stays_fast() {
         .as_millis() as i64;
     populate(&pharos, 50, end_ms).await;
 
-    let client = reqwest::Client::builder()
+    let client = pharos
+        .client_builder()
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();

@@ -44,8 +44,8 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
     let sender = {
         let acknowledged = Arc::clone(&acknowledged);
         let url = pharos.url("/api/v1/write");
+        let client = pharos.client();
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
             for k in 0..MAX_BATCHES {
                 match remote_write(&client, &url, batch(k)).await {
                     Some(204) => acknowledged.store(k + 1, Ordering::SeqCst),
@@ -72,13 +72,18 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
         "the sender finished before the kill; raise MAX_BATCHES"
     );
 
+    // The restarted binary is a new process: the harness logged in to it again.
     let pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
-    let answer = get_json(&format!(
-        "{}?query=kill_test&start={}&end={}&step=1",
-        pharos.url("/api/v1/query_range"),
-        BASE_MS / 1000,
-        BASE_MS / 1000 + acked - 1
-    ))
+    let client = pharos.client();
+    let answer = get_json(
+        &client,
+        &format!(
+            "{}?query=kill_test&start={}&end={}&step=1",
+            pharos.url("/api/v1/query_range"),
+            BASE_MS / 1000,
+            BASE_MS / 1000 + acked - 1
+        ),
+    )
     .await;
     assert_eq!(answer["status"], "success", "{answer}");
     let result = answer["data"]["result"].as_array().unwrap();
@@ -99,7 +104,6 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
     }
 
     // The recovered store keeps accepting writes.
-    let client = reqwest::Client::new();
     let status = remote_write(
         &client,
         &pharos.url("/api/v1/write"),

@@ -1,6 +1,7 @@
 //! The real binary as a Prometheus: `promtool query instant|range` against it, the `local`
 //! datasource it registers, and a clean SIGTERM shutdown that keeps the data for the next
-//! start (on another port, which the datasource follows).
+//! start (on another port, which the datasource follows). promtool 2.42 cannot send a bearer
+//! token, so it talks to Pharos through a loopback forwarder that adds the harness's token.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +9,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{Pharos, get_json, remote_write, write_body};
+use support::{BearerForwarder, Pharos, get_json, remote_write, write_body};
 
 fn now_ms() -> i64 {
     i64::try_from(
@@ -35,7 +36,7 @@ fn promtool(args: &[&str]) -> String {
 async fn promtool_queries_pharos_like_a_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
-    let client = reqwest::Client::new();
+    let client = pharos.client();
     // Two samples per series, 15 s apart, the last one a second ago, on whole seconds so the
     // range query's steps hit them exactly.
     let last = (now_ms() / 1000 - 1) * 1000;
@@ -56,8 +57,11 @@ async fn promtool_queries_pharos_like_a_prometheus() {
     assert_eq!(status, Some(204));
 
     let base = pharos.base_url();
+    // promtool's own HTTP client, with the bearer added on the way.
+    let forwarder = BearerForwarder::start(&pharos);
+    let promtool_base = forwarder.base_url();
     let instant = tokio::task::spawn_blocking({
-        let base = base.clone();
+        let base = promtool_base.clone();
         move || promtool(&["query", "instant", &base, "up"])
     })
     .await
@@ -67,7 +71,7 @@ async fn promtool_queries_pharos_like_a_prometheus() {
 
     let (start, end) = ((last - 15_000) / 1000, last / 1000);
     let range = tokio::task::spawn_blocking({
-        let base = base.clone();
+        let base = promtool_base.clone();
         move || {
             promtool(&[
                 "query",
@@ -89,7 +93,7 @@ async fn promtool_queries_pharos_like_a_prometheus() {
     assert_eq!(matrix[0]["values"][1][1], "1", "{range}");
 
     // The embedded store is registered as the default global datasource.
-    let local = get_json(&pharos.url("/api/v1/globaldatasources/local")).await;
+    let local = get_json(&client, &pharos.url("/api/v1/globaldatasources/local")).await;
     assert_eq!(
         local["spec"]["plugin"]["spec"]["proxy"]["spec"]["url"],
         base.as_str()
@@ -101,15 +105,20 @@ async fn promtool_queries_pharos_like_a_prometheus() {
     let status = pharos.terminate();
     assert!(status.success(), "{}", pharos.log_text());
     assert!(pharos.log_text().contains("metrics store closed"));
+    drop(forwarder);
     let pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
-    let after = get_json(&format!(
-        "{}?query=count(up)&time={}",
-        pharos.url("/api/v1/query"),
-        last / 1000
-    ))
+    let client = pharos.client();
+    let after = get_json(
+        &client,
+        &format!(
+            "{}?query=count(up)&time={}",
+            pharos.url("/api/v1/query"),
+            last / 1000
+        ),
+    )
     .await;
     assert_eq!(after["data"]["result"][0]["value"][1], "2", "{after}");
-    let local = get_json(&pharos.url("/api/v1/globaldatasources/local")).await;
+    let local = get_json(&client, &pharos.url("/api/v1/globaldatasources/local")).await;
     assert_eq!(
         local["spec"]["plugin"]["spec"]["proxy"]["spec"]["url"],
         pharos.base_url().as_str()
