@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(system::routes())
         .merge(identity::routes())
         .merge(identity::audit_routes())
+        .merge(identity::token_routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

@@ -725,3 +725,103 @@ async fn disabled_auth_needs_no_login_and_says_so() {
         "no administrator is created"
     );
 }
+
+both_backends!(
+    api_tokens_act_within_their_limits,
+    |app: common::TestApp| async move {
+        app.project("team-a", &[]).await;
+        app.project("team-b", &[]).await;
+        app.post("/api/v1/projects/team-a/dashboards", dashboard("main"))
+            .await;
+        // A read-only token for team-a.
+        let made = app
+        .post("/api/v1/tokens", json!({"name": "ci", "projects": ["team-a"], "actions": ["read"], "expires_in": 3600}))
+        .await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.text);
+        let token = made.body["token"].as_str().unwrap().to_owned();
+        let id = made.body["token_id"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("pht_"), "{token}");
+        let read = app
+            .send_as(
+                &token,
+                Method::GET,
+                "/api/v1/projects/team-a/dashboards/main",
+                None,
+            )
+            .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+        assert_eq!(
+            names(
+                &app.send_as(&token, Method::GET, "/api/v1/projects", None)
+                    .await
+            ),
+            ["team-a"]
+        );
+        let write = app
+            .send_as(
+                &token,
+                Method::POST,
+                "/api/v1/projects/team-a/dashboards",
+                Some(dashboard("x")),
+            )
+            .await;
+        assert_eq!(write.status, StatusCode::FORBIDDEN, "{}", write.text);
+        let other = app
+            .send_as(&token, Method::GET, "/api/v1/projects/team-b", None)
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+        let mint = app
+            .send_as(
+                &token,
+                Method::POST,
+                "/api/v1/tokens",
+                Some(json!({"name": "more"})),
+            )
+            .await;
+        assert_eq!(
+            mint.status,
+            StatusCode::FORBIDDEN,
+            "a token cannot mint tokens: {}",
+            mint.text
+        );
+        // Listed without the secret, with its last use; then revoked.
+        let listed = app.get("/api/v1/tokens").await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert!(!listed.text.contains(&token), "{}", listed.text);
+        assert_eq!(listed.body[0]["name"], "ci");
+        assert!(
+            listed.body[0]["last_used_at"].is_string(),
+            "{}",
+            listed.text
+        );
+        assert_eq!(
+            app.delete(&format!("/api/v1/tokens/{id}")).await.status,
+            StatusCode::NO_CONTENT
+        );
+        let after = app
+            .send_as(&token, Method::GET, "/api/v1/projects", None)
+            .await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        assert!(after.message().contains("revoked"), "{}", after.text);
+        // A metrics writer token (what a Prometheus remote_write section is given).
+        let writer = app
+            .post(
+                "/api/v1/tokens",
+                json!({"name": "prometheus", "actions": ["create"]}),
+            )
+            .await;
+        let writer = writer.body["token"].as_str().unwrap().to_owned();
+        let query = app
+            .send_as(&writer, Method::GET, "/api/v1/projects", None)
+            .await;
+        assert_eq!(
+            names(&query),
+            Vec::<String>::new(),
+            "a create-only token reads nothing"
+        );
+        let bad = app
+            .post("/api/v1/tokens", json!({"name": "x", "expires_in": 10}))
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    }
+);

@@ -18,6 +18,19 @@ pub struct Caller {
     session: Option<String>,
     /// True for a signed-in user (false for the built-in system caller and for `auth: disabled`).
     signed_in: bool,
+    /// An API token's limits (its projects and actions), narrowing its owner's grants.
+    token: Option<Arc<TokenLimits>>,
+}
+
+/// What an API token may do at most: its owner's grants, within these projects (empty: all)
+/// and actions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenLimits {
+    /// Projects the token may act in; empty means every project the owner may.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// Actions the token may take.
+    pub actions: Vec<Action>,
 }
 
 impl Caller {
@@ -28,7 +41,24 @@ impl Caller {
             grants,
             session,
             signed_in: true,
+            token: None,
         }
+    }
+
+    /// The holder of an API token of `user`, limited to `limits`.
+    pub fn api_token(user: impl Into<String>, grants: Arc<Grants>, limits: TokenLimits) -> Self {
+        Self {
+            user: user.into(),
+            grants,
+            session: None,
+            signed_in: true,
+            token: Some(Arc::new(limits)),
+        }
+    }
+
+    /// Whether the caller came with an API token (which may not mint further tokens).
+    pub fn is_api_token(&self) -> bool {
+        self.token.is_some()
     }
 
     /// Pharos itself (start-up seeding, housekeeping): may do everything.
@@ -38,6 +68,7 @@ impl Caller {
             grants: Arc::new(Grants::everything()),
             session: None,
             signed_in: false,
+            token: None,
         }
     }
 
@@ -48,6 +79,7 @@ impl Caller {
             grants: Arc::new(Grants::everything()),
             session: None,
             signed_in: false,
+            token: None,
         }
     }
 
@@ -74,12 +106,18 @@ impl Caller {
 
     /// Whether `action` on `scope` is allowed in `project`.
     pub fn allows(&self, action: Action, project: Option<&str>, scope: Scope) -> bool {
-        self.grants.allows(action, project, scope)
+        match &self.token {
+            Some(limits) => self
+                .grants
+                .restricted_to(&limits.projects, &limits.actions)
+                .allows(action, project, scope),
+            None => self.grants.allows(action, project, scope),
+        }
     }
 
     /// Whether the caller may learn that `project` exists.
     pub fn can_see_project(&self, project: &str) -> bool {
-        self.grants.can_see_project(project)
+        self.allows(Action::Read, Some(project), Scope::Project)
     }
 
     /// 403 naming the missing permission unless `action` on `scope` is allowed in `project`.

@@ -187,9 +187,17 @@ async fn resolve(
             "cross-site request refused: a write sent with the session cookies must come from a Pharos page (its Origin must be this server)".to_owned(),
         ));
     }
+    let generation = state.resources.generation();
+    if super::tokens::is_api_token(&token) {
+        return state
+            .identity
+            .authenticate_api_token(&token, generation)
+            .await
+            .map(Some);
+    }
     state
         .identity
-        .authenticate(&token, state.resources.generation())
+        .authenticate(&token, generation)
         .await
         .map(Some)
 }

@@ -8,6 +8,7 @@ pub mod layer;
 mod login_guard;
 mod policy;
 mod routes;
+mod tokens;
 mod users;
 
 use std::{path::Path, sync::Arc};
@@ -22,9 +23,10 @@ use pharos_auth::{
 use pharos_store::{Credential, CredentialKind, Store};
 
 pub use audit::{AuditEvent, CreatedResource, audit_routes};
-pub use caller::{Caller, scope_of};
+pub use caller::{Caller, TokenLimits, scope_of};
 pub use policy::validate_rbac_spec;
 pub use routes::routes;
+pub use tokens::token_routes;
 pub use users::{prepare_user_spec, present_user};
 
 use crate::{
