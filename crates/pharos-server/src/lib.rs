@@ -10,6 +10,7 @@ pub mod prom_api;
 pub mod proxy;
 pub mod resources;
 pub mod serve;
+mod shares;
 pub mod state;
 mod system;
 pub mod telemetry;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::routes())
         .merge(identity::audit_routes())
         .merge(identity::token_routes())
+        .merge(shares::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.
@@ -59,6 +61,23 @@ async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     )
 }
 
+/// Drops share links, sessions and tokens that ended more than 30 days ago, and audit
+/// entries past `security.audit_retention`.
+async fn purge_identity_rows(state: &AppState) {
+    let store = state.resources.store();
+    let now = chrono::Utc::now();
+    let ended = chrono::TimeDelta::from_std(shares::KEEP_ENDED_LINKS)
+        .unwrap_or(chrono::TimeDelta::days(30));
+    if let Err(e) = store.purge_credentials_before(now - ended).await {
+        tracing::warn!(error = %e, "cannot purge ended credentials");
+    }
+    let retention = chrono::TimeDelta::from_std(state.settings.security.audit_retention)
+        .unwrap_or(chrono::TimeDelta::days(90));
+    if let Err(e) = store.purge_audit_before(now - retention).await {
+        tracing::warn!(error = %e, "cannot purge old audit entries");
+    }
+}
+
 /// Runs periodic housekeeping (expired ephemeral dashboards, old trash) until the process
 /// ends. Failures are logged and retried at the next tick.
 pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -80,6 +99,7 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(removed = n, "housekeeping removed expired resources"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
             }
+            purge_identity_rows(&state).await;
         }
     })
 }

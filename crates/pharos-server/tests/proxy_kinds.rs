@@ -7,31 +7,9 @@
 
 mod common;
 
-use axum::{
-    body::Bytes,
-    http::{HeaderMap, Method, StatusCode, Uri},
-    routing::any,
-};
+use axum::http::StatusCode;
 use pharos_server::ServerSettings;
 use serde_json::{Value, json};
-
-/// An upstream that answers with the method, path, query and body it received.
-async fn recording_upstream() -> String {
-    async fn echo(method: Method, uri: Uri, _headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
-        axum::Json(json!({
-            "method": method.as_str(),
-            "path": uri.path(),
-            "query": uri.query().unwrap_or(""),
-            "body": String::from_utf8_lossy(&body),
-        }))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        async move { axum::serve(listener, axum::Router::new().fallback(any(echo))).await },
-    );
-    format!("http://{addr}")
-}
 
 fn spec(plugin_kind: &str, url: &str) -> Value {
     json!({"plugin": {"kind": plugin_kind, "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": url}}}}})
@@ -83,7 +61,7 @@ const LOKI: &str = "/proxy/projects/team-a/datasources/loki";
 
 #[tokio::test]
 async fn loki_queries_reach_the_upstream_with_the_tenant_matcher() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     let query = r#"sum by (app) (rate({app="api", namespace="team-b"} |= "}" [5m]))"#;
     let answer = app
@@ -143,7 +121,7 @@ async fn loki_queries_reach_the_upstream_with_the_tenant_matcher() {
 
 #[tokio::test]
 async fn loki_refuses_what_it_cannot_restrict() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     for path in [
         "/loki/api/v1/tail?query=%7Ba%3D%22b%22%7D",
@@ -181,7 +159,7 @@ async fn loki_refuses_what_it_cannot_restrict() {
 
 #[tokio::test]
 async fn tempo_searches_carry_the_tenant_condition_and_trace_ids_are_refused() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     let base = "/proxy/projects/team-a/datasources/tempo";
     let search = app
@@ -231,7 +209,7 @@ async fn tempo_searches_carry_the_tenant_condition_and_trace_ids_are_refused() {
 
 #[tokio::test]
 async fn alertmanager_reads_get_the_tenant_filter_and_the_rest_is_refused() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     let base = "/proxy/projects/team-a/datasources/am";
     let alerts = app
@@ -276,7 +254,7 @@ async fn alertmanager_reads_get_the_tenant_filter_and_the_rest_is_refused() {
 
 #[tokio::test]
 async fn unknown_kinds_are_refused_on_every_route() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     let dashboard = json!({"kind": "Dashboard", "metadata": {"name": "d"}, "spec": {
         "panels": {}, "layouts": [],
@@ -324,7 +302,7 @@ async fn unknown_kinds_are_refused_on_every_route() {
 
 #[tokio::test]
 async fn long_enforced_selectors_become_form_posts() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let mut settings = ServerSettings::default();
     settings.proxy.max_url_query_bytes = 1024;
     let app = app(&upstream, settings).await;
@@ -363,7 +341,7 @@ async fn long_enforced_selectors_become_form_posts() {
 
 #[tokio::test]
 async fn datasource_headers_are_validated_when_written() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app(&upstream, ServerSettings::default()).await;
     for headers in [
         json!({"X\r\nY": "z"}),

@@ -8,39 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use axum::{
-    body::Bytes,
-    http::{HeaderMap, Method, StatusCode, Uri},
-    routing::any,
-};
+use axum::http::{Method, StatusCode};
 use pharos_server::ServerSettings;
 use serde_json::{Value, json};
-
-/// Starts an upstream that echoes method, path, query, headers and body as JSON.
-async fn recording_upstream() -> String {
-    async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
-        if uri.path() == "/slow" {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-        }
-        let headers: serde_json::Map<String, Value> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
-            .collect();
-        axum::Json(json!({
-            "method": method.as_str(),
-            "path": uri.path(),
-            "query": uri.query().unwrap_or(""),
-            "headers": headers,
-            "body": String::from_utf8_lossy(&body),
-        }))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        async move { axum::serve(listener, axum::Router::new().fallback(any(echo))).await },
-    );
-    format!("http://{addr}")
-}
 
 fn datasource(kind: &str, name: &str, proxy_spec: Value) -> Value {
     json!({"kind": kind, "metadata": {"name": name}, "spec": {"plugin": {"kind": "PrometheusDatasource", "spec": {"proxy": {"kind": "HTTPProxy", "spec": proxy_spec}}}}})
@@ -60,7 +30,7 @@ async fn app_with(settings: ServerSettings) -> common::TestApp {
 
 #[tokio::test]
 async fn headers_and_secrets_are_injected_and_client_credentials_stay_here() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("demo", &[]).await;
     let secret = json!({"kind": "Secret", "metadata": {"name": "prom-auth"}, "spec": {"basicAuth": {"username": "u", "password": "p"}}});
@@ -114,7 +84,7 @@ async fn headers_and_secrets_are_injected_and_client_credentials_stay_here() {
 
 #[tokio::test]
 async fn allowed_endpoints_are_enforced() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     let spec = json!({"url": upstream, "allowedEndpoints": [{"endpointPattern": "/api/v1/(query|query_range)", "method": "POST"}]});
     assert_eq!(
@@ -150,7 +120,7 @@ async fn allowed_endpoints_are_enforced() {
 
 #[tokio::test]
 async fn tenant_queries_are_rewritten_in_query_strings_and_form_bodies() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("team-a", &["team-a"]).await;
     assert_eq!(
@@ -260,7 +230,7 @@ async fn tenant_queries_are_rewritten_in_query_strings_and_form_bodies() {
 
 #[tokio::test]
 async fn dashboard_local_and_unsaved_datasources() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("team-a", &["team-a"]).await;
     let dashboard = json!({"kind": "Dashboard", "metadata": {"name": "d"}, "spec": {
@@ -309,7 +279,7 @@ async fn dashboard_local_and_unsaved_datasources() {
 
 #[tokio::test]
 async fn upstream_failures_become_502_and_504() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let mut settings = ServerSettings::default();
     settings.proxy.timeout = Duration::from_millis(300);
     let app = app_with(settings).await;
@@ -359,7 +329,7 @@ async fn upstream_failures_become_502_and_504() {
 
 #[tokio::test]
 async fn a_changed_datasource_takes_effect_on_the_next_request() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     let dead = datasource(
         "GlobalDatasource",
@@ -393,7 +363,7 @@ async fn a_changed_datasource_takes_effect_on_the_next_request() {
 /// request and the answer is 403 with the reason.
 #[tokio::test]
 async fn unenforceable_kinds_fail_closed_in_restricted_projects() {
-    let upstream = recording_upstream().await;
+    let upstream = common::recording_upstream().await;
     let app = app_with(ServerSettings::default()).await;
     app.project("team-a", &["team-a"]).await;
     // Loki, Tempo and Alertmanager have their own enforcement (tests/proxy_kinds.rs); every

@@ -5,7 +5,8 @@ mod enforce;
 mod forward;
 mod target;
 
-pub use target::TargetCache;
+pub use forward::Outgoing;
+pub use target::{DatasourceRef, TargetCache};
 
 use std::collections::HashMap;
 
@@ -26,8 +27,6 @@ use crate::{
     extract::{JsonBody, read_limited},
     state::AppState,
 };
-use forward::Outgoing;
-use target::DatasourceRef;
 
 /// All proxy routes.
 pub fn routes() -> Router<AppState> {
@@ -178,6 +177,19 @@ async fn unsaved(
         body: payload.into(),
     };
     forward::forward(&state, &target, outgoing).await
+}
+
+/// Forwards `outgoing` through the datasource `reference` names, with the same resolution,
+/// tenant enforcement and limits as the proxy routes (share links use it; the caller has
+/// already decided that the request is allowed).
+pub(crate) async fn forward_to(
+    state: &AppState,
+    reference: DatasourceRef,
+    outgoing: Outgoing,
+) -> ApiResult<Response> {
+    let target = target::resolve_cached(state, reference).await?;
+    record(&target, "shared");
+    forward::forward(state, &target, outgoing).await
 }
 
 fn sub_path(path: Option<String>) -> String {

@@ -277,3 +277,43 @@ pub fn without_server_metadata(mut doc: Value) -> Value {
     }
     doc
 }
+
+/// Starts an upstream that echoes method, path, query, headers and body as JSON.
+pub async fn recording_upstream() -> String {
+    async fn echo(
+        method: Method,
+        uri: axum::http::Uri,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::Json<Value> {
+        if uri.path() == "/slow" {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    serde_json::json!(v.to_str().unwrap_or("")),
+                )
+            })
+            .collect();
+        axum::Json(serde_json::json!({
+            "method": method.as_str(),
+            "path": uri.path(),
+            "query": uri.query().unwrap_or(""),
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        }))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::Router::new().fallback(axum::routing::any(echo)),
+        )
+        .await
+    });
+    format!("http://{addr}")
+}

@@ -1,0 +1,238 @@
+//! Which queries a share link may run: exactly the dashboard's own queries, with every
+//! variable replaced by one rendering of the values the link was shared with. A dashboard query
+//! becomes an anchored pattern: its literal text must match byte for byte, each `$var` /
+//! `${var}` / `${var:format}` may only be one of the renderings the UI can produce from the
+//! shared values (a single value, `(a|b)`, `a|b`, `a,b`, `{a,b}`), and the built-in interval
+//! variables (`$__interval`, `$__rate_interval`, `$__range`, ...) only durations or numbers.
+//! Nothing else — in particular no PromQL of the viewer's choosing — can match.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+/// A variable's values as shared: one value or several.
+pub type SharedValues = BTreeMap<String, Vec<String>>;
+
+/// Shared values that stand for "every value" (`$__all`): the UI expands them at run time
+/// from the datasource, so they are matched by a conservative character class that cannot
+/// leave a label matcher's quotes or start a new expression.
+const ALL_VALUES: &str = "$__all";
+const ALL_VALUES_PATTERN: &str = r"[A-Za-z0-9_.:/@\-|()*+]*";
+
+/// Durations (`30s`, `1m30s`) and plain numbers (`$__range_s`), for the built-in variables.
+const BUILTIN_PATTERN: &str = r"(?:[0-9]+(?:ms|s|m|h|d|w|y))+|[0-9]+(?:\.[0-9]+)?";
+
+/// The longest query template considered (bounds the pattern size).
+const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
+
+/// One dashboard query, compiled.
+#[derive(Debug)]
+pub struct QueryTemplate {
+    pattern: Regex,
+}
+
+/// One reference to a variable in a template: its byte range and name.
+struct Reference {
+    start: usize,
+    end: usize,
+    name: String,
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Finds `$name`, `${name}`, `${name:format}` and `[[name]]` references.
+fn references(template: &str) -> Vec<Reference> {
+    let bytes = template.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            if bytes.get(i + 1) == Some(&b'{')
+                && let Some(close) = template[i + 2..].find('}')
+            {
+                let inner = &template[i + 2..i + 2 + close];
+                let name = inner.split(':').next().unwrap_or_default();
+                if !name.is_empty() && name.bytes().all(is_name_byte) {
+                    found.push(Reference {
+                        start: i,
+                        end: i + 3 + close,
+                        name: name.to_owned(),
+                    });
+                    i += 3 + close;
+                    continue;
+                }
+            }
+            let length = bytes[i + 1..]
+                .iter()
+                .take_while(|b| is_name_byte(**b))
+                .count();
+            if length > 0 {
+                found.push(Reference {
+                    start: i,
+                    end: i + 1 + length,
+                    name: template[i + 1..i + 1 + length].to_owned(),
+                });
+                i += 1 + length;
+                continue;
+            }
+        } else if template[i..].starts_with("[[")
+            && let Some(close) = template[i + 2..].find("]]")
+        {
+            let name = &template[i + 2..i + 2 + close];
+            if !name.is_empty() && name.bytes().all(is_name_byte) {
+                found.push(Reference {
+                    start: i,
+                    end: i + 4 + close,
+                    name: name.to_owned(),
+                });
+                i += 4 + close;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Every text the UI may put in place of a variable with these values.
+fn renderings(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let [single] = values {
+        out.push(single.clone());
+        out.push(regex::escape(single));
+    }
+    if !values.is_empty() {
+        let escaped: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+        for parts in [values.to_vec(), escaped] {
+            out.push(format!("({})", parts.join("|")));
+            out.push(parts.join("|"));
+            out.push(parts.join(","));
+            out.push(format!("{{{}}}", parts.join(",")));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl QueryTemplate {
+    /// Compiles `template` against the shared `values`. `None` when the template uses a
+    /// variable that has no shared value (it can then never be run through the link).
+    pub fn compile(template: &str, values: &SharedValues) -> Option<Self> {
+        if template.len() > MAX_TEMPLATE_BYTES {
+            return None;
+        }
+        let mut pattern = String::from("^");
+        let mut last = 0;
+        for reference in references(template) {
+            pattern.push_str(&regex::escape(&template[last..reference.start]));
+            last = reference.end;
+            if reference.name.starts_with("__") {
+                pattern.push_str(&format!("(?:{BUILTIN_PATTERN})"));
+                continue;
+            }
+            let shared = values.get(&reference.name)?;
+            if shared.iter().any(|v| v == ALL_VALUES) {
+                pattern.push_str(ALL_VALUES_PATTERN);
+                continue;
+            }
+            let choices: Vec<String> = renderings(shared)
+                .iter()
+                .map(|r| regex::escape(r))
+                .collect();
+            if choices.is_empty() {
+                return None;
+            }
+            pattern.push_str(&format!("(?:{})", choices.join("|")));
+        }
+        pattern.push_str(&regex::escape(&template[last..]));
+        pattern.push('$');
+        Regex::new(&pattern).ok().map(|pattern| Self { pattern })
+    }
+
+    /// Whether `query` is this template with allowed variable values.
+    pub fn matches(&self, query: &str) -> bool {
+        self.pattern.is_match(query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(pairs: &[(&str, &[&str])]) -> SharedValues {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_query_with_the_shared_values_matches() {
+        let values = shared(&[("ns", &["team-a"]), ("gpu", &["0", "1"])]);
+        let template = QueryTemplate::compile(
+            r#"sum by (gpu) (rate(dcgm_x{namespace="$ns", gpu=~"${gpu:regex}"}[$__rate_interval]))"#,
+            &values,
+        )
+        .unwrap();
+        assert!(
+            template
+                .matches(r#"sum by (gpu) (rate(dcgm_x{namespace="team-a", gpu=~"(0|1)"}[1m0s]))"#)
+        );
+        assert!(
+            template.matches(r#"sum by (gpu) (rate(dcgm_x{namespace="team-a", gpu=~"0|1"}[30s]))"#)
+        );
+    }
+
+    #[test]
+    fn other_values_and_other_queries_do_not() {
+        let values = shared(&[("ns", &["team-a"])]);
+        let template = QueryTemplate::compile(r#"up{namespace="$ns"}"#, &values).unwrap();
+        for hostile in [
+            r#"up{namespace="team-b"}"#,
+            r#"up{namespace="team-a"} or up"#,
+            r#"up{namespace=~".+"}"#,
+            r#"up{namespace="team-a"}[5m]"#,
+            "secrets_total",
+            r#"up{namespace="team-a"}
+"#,
+        ] {
+            assert!(!template.matches(hostile), "{hostile}");
+        }
+        // Builtins are durations or numbers, never expressions.
+        let ranged = QueryTemplate::compile("rate(x[$__range])", &values).unwrap();
+        assert!(ranged.matches("rate(x[1h])"));
+        assert!(!ranged.matches("rate(x[1h]) or vector(1)"));
+        assert!(!ranged.matches("rate(x[1h] offset 1d)"));
+    }
+
+    #[test]
+    fn unshared_variables_make_a_template_unusable() {
+        assert!(QueryTemplate::compile("up{job=\"$job\"}", &SharedValues::new()).is_none());
+        assert!(
+            QueryTemplate::compile("up", &SharedValues::new())
+                .unwrap()
+                .matches("up")
+        );
+    }
+
+    #[test]
+    fn every_value_stays_inside_its_matcher() {
+        let values = shared(&[("ns", &["$__all"])]);
+        let template = QueryTemplate::compile(r#"up{namespace=~"$ns"}"#, &values).unwrap();
+        assert!(template.matches(r#"up{namespace=~"(team-a|team-b)"}"#));
+        assert!(template.matches(r#"up{namespace=~".*"}"#));
+        assert!(!template.matches(r#"up{namespace=~"a"} or x{b=~"c"}"#));
+    }
+
+    #[test]
+    fn references_are_found_in_every_syntax() {
+        let names: Vec<String> = references("a $x ${y} ${z:csv} [[w]] $ {} $1")
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["x", "y", "z", "w", "1"]);
+    }
+}
