@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::routes())
         .merge(identity::audit_routes())
         .merge(identity::token_routes())
+        .merge(identity::preference_routes())
         .merge(shares::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is

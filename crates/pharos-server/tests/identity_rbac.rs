@@ -825,3 +825,61 @@ both_backends!(
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     }
 );
+
+both_backends!(
+    preferences_follow_the_user,
+    |app: common::TestApp| async move {
+        let hana = app.user("hana").await;
+        let defaults = app
+            .send_as(&hana, Method::GET, "/api/v1/preferences", None)
+            .await;
+        assert_eq!(defaults.status, StatusCode::OK, "{}", defaults.text);
+        assert_eq!(defaults.body["theme"], "system");
+        let mine = json!({"timezone": "Europe/Paris", "theme": "dark", "refresh_interval": "30s", "time_range": "6h",
+        "home_dashboard": {"project": "p", "dashboard": "d"}, "favourites": [{"project": "p", "dashboard": "d"}]});
+        let saved = app
+            .send_as(
+                &hana,
+                Method::PUT,
+                "/api/v1/preferences",
+                Some(mine.clone()),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+        // Another session of the same user (another device) sees them; another user does not.
+        let elsewhere = app.login("hana", "hana-password").await;
+        assert_eq!(
+            app.send_as(&elsewhere, Method::GET, "/api/v1/preferences", None)
+                .await
+                .body,
+            mine
+        );
+        assert_eq!(app.get("/api/v1/preferences").await.body["theme"], "system");
+        let bad = app
+            .send_as(
+                &hana,
+                Method::PUT,
+                "/api/v1/preferences",
+                Some(json!({"theme": "pink"})),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.message().contains("theme"), "{}", bad.text);
+        let unknown = app
+            .send_as(
+                &hana,
+                Method::PUT,
+                "/api/v1/preferences",
+                Some(json!({"colour": "red"})),
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+        assert_eq!(
+            app.send_as(&hana, Method::GET, "/api/v1/preferences", None)
+                .await
+                .body,
+            mine,
+            "nothing changed"
+        );
+    }
+);

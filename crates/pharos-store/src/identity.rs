@@ -250,6 +250,21 @@ impl FromAnyRow for Credential {
     }
 }
 
+/// The stored preferences document of a user.
+struct PreferencesRow(String);
+
+impl FromAnyRow for PreferencesRow {
+    fn from_any_row<R>(row: &R) -> Result<Self, StoreError>
+    where
+        R: sqlx::Row,
+        for<'c> &'c str: sqlx::ColumnIndex<R>,
+        for<'q> String: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+        for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Self(row.try_get("document")?))
+    }
+}
+
 const AUDIT_COLUMNS: &str = "seq, at, request_id, actor, action, resource, project, name, result, status, client_ip, detail";
 const CREDENTIAL_COLUMNS: &str = "id, kind, digest, owner, project, target, scope, created_at, \
      expires_at, revoked_at, last_used_at";
@@ -467,5 +482,42 @@ impl Store {
             binds,
             execute
         )?)
+    }
+
+    /// The preferences document of `user`, `None` when they never saved any.
+    pub async fn preferences(&self, user: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let binds = vec![Bind::Text(user.to_owned())];
+        let rows: Vec<PreferencesRow> = run!(
+            self,
+            "SELECT document FROM user_preferences WHERE username = $1",
+            binds,
+            fetch_all
+        )?;
+        rows.into_iter()
+            .next()
+            .map(|row| serde_json::from_str(&row.0).map_err(|e| corrupt("preferences", e)))
+            .transpose()
+    }
+
+    /// Replaces the preferences document of `user`.
+    pub async fn put_preferences(
+        &self,
+        user: &str,
+        document: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let binds = vec![
+            Bind::Text(user.to_owned()),
+            Bind::Text(document.to_string()),
+            Bind::Int(to_nanos(at)?),
+        ];
+        run!(
+            self,
+            "INSERT INTO user_preferences (username, document, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (username) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+            binds,
+            execute
+        )?;
+        Ok(())
     }
 }

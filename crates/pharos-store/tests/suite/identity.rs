@@ -287,3 +287,23 @@ pub async fn expired_and_revoked_credentials_are_purged(store: &Store) {
     left.sort();
     assert_eq!(left, ["forever", "fresh"]);
 }
+
+pub async fn preferences_are_kept_per_user(store: &Store) {
+    assert_eq!(store.preferences("alice").await.unwrap(), None);
+    let first =
+        serde_json::json!({"theme": "dark", "favourites": [{"project": "p", "dashboard": "d"}]});
+    store.put_preferences("alice", &first, at(1)).await.unwrap();
+    let second = serde_json::json!({"theme": "light"});
+    store
+        .put_preferences("alice", &second, at(2))
+        .await
+        .unwrap();
+    store.put_preferences("bob", &first, at(2)).await.unwrap();
+    assert_eq!(store.preferences("alice").await.unwrap(), Some(second));
+    assert_eq!(store.preferences("bob").await.unwrap(), Some(first));
+    assert_eq!(
+        store.preferences("ALICE").await.unwrap(),
+        None,
+        "names are exact"
+    );
+}

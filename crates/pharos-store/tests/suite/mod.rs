@@ -90,7 +90,8 @@ macro_rules! engine_tests {
             identity::audit_retention_purges_old_entries_only,
             identity::credentials_are_found_by_digest_listed_and_revoked,
             identity::duplicate_credentials_are_refused,
-            identity::expired_and_revoked_credentials_are_purged
+            identity::expired_and_revoked_credentials_are_purged,
+            identity::preferences_are_kept_per_user
         );
         $crate::engine_tests!(@with $open; history_trash::history_is_pruned_to_max_versions,
             $crate::suite::keep_two_versions());
