@@ -540,6 +540,36 @@ both_backends!(
             .await;
         assert_eq!(reused.status, StatusCode::BAD_REQUEST, "{}", reused.text);
         assert!(reused.message().contains("logged out"), "{}", reused.text);
+
+        // A stale tab (access token gone, refresh cookie still there) can log out too.
+        let again = app
+            .send(
+                Method::POST,
+                "/api/auth/providers/native/login",
+                Some(json!({"login": "frank", "password": "frank-password"})),
+                &[("authorization", "")],
+            )
+            .await;
+        let refresh_token = again.body["refresh_token"].as_str().unwrap().to_owned();
+        let stale = format!("jwtRefreshToken={refresh_token}");
+        let out = app
+            .send(
+                Method::GET,
+                "/api/auth/logout",
+                None,
+                &[("authorization", ""), ("cookie", &stale)],
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::FOUND, "{}", out.text);
+        let reused = app
+            .send(
+                Method::POST,
+                "/api/auth/refresh",
+                Some(json!({"refresh_token": refresh_token})),
+                &[("authorization", "")],
+            )
+            .await;
+        assert_eq!(reused.status, StatusCode::BAD_REQUEST, "{}", reused.text);
     }
 );
 

@@ -52,6 +52,7 @@ fn is_anonymous(method: &Method, path: &str) -> bool {
             | (_, "/api/v1/health")
             | (&Method::POST, "/api/auth/providers/native/login")
             | (&Method::POST, "/api/auth/refresh")
+            | (&Method::GET, "/api/auth/logout")
     ) || path.starts_with("/api/docs")
         // Share links carry their own secret, checked by the share routes.
         || path.starts_with("/api/v1/shared/")
@@ -233,7 +234,7 @@ mod tests {
             &Method::GET,
             "/proxy/globaldatasources/x/api/v1/query"
         ));
-        assert!(!is_anonymous(&Method::GET, "/api/auth/logout"));
+        assert!(is_anonymous(&Method::GET, "/api/auth/logout"));
         assert!(!is_anonymous(&Method::GET, "/api/v1/user/whoami"));
     }
 

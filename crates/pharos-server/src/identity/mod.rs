@@ -274,6 +274,22 @@ impl IdentityService {
         Ok(())
     }
 
+    /// Ends the session a refresh token belongs to (logout with an expired access token). An
+    /// invalid token ends nothing and is not an error: the cookies are cleared anyway.
+    pub async fn logout_refresh_token(&self, refresh_token: &str) -> ApiResult<()> {
+        let Ok(claims) =
+            self.inner
+                .keys
+                .verify(TokenKind::Refresh, refresh_token, Utc::now().timestamp())
+        else {
+            return Ok(());
+        };
+        self.store()
+            .revoke_credential(CredentialKind::Session, &claims.sid, Utc::now())
+            .await?;
+        Ok(())
+    }
+
     /// Creates the first administrator when the store has no users: `admin`, bound to the
     /// global role `admin` (everything). Returns the generated password when none was
     /// configured (the caller shows it once), `None` when nothing was created or the

@@ -113,8 +113,21 @@ async fn refresh(
     ))
 }
 
-async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    state.identity.logout(&caller).await?;
+/// Ends the session and clears the cookies. Works with an expired access token too (the
+/// session is then found through the refresh cookie), so a stale tab can always log out.
+async fn logout(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    match caller {
+        Some(Extension(caller)) => state.identity.logout(&caller).await?,
+        None => {
+            if let Some(refresh) = cookie(&headers, REFRESH_COOKIE) {
+                state.identity.logout_refresh_token(&refresh).await?;
+            }
+        }
+    }
     let mut response = (StatusCode::FOUND, [(header::LOCATION, "/")]).into_response();
     for name in [PAYLOAD_COOKIE, SIGNATURE_COOKIE, REFRESH_COOKIE] {
         append_cookie(&mut response, &format!("{name}=; Path=/; Max-Age=0"));
