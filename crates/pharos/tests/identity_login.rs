@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use support::{ADMIN_LOGIN, ADMIN_PASSWORD, Login, Pharos, bearer_headers, write_body};
 
 const LOGIN_PATH: &str = "/api/auth/providers/native/login";
-const WRONG_CREDENTIALS: &str = "wrong login or password";
+/// The whole message for a wrong login or password (Perses' text, docs/user/authentication.md).
+const WRONG_CREDENTIALS: &str = "bad request: wrong login or password";
 
 /// A client without any token, that does not follow redirects.
 fn anonymous() -> reqwest::Client {
