@@ -48,17 +48,21 @@ RECORDS=$BENCH_TMP/records.txt
 start_peers prometheus
 END=$PHAROS_TEST_TENANT_DATA_END
 START=$((END - 6 * 3600))
+# Two servers with the same project and datasource: one with logins and RBAC (the default), one
+# with --auth disabled, so the cost of authentication and authorization is their ratio.
+setup_tenant() {
+  api POST "$PHAROS_URL/api/v1/projects" \
+    "{\"kind\":\"Project\",\"metadata\":{\"name\":\"$PROJECT\"},\"spec\":{\"namespaces\":[\"$PROJECT\"]}}" >/dev/null
+  api POST "$PHAROS_URL/api/v1/projects/$PROJECT/datasources" "{\"kind\": \"Datasource\",
+    \"metadata\": {\"name\": \"$DATASOURCE\", \"project\": \"$PROJECT\"},
+    \"spec\": {\"default\": true, \"plugin\": {\"kind\": \"PrometheusDatasource\",
+    \"spec\": {\"proxy\": {\"kind\": \"HTTPProxy\", \"spec\": {\"url\": \"$PHAROS_TEST_PROMETHEUS_URL\"}}}}}}" >/dev/null
+}
+BENCH_AUTH=disabled start_pharos "$BENCH_TMP/pharos-auth-disabled"
+setup_tenant
+NOAUTH_URL=$PHAROS_URL
 start_pharos "$BENCH_TMP/pharos"
-
-api POST "$PHAROS_URL/api/v1/projects" \
-  "{\"kind\":\"Project\",\"metadata\":{\"name\":\"$PROJECT\"},\"spec\":{\"namespaces\":[\"$PROJECT\"]}}" >/dev/null
-api POST "$PHAROS_URL/api/v1/projects/$PROJECT/datasources" "$(
-  cat <<EOF
-{"kind": "Datasource", "metadata": {"name": "$DATASOURCE", "project": "$PROJECT"},
- "spec": {"default": true, "plugin": {"kind": "PrometheusDatasource",
-   "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": "$PHAROS_TEST_PROMETHEUS_URL"}}}}}}
-EOF
-)" >/dev/null
+setup_tenant
 
 DIRECT_URL=$PHAROS_TEST_PROMETHEUS_URL/api/v1/query_range
 PROXIED_URL=$PHAROS_URL/proxy/projects/$PROJECT/datasources/$DATASOURCE/api/v1/query_range
@@ -72,30 +76,36 @@ form_body() {
 print(u.urlencode({"query": sys.argv[1], "start": sys.argv[2], "end": sys.argv[3], "step": sys.argv[4]}))' \
     "$1" "$START" "$END" "$STEP"
 }
-TARGETS=(direct direct-enforced proxied)
-declare -A TARGET_URL=([direct]=$DIRECT_URL [direct-enforced]=$DIRECT_URL [proxied]=$PROXIED_URL)
+NOAUTH_PROXIED_URL=$NOAUTH_URL/proxy/projects/$PROJECT/datasources/$DATASOURCE/api/v1/query_range
+TARGETS=(direct direct-enforced proxied proxied-auth-disabled)
+declare -A TARGET_URL=([direct]=$DIRECT_URL [direct-enforced]=$DIRECT_URL [proxied]=$PROXIED_URL
+  [proxied-auth-disabled]=$NOAUTH_PROXIED_URL)
 declare -A TARGET_BODY=([direct]=$(form_body "$QUERY") [direct-enforced]=$(form_body "$ENFORCED_QUERY")
-  [proxied]=$(form_body "$QUERY"))
+  [proxied]=$(form_body "$QUERY") [proxied-auth-disabled]=$(form_body "$QUERY"))
+# Only the server with logins gets the admin's token (what a browser session sends).
+declare -A TARGET_TOKEN=([proxied]=$PHAROS_TOKEN)
 
 for connections in $CONNECTIONS; do
   threads=$((THREADS < connections ? THREADS : connections))
   for target in "${TARGETS[@]}"; do
     say "warm-up: $target, $connections connections, $WARMUP"
+    mapfile -t auth < <(wrk_auth_args "${TARGET_TOKEN[$target]:-}")
     BENCH_FORM_BODY=${TARGET_BODY[$target]} wrk -t"$threads" -c"$connections" -d"$WARMUP" \
-      --script "$WRK_SCRIPT" "${TARGET_URL[$target]}" >/dev/null
+      "${auth[@]}" --script "$WRK_SCRIPT" "${TARGET_URL[$target]}" >/dev/null
   done
 done
 
 for ((round = 1; round <= ROUNDS; round++)); do
   # Reverse the order every other round so no target always runs right after the same one.
   order=("${TARGETS[@]}")
-  ((round % 2 == 1)) || order=(proxied direct-enforced direct)
+  ((round % 2 == 1)) || order=(proxied-auth-disabled proxied direct-enforced direct)
   for connections in $CONNECTIONS; do
     threads=$((THREADS < connections ? THREADS : connections))
     for target in "${order[@]}"; do
       export BENCH_FORM_BODY=${TARGET_BODY[$target]}
+      mapfile -t auth < <(wrk_auth_args "${TARGET_TOKEN[$target]:-}")
       run_wrk "$RAW" "$RECORDS" "round=$round connections=$connections target=$target" \
-        -t"$threads" -c"$connections" -d"$DURATION" --latency "${TARGET_URL[$target]}"
+        -t"$threads" -c"$connections" -d"$DURATION" --latency "${auth[@]}" "${TARGET_URL[$target]}"
     done
   done
 done
@@ -112,7 +122,8 @@ mkdir -p "$(dirname "$RESULT")"
   echo "query (direct-enforced): $ENFORCED_QUERY"
   echo "wrk: threads=$THREADS duration=$DURATION warmup=$WARMUP rounds=$ROUNDS connections=[$CONNECTIONS]"
   echo "direct:  $DIRECT_URL"
-  echo "proxied: $PROXIED_URL"
+  echo "proxied: $PROXIED_URL (admin session token; RBAC and audit on)"
+  echo "proxied-auth-disabled: $NOAUTH_PROXIED_URL (--auth disabled)"
   echo "check: $(cat "$BENCH_TMP/checks.txt")"
   echo
   echo "$SUMMARY"

@@ -75,6 +75,7 @@ populate() {
   say "$backend: $created"
 }
 
+declare -A TOKEN_OF=()
 for backend in $BACKENDS; do
   case $backend in
     sqlite) start_pharos "$BENCH_TMP/sqlite" ;;
@@ -85,6 +86,7 @@ for backend in $BACKENDS; do
     *) die "unknown backend '$backend' in BENCH_BACKENDS (sqlite, postgres)" ;;
   esac
   URL_OF[$backend]=$PHAROS_URL
+  TOKEN_OF[$backend]=$PHAROS_TOKEN
   populate "$backend" "$PHAROS_URL"
 done
 
@@ -100,8 +102,9 @@ for backend in $BACKENDS; do
   for scenario in "${SCENARIOS[@]}"; do
     connections=${CONNECTIONS_OF[$scenario]}
     say "warm-up: $backend $scenario, $connections connections, $WARMUP"
+    mapfile -t auth < <(wrk_auth_args "${TOKEN_OF[$backend]}")
     wrk -t"$((THREADS < connections ? THREADS : connections))" -c"$connections" -d"$WARMUP" \
-      --script "$WRK_SCRIPT" "${URL_OF[$backend]}${PATH_OF[$scenario]}" >/dev/null
+      "${auth[@]}" --script "$WRK_SCRIPT" "${URL_OF[$backend]}${PATH_OF[$scenario]}" >/dev/null
   done
 done
 
@@ -115,9 +118,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for scenario in "${SCENARIOS[@]}"; do
     connections=${CONNECTIONS_OF[$scenario]}
     for backend in "${order[@]}"; do
+      mapfile -t auth < <(wrk_auth_args "${TOKEN_OF[$backend]}")
       run_wrk "$RAW" "$RECORDS" "round=$round scenario=$scenario connections=$connections backend=$backend" \
         -t"$((THREADS < connections ? THREADS : connections))" -c"$connections" -d"$DURATION" --latency \
-        "${URL_OF[$backend]}${PATH_OF[$scenario]}"
+        "${auth[@]}" "${URL_OF[$backend]}${PATH_OF[$scenario]}"
     done
   done
 done

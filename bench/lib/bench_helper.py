@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures
 import http.client
 import json
+import os
 import statistics
 import sys
 import threading
@@ -86,8 +87,12 @@ def build_dashboard(project, name, panels):
 
 
 def http_json(method, url, body=None, form=None):
-    """One request; returns (status, parsed JSON or None, raw bytes)."""
+    """One request; returns (status, parsed JSON or None, raw bytes). Sends PHAROS_TOKEN (the
+    admin's token from start_pharos) when set; Prometheus ignores it."""
     headers = {}
+    token = os.environ.get("PHAROS_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -272,6 +277,16 @@ def summarize_proxy(args):
                 f"| {level} | {baseline} | {ratio:.2f} {'✅' if ratio >= 0.9 else '❌'} | {ms(added_p50)} "
                 f"| {ms(added_p99)} {'✅' if added_p99 < 1000 else '❌'} |"
             )
+    if "proxied-auth-disabled" in targets:
+        print()
+        print("| connections | auth on vs off: req/s ratio (goal ≥ 0.95) | added p99 ms |")
+        print("|---|---|---|")
+        for level in levels:
+            on, off = runs(level, "proxied"), runs(level, "proxied-auth-disabled")
+            if on and off:
+                ratio = median_of(on, "rps") / median_of(off, "rps")
+                added = median_of(on, "p99_us") - median_of(off, "p99_us")
+                print(f"| {level} | {ratio:.2f} {'✅' if ratio >= 0.95 else '❌'} | {ms(added)} |")
     rounds = max(int(r["round"]) for r in records)
     print(f"\nMedians over {rounds} alternating rounds per target.")
 

@@ -117,14 +117,19 @@ start_peers() {
 
 # ---------------------------------------------------------------- Pharos
 
-# start_pharos DATA_DIR [DATABASE_URL]: sets PHAROS_URL and PHAROS_PID; the log goes to DATA_DIR/log.
+# The first administrator's password in every Pharos a bench starts.
+BENCH_ADMIN_PASSWORD=bench-admin-password
+
+# start_pharos DATA_DIR [DATABASE_URL]: sets PHAROS_URL, PHAROS_PID and PHAROS_TOKEN (the admin's
+# access token, sent by `api` and by `wrk_auth_args`); the log goes to DATA_DIR/log. With
+# BENCH_AUTH=disabled the server runs with `--auth disabled` and PHAROS_TOKEN is empty.
 start_pharos() {
   local data_dir=$1 database_url=${2:-} port args deadline
   port=$(free_port)
   mkdir -p "$data_dir"
-  args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir")
+  args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir" --auth "${BENCH_AUTH:-native}")
   [[ -z $database_url ]] || args+=(--database-url "$database_url")
-  "$(pharos_binary)" "${args[@]}" >"$data_dir/log" 2>&1 </dev/null &
+  PHAROS_ADMIN_PASSWORD=$BENCH_ADMIN_PASSWORD "$(pharos_binary)" "${args[@]}" >"$data_dir/log" 2>&1 </dev/null &
   PHAROS_PID=$!
   PHAROS_PIDS+=("$PHAROS_PID")
   PHAROS_URL=http://127.0.0.1:$port
@@ -137,7 +142,22 @@ start_pharos() {
     ((SECONDS < deadline)) || die "Pharos was not ready within 60 s; log: $data_dir/log"
     sleep 0.1
   done
-  say "Pharos ready at $PHAROS_URL (pid $PHAROS_PID)"
+  PHAROS_TOKEN=
+  if [[ ${BENCH_AUTH:-native} != disabled ]]; then
+    PHAROS_TOKEN=$(curl -fsS -X POST -H 'content-type: application/json' \
+      --data "{\"login\":\"admin\",\"password\":\"$BENCH_ADMIN_PASSWORD\"}" \
+      "$PHAROS_URL/api/auth/providers/native/login" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
+      die "cannot log in to Pharos at $PHAROS_URL; log: $data_dir/log"
+  fi
+  export PHAROS_TOKEN
+  say "Pharos ready at $PHAROS_URL (pid $PHAROS_PID, auth ${BENCH_AUTH:-native})"
+}
+
+# wrk_auth_args TOKEN: the header arguments that make wrk send TOKEN, one per line (none for an
+# empty one).
+wrk_auth_args() {
+  [[ -z $1 ]] || printf '%s\n' -H "authorization: Bearer $1"
 }
 
 stop_pharos() {
@@ -147,15 +167,17 @@ stop_pharos() {
   PHAROS_PIDS=("${kept[@]}")
 }
 
-# api METHOD URL [JSON]: a JSON request that must answer 200; prints the body.
+# api METHOD URL [JSON]: a JSON request (as the admin, with PHAROS_TOKEN) that must answer 200;
+# prints the body.
 api() {
-  local method=$1 url=$2 body=${3:-} status out
+  local method=$1 url=$2 body=${3:-} status out auth=()
   out=$BENCH_TMP/api-answer
+  [[ -z ${PHAROS_TOKEN:-} ]] || auth=(-H "authorization: Bearer $PHAROS_TOKEN")
   if [[ -n $body ]]; then
-    status=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" -H 'content-type: application/json' \
+    status=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" "${auth[@]}" -H 'content-type: application/json' \
       --data-binary "$body" "$url")
   else
-    status=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" "$url")
+    status=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" "${auth[@]}" "$url")
   fi
   [[ $status == 200 ]] || die "$method $url answered $status: $(head -c 400 "$out")"
   cat "$out"
