@@ -36,21 +36,30 @@ pub const BODY_TOO_LARGE_REASON: &str = "body_too_large";
 /// announces more (nothing is read), or as soon as more arrives. A body that stalls past
 /// `http.body_read_timeout` is a 408.
 pub async fn read_limited(req: Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    read_limited_counting(req, limit, BODY_TOO_LARGE_REASON).await
+}
+
+/// [`read_limited`], counting a refusal under `reason` (an endpoint with its own limit names
+/// it, so one refusal is counted once).
+pub async fn read_limited_counting(
+    req: Request,
+    limit: usize,
+    reason: &'static str,
+) -> Result<bytes::Bytes, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        metrics::counter!("pharos_refusals_total", "reason" => BODY_TOO_LARGE_REASON).increment(1);
+        metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
         return Err(ApiError::PayloadTooLarge { limit });
     }
     axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|e| {
             if is_length_limit(&e) {
-                metrics::counter!("pharos_refusals_total", "reason" => BODY_TOO_LARGE_REASON)
-                    .increment(1);
+                metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
                 ApiError::PayloadTooLarge { limit }
             } else if let Some(timeout) = find_source::<BodyReadTimeout>(&e) {
                 ApiError::RequestTimeout(timeout.to_string())

@@ -43,12 +43,16 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
         "security": {
             "readonly": false,
             "enable_auth": state.identity.enabled(),
-            "cookie": { "same_site": "lax", "secure": false },
+            "cookie": {
+                "same_site": s.security.cookie.same_site.as_str().to_lowercase(),
+                "secure": s.security.cookie.secure
+            },
             "authentication": {
-                "access_token_ttl": "15m",
-                "refresh_token_ttl": "24h",
+                "access_token_ttl": pharos_model::format_duration(s.security.access_token_ttl),
+                "refresh_token_ttl": pharos_model::format_duration(s.security.refresh_token_ttl),
                 "disable_sign_up": true,
-                "providers": { "enable_native": false, "oauth": [], "oidc": [] }
+                // percli offers --username/--password only when the native provider is on.
+                "providers": { "enable_native": state.identity.enabled(), "oauth": [], "oidc": [] }
             },
             "authorization": { "check_latest_update_interval": "30s", "guest_permissions": [] }
         },

@@ -491,6 +491,8 @@ mod tests {
             tsdb_retention: None,
             tsdb_max_bytes: None,
             no_demo: false,
+            auth: None,
+            admin_password: None,
         };
         let settings = load(&args).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:7000");
@@ -515,6 +517,8 @@ mod tests {
             tsdb_retention: None,
             tsdb_max_bytes: None,
             no_demo: false,
+            auth: None,
+            admin_password: None,
         };
         let err = load(&args).unwrap_err().to_string();
         assert!(err.contains("lable"), "{err}");
@@ -532,6 +536,8 @@ mod tests {
             tsdb_retention: None,
             tsdb_max_bytes: None,
             no_demo: false,
+            auth: None,
+            admin_password: None,
         }
     }
 

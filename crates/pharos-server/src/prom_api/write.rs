@@ -12,7 +12,7 @@ use pharos_ingest::{
 };
 use pharos_query::MetricMetadataEntry;
 
-use crate::{error::ApiError, extract::read_limited, state::AppState};
+use crate::{error::ApiError, extract::read_limited_counting, state::AppState};
 
 /// A plain-text answer.
 fn text(status: StatusCode, message: impl Into<String>) -> Response {
@@ -50,10 +50,15 @@ pub async fn remote_write(State(state): State<AppState>, request: Request) -> Re
         return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, error.to_string());
     }
     let limits = state.settings.remote_write.limits();
-    let body = match read_limited(request, limits.max_compressed_bytes()).await {
+    let body = match read_limited_counting(
+        request,
+        limits.max_compressed_bytes(),
+        Limit::DecompressedBytes.reason(),
+    )
+    .await
+    {
         Ok(body) => body,
         Err(ApiError::PayloadTooLarge { limit }) => {
-            count_refusal(Limit::DecompressedBytes, 1);
             return text(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 too_large_body(limit, &limits),
