@@ -331,7 +331,7 @@ async fn a_query_storm_is_refused_with_retry_after_while_health_stays_fast() {
     let dir = tempfile::tempdir().unwrap();
     let mut pharos = start(
         dir.path(),
-        "query: {max_concurrent: 2, queue_timeout: 2s}\n",
+        "query: {max_concurrent: 2, queue_timeout: 2s, max_subquery_steps: 10000000}\n",
     )
     .await;
     let end_ms = std::time::SystemTime::now()
@@ -345,8 +345,12 @@ async fn a_query_storm_is_refused_with_retry_after_while_health_stays_fast() {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
+    // Heavy enough (a 1 s subquery at every 1 s step: 6.5 million inner steps over 50 series,
+    // hundreds of milliseconds each) that 200 of them cannot all pass two slots within the 2 s
+    // queue timeout on any machine; a plain range query was fast enough on an idle machine to
+    // let every one through.
     let query_url = format!(
-        "{}?query=count_over_time(gauge_storm[30m])&start={}&end={}&step=10",
+        "{}?query=count_over_time(gauge_storm[30m:1s])&start={}&end={}&step=1",
         pharos.url("/api/v1/query_range"),
         (end_ms - 3_600_000) / 1000,
         end_ms / 1000
