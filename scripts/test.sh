@@ -30,7 +30,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO_ROOT"
 PEERS_SCRIPT="$REPO_ROOT/scripts/peers.sh"
-PEERS=(prometheus postgres)
+PEERS=(prometheus postgres redis)
 
 lint=1
 with_peers=1

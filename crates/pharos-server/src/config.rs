@@ -28,6 +28,8 @@ pub struct ServerSettings {
     pub remote_write: RemoteWriteSettings,
     /// Logins, sessions and the signing key.
     pub security: SecuritySettings,
+    /// Request rate limits and where their counters live.
+    pub rate_limit: RateLimitSettings,
 }
 
 impl ServerSettings {
@@ -48,6 +50,11 @@ impl ServerSettings {
                         (browsers drop SameSite=None cookies without Secure)"
                     .to_owned(),
             );
+        }
+        if let Some(url) = &self.rate_limit.redis_url {
+            redis::Client::open(url.as_str()).map_err(|e| {
+                format!("rate_limit.redis_url: {e} (expected redis://host:port/db)")
+            })?;
         }
         if security.access_token_ttl.is_zero() || security.refresh_token_ttl.is_zero() {
             return Err(
@@ -282,6 +289,20 @@ impl Default for EphemeralSettings {
 pub struct DatabaseSettings {
     /// When false (the Perses default), names and projects are lower-cased.
     pub case_sensitive: bool,
+}
+
+/// The `rate_limit:` section.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// `redis://host:port/db`: count failed logins, share-link checks and request rates in
+    /// Redis so every replica shares them (flag `--redis-url`, env `PHAROS_REDIS_URL`).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
+    pub redis_url: Option<String>,
+    /// Requests per signed-in user and minute; 0 (the default) means unlimited.
+    pub requests_per_user_per_minute: u32,
+    /// Requests per client address and minute; 0 (the default) means unlimited.
+    pub requests_per_address_per_minute: u32,
 }
 
 /// How callers prove who they are.

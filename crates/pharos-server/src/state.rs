@@ -51,8 +51,6 @@ pub struct AppState {
     pub telemetry: Telemetry,
     /// Version information.
     pub build: BuildInfo,
-    /// Share-link checks per client address and minute.
-    pub share_checks: Arc<crate::shares::RateWindow>,
     /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
     pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
 }
@@ -75,10 +73,6 @@ impl AppState {
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),
             metrics: None,
-            share_checks: Arc::new(crate::shares::RateWindow::new(
-                crate::shares::CHECKS_PER_MINUTE,
-                std::time::Duration::from_secs(60),
-            )),
             settings,
         })
     }

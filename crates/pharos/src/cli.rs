@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
     ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
-    RemoteWriteSettings, SecuritySettings, ServerSettings, TenancySettings, TrashSettings,
+    RateLimitSettings, RemoteWriteSettings, SecuritySettings, ServerSettings, TenancySettings,
+    TrashSettings,
 };
 use serde::Deserialize;
 
@@ -99,6 +100,9 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Redis for rate-limit counters shared by every replica (`redis://host:port/db`).
+    #[arg(long, env = "PHAROS_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 /// `--auth` values.
@@ -135,6 +139,8 @@ pub struct FileConfig {
     pub log: LogConfig,
     /// Logins, sessions and secrets at rest.
     pub security: SecuritySettings,
+    /// See [`RateLimitSettings`].
+    pub rate_limit: RateLimitSettings,
     /// See [`ApiSettings`].
     pub api: ApiSettings,
     /// See [`TenancySettings`].
@@ -317,6 +323,10 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         database: file.database,
         http: file.http,
         remote_write: file.remote_write,
+        rate_limit: RateLimitSettings {
+            redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
+            ..file.rate_limit
+        },
         security: SecuritySettings {
             auth: match args.auth {
                 Some(AuthArg::Native) => AuthMode::Native,
@@ -493,6 +503,7 @@ mod tests {
             no_demo: false,
             auth: None,
             admin_password: None,
+            redis_url: None,
         };
         let settings = load(&args).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:7000");
@@ -519,6 +530,7 @@ mod tests {
             no_demo: false,
             auth: None,
             admin_password: None,
+            redis_url: None,
         };
         let err = load(&args).unwrap_err().to_string();
         assert!(err.contains("lable"), "{err}");
@@ -538,6 +550,7 @@ mod tests {
             no_demo: false,
             auth: None,
             admin_password: None,
+            redis_url: None,
         }
     }
 

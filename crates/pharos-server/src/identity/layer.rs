@@ -151,6 +151,9 @@ pub async fn authenticate(
         Err(_) if anonymous => None,
         Err(error) => return finish(error.into_response(), &id),
     };
+    if let Some(refusal) = over_rate(&state, &path, caller.as_ref(), &client).await {
+        return finish(refusal.into_response(), &id);
+    }
     let actor = caller
         .as_ref()
         .map_or_else(String::new, |c| c.name().to_owned());
@@ -204,6 +207,54 @@ async fn resolve(
         .authenticate(&token, generation)
         .await
         .map(Some)
+}
+
+/// The configured request rates (`rate_limit.requests_per_*_per_minute`, off by default) for
+/// API and proxy requests, per client address and per signed-in user.
+async fn over_rate(
+    state: &AppState,
+    path: &str,
+    caller: Option<&Caller>,
+    client: &str,
+) -> Option<ApiError> {
+    let limits = &state.settings.rate_limit;
+    if !(path.starts_with("/api/") || path.starts_with("/proxy/")) {
+        return None;
+    }
+    let minute = std::time::Duration::from_secs(60);
+    let user = caller.filter(|c| c.is_signed_in()).map(Caller::name);
+    for (limit, bucket, key, setting) in [
+        (
+            limits.requests_per_address_per_minute,
+            "requests-address",
+            Some(client),
+            "requests_per_address_per_minute",
+        ),
+        (
+            limits.requests_per_user_per_minute,
+            "requests-user",
+            user,
+            "requests_per_user_per_minute",
+        ),
+    ] {
+        let Some(key) = key.filter(|_| limit > 0) else {
+            continue;
+        };
+        let seen = state
+            .identity
+            .limiter()
+            .increment(bucket, key, minute)
+            .await;
+        if seen.count > u64::from(limit) {
+            metrics::counter!("pharos_refusals_total", "reason" => bucket.replace('-', "_"))
+                .increment(1);
+            return Some(ApiError::TooManyRequests {
+                message: format!("more than {limit} requests in a minute (rate_limit.{setting})"),
+                retry_after: seen.resets_in,
+            });
+        }
+    }
+    None
 }
 
 fn finish(mut response: Response, id: &str) -> Response {

@@ -5,6 +5,7 @@
 mod audit;
 mod caller;
 pub mod layer;
+mod limiter;
 mod login_guard;
 mod policy;
 mod preferences;
@@ -25,6 +26,7 @@ use pharos_store::{Credential, CredentialKind, Store};
 
 pub use audit::{AuditEvent, CreatedResource, audit_routes};
 pub use caller::{Caller, TokenLimits, scope_of};
+pub use limiter::{Count, Limiter};
 pub use policy::validate_rbac_spec;
 pub use preferences::preference_routes;
 pub use routes::routes;
@@ -51,6 +53,7 @@ struct Inner {
     keys: SessionKeys,
     policy: policy::PolicyCache,
     login_guard: login_guard::LoginGuard,
+    limiter: limiter::Limiter,
     password_cost: PasswordCost,
     /// Random per process: the proxy sends it when it forwards to this very server (the
     /// `local` datasource), so the query it already tenant-enforced is let through.
@@ -94,6 +97,11 @@ impl IdentityService {
                     settings.security.max_login_failures,
                     settings.security.login_failure_window,
                 ),
+                // The URL was checked by `ServerSettings::validate`; an unusable one counts
+                // in process.
+                limiter: limiter::Limiter::new(settings.rate_limit.redis_url.as_deref())
+                    .or_else(|_| limiter::Limiter::new(None))
+                    .unwrap_or_else(|_| unreachable!("local counters need no URL")),
                 store,
                 settings,
                 keys,
@@ -146,7 +154,10 @@ impl IdentityService {
         client: &str,
     ) -> ApiResult<IssuedTokens> {
         let inner = &self.inner;
-        inner.login_guard.check(login, client)?;
+        inner
+            .login_guard
+            .check(&inner.limiter, login, client)
+            .await?;
         let hash = users::password_hash(self.store(), login).await?;
         let password_owned = password.to_owned();
         let cost = inner.password_cost;
@@ -163,10 +174,13 @@ impl IdentityService {
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
         if !matched {
-            inner.login_guard.failed(login, client);
+            inner
+                .login_guard
+                .failed(&inner.limiter, login, client)
+                .await;
             return Err(ApiError::bad_request("wrong login or password"));
         }
-        inner.login_guard.succeeded(login, client);
+        inner.login_guard.succeeded(&inner.limiter, login).await;
         self.open_session(login).await
     }
 
@@ -334,6 +348,11 @@ impl IdentityService {
             grants.add_global(Permission::new([Action::Read], [Scope::Metrics]));
             Caller::user("pharos-proxy", Arc::new(grants), None)
         })
+    }
+
+    /// The guards' counters (shared through Redis when configured).
+    pub fn limiter(&self) -> &limiter::Limiter {
+        &self.inner.limiter
     }
 
     /// The password cost for new hashes.

@@ -1,12 +1,6 @@
-//! The guards of share links: IP restrictions (CIDR lists) and the per-client budget of
-//! token checks, so a link's secret cannot be guessed by asking many times.
+//! IP restrictions of share links (CIDR lists).
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 
@@ -46,49 +40,6 @@ pub fn client_allowed(allowed: &[IpNet], client: &str) -> bool {
     allowed.iter().any(|net| net.contains(&ip))
 }
 
-/// A fixed-window counter per key: at most `limit` events per `window`.
-#[derive(Debug)]
-pub struct RateWindow {
-    limit: u32,
-    window: Duration,
-    counts: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-/// Keys tracked before stale ones are dropped.
-const MAX_KEYS: usize = 100_000;
-
-impl RateWindow {
-    /// `limit` events per `window` and key.
-    pub fn new(limit: u32, window: Duration) -> Self {
-        Self {
-            limit,
-            window,
-            counts: Mutex::default(),
-        }
-    }
-
-    /// Counts one event for `key`; `Err(seconds to wait)` when over the limit.
-    pub fn hit(&self, key: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let Ok(mut counts) = self.counts.lock() else {
-            return Ok(());
-        };
-        if counts.len() >= MAX_KEYS {
-            counts.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = counts.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.limit {
-            let wait = self.window.saturating_sub(now.duration_since(entry.0));
-            return Err(wait.as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,14 +57,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(bad.contains("ip_restrictions[0]"), "{bad}");
-    }
-
-    #[test]
-    fn the_window_counts_per_key() {
-        let window = RateWindow::new(2, Duration::from_secs(60));
-        assert!(window.hit("a").is_ok());
-        assert!(window.hit("a").is_ok());
-        assert!(window.hit("a").unwrap_err() >= 1);
-        assert!(window.hit("b").is_ok());
     }
 }

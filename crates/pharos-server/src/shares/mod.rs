@@ -26,7 +26,6 @@ use pharos_store::{Credential, CredentialKind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-pub use limits::RateWindow;
 use template::{QueryTemplate, SharedValues};
 
 use crate::{
@@ -299,12 +298,17 @@ struct OpenShare {
 /// Checks a presented secret: rate, existence, revocation (404), expiry (410), client
 /// address (403); then loads the dashboard.
 async fn check(state: &AppState, secret: &str, client: &str) -> ApiResult<OpenShare> {
-    if let Err(wait) = state.share_checks.hit(client) {
+    let seen = state
+        .identity
+        .limiter()
+        .increment("share-checks", client, Duration::from_secs(60))
+        .await;
+    if seen.count > u64::from(CHECKS_PER_MINUTE) {
         return Err(ApiError::TooManyRequests {
             message: format!(
                 "more than {CHECKS_PER_MINUTE} share link checks in a minute from this address"
             ),
-            retry_after: wait,
+            retry_after: seen.resets_in,
         });
     }
     let not_found =

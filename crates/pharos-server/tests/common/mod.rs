@@ -70,6 +70,19 @@ impl TestApp {
         })
     }
 
+    /// Another server ("replica") over the same store with `settings`; the admin's token works
+    /// on it too (the signing key comes from the shared store key).
+    pub fn replica(&self, settings: ServerSettings) -> TestApp {
+        let state =
+            AppState::new(self.state.resources.store().clone(), settings).expect("http client");
+        TestApp {
+            app: router(state.clone()),
+            state,
+            admin_token: self.admin_token.clone(),
+            _guard: None,
+        }
+    }
+
     /// Creates user `name` (as the admin) and returns its access token.
     pub async fn user(&self, name: &str) -> String {
         let created = self
