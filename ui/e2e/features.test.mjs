@@ -151,6 +151,8 @@ describe('web UI features', () => {
     await page.getByText('"name": "First title"').waitFor();
     await version0.getByRole('button', { name: 'Restore' }).click();
     await page.getByText('Restored: the dashboard is now version 3.').waitFor();
+    // The message comes first; the list of versions is then loaded again.
+    await table.locator('tbody tr').nth(3).waitFor();
     assert.equal(await table.locator('tbody tr').count(), 4);
     const current = await stored('history');
     assert.equal(current.json.metadata.version, 3);

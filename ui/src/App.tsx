@@ -1,10 +1,10 @@
 // Routes of the UI. The project and dashboard lists are in the first download; every other page
 // (the dashboard view with the Perses packages above all) is loaded when it is opened. Every page
-// but the login page needs a session when the server asks for logins.
-import { lazy } from 'react';
+// but the login page and a share link's view needs a session when the server asks for logins.
+import { Suspense, lazy } from 'react';
 import { RouterProvider, createBrowserRouter } from 'react-router-dom';
 import { setNavigator } from './api/session';
-import { Layout } from './components/Layout';
+import { Layout, PageLoading } from './components/Layout';
 import { RequireSession, SessionProvider } from './components/Session';
 import LoginPage from './pages/LoginPage';
 import DashboardsPage from './pages/DashboardsPage';
@@ -17,10 +17,22 @@ const TrashPage = lazy(() => import('./pages/TrashPage'));
 const DatasourcesPage = lazy(() => import('./pages/DatasourcesPage'));
 const ImportPage = lazy(() => import('./pages/ImportPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+const SharedDashboardPage = lazy(() => import('./pages/SharedDashboardPage'));
+const PreferencesPage = lazy(() => import('./pages/PreferencesPage'));
+const AuditPage = lazy(() => import('./pages/AuditPage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
+  // A share link needs no login: it is its own credential, for this one dashboard.
+  {
+    path: '/shared/:token',
+    element: (
+      <Suspense fallback={<PageLoading />}>
+        <SharedDashboardPage />
+      </Suspense>
+    ),
+  },
   {
     element: (
       <RequireSession>
@@ -36,6 +48,8 @@ const router = createBrowserRouter([
       { path: '/projects/:project/datasources', element: <DatasourcesPage scope="project" /> },
       { path: '/admin/datasources', element: <DatasourcesPage scope="global" /> },
       { path: '/import', element: <ImportPage /> },
+      { path: '/preferences', element: <PreferencesPage /> },
+      { path: '/audit', element: <AuditPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -1,5 +1,5 @@
 // The application frame: a top bar (home, global datasources, import, theme toggle, the user's
-// menu with "Log out" when the server asks for logins) and the page.
+// menu with preferences, the audit log and "Log out" when the server asks for logins) and the page.
 import { Suspense, useState, type MouseEvent, type ReactNode } from 'react';
 import { Link as RouterLink, Outlet } from 'react-router-dom';
 import AppBar from '@mui/material/AppBar';
@@ -16,6 +16,8 @@ import Typography from '@mui/material/Typography';
 // Named imports from the ESM index: the per-icon files are CommonJS.
 import {
   AccountCircle as AccountCircleIcon,
+  CogOutline as CogOutlineIcon,
+  History as HistoryIcon,
   Logout as LogoutIcon,
   WeatherNight as WeatherNightIcon,
   WhiteBalanceSunny as WhiteBalanceSunnyIcon,
@@ -23,6 +25,7 @@ import {
 import { LOGOUT_PATH } from '../api/auth';
 import { hasFreshAccessToken, renewAccessToken } from '../api/session';
 import { useColorMode } from '../theme/colorMode';
+import { AccountProvider, useAccount } from './Account';
 import { useSession } from './Session';
 
 /** Shown while a lazily loaded page downloads. */
@@ -48,9 +51,13 @@ function ThemeToggle() {
   );
 }
 
-/** The logged-in user's name, opening a menu with "Log out" (absent when auth is off). */
+/**
+ * The logged-in user's name, opening a menu with "Preferences", "Audit log" (for those who may
+ * read it) and "Log out" (absent when auth is off).
+ */
 function UserMenu() {
   const { user } = useSession();
+  const { can } = useAccount();
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
   if (!user) return null;
   const name = user.metadata.name;
@@ -81,6 +88,20 @@ function UserMenu() {
         anchorOrigin={{ vertical: 'bottom', horizontal: 'right' }}
         transformOrigin={{ vertical: 'top', horizontal: 'right' }}
       >
+        <MenuItem component={RouterLink} to="/preferences" onClick={() => setAnchor(null)}>
+          <ListItemIcon>
+            <CogOutlineIcon fontSize="small" />
+          </ListItemIcon>
+          Preferences
+        </MenuItem>
+        {can('read', 'AuditLog') ? (
+          <MenuItem component={RouterLink} to="/audit" onClick={() => setAnchor(null)}>
+            <ListItemIcon>
+              <HistoryIcon fontSize="small" />
+            </ListItemIcon>
+            Audit log
+          </MenuItem>
+        ) : null}
         {/* The server ends the session, clears the cookies and redirects to "/". It needs a live
             access token, so an expired one is renewed first. */}
         <MenuItem component="a" href={LOGOUT_PATH} onClick={logOut}>
@@ -95,6 +116,14 @@ function UserMenu() {
 }
 
 export function Layout() {
+  return (
+    <AccountProvider>
+      <Frame />
+    </AccountProvider>
+  );
+}
+
+function Frame() {
   return (
     <Box sx={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
       <AppBar position="static" elevation={0}>

@@ -1,8 +1,8 @@
 // One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module and
 // saves with If-Match. A refused save (412/409) shows the server's message above the dashboard and
 // rejects, so Perses stays in edit mode with everything the user changed.
-import { lazy, useCallback, useRef, useState } from 'react';
-import { Link as RouterLink, useLocation, useParams } from 'react-router-dom';
+import { lazy, useCallback, useEffect, useRef, useState } from 'react';
+import { Link as RouterLink, useLocation, useNavigate, useParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import AlertTitle from '@mui/material/AlertTitle';
 import Box from '@mui/material/Box';
@@ -14,9 +14,11 @@ import type { DashboardResource } from '@perses-dev/core';
 import { ApiError, messageOf, type Tagged } from '../api/http';
 import { getDashboard, updateDashboard } from '../api/resources';
 import { useLoad } from '../api/useLoad';
+import { timeZoneOf, useAccount } from '../components/Account';
 import { dashboardUrl, projectUrl } from '../components/Breadcrumbs';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PageLoading } from '../components/Layout';
+import { ShareButton } from '../components/ShareDialog';
 
 // Sized explicitly: inside the Perses toolbar the theme's heading variants are Perses's.
 const titleSx = { fontSize: '1.25rem', lineHeight: 1.6 };
@@ -65,6 +67,11 @@ export default function DashboardPage() {
   const [mountKey, setMountKey] = useState(0);
   const [saveProblem, setSaveProblem] = useState<SaveProblem>();
   const [savedVersion, setSavedVersion] = useState<number>();
+  const { can, preferences, preferencesLoaded } = useAccount();
+  const navigate = useNavigate();
+  // The dashboard whose address got the preferred defaults (once per dashboard opened).
+  const [defaultsFor, setDefaultsFor] = useState<string>();
+  const defaultsApplied = defaultsFor === `${project}/${name}`;
   if (loaded.data && !loaded.loading && loaded.data !== etagSource.current) {
     etagSource.current = loaded.data;
     etag.current = loaded.data.etag;
@@ -86,6 +93,26 @@ export default function DashboardPage() {
     [project, name],
   );
 
+  // The user's preferred refresh interval and time range fill in what neither the address nor
+  // the dashboard says, before Perses reads the address.
+  const spec = loaded.data?.body.spec;
+  useEffect(() => {
+    if (defaultsApplied || !spec || loaded.loading || !preferencesLoaded) return;
+    const params = new URLSearchParams(location.search);
+    let changed = false;
+    if (!params.has('start') && !spec.duration && preferences.time_range) {
+      params.set('start', preferences.time_range);
+      changed = true;
+    }
+    const ownRefresh = spec.refreshInterval && spec.refreshInterval !== '0s';
+    if (!params.has('refresh') && !ownRefresh && preferences.refresh_interval) {
+      params.set('refresh', preferences.refresh_interval);
+      changed = true;
+    }
+    if (changed) navigate({ pathname: location.pathname, search: `?${params.toString()}`, hash: location.hash }, { replace: true, state: location.state });
+    setDefaultsFor(`${project}/${name}`);
+  }, [defaultsApplied, spec, loaded.loading, preferencesLoaded, preferences, location, navigate, project, name]);
+
   const loadLatest = () => {
     setSaveProblem(undefined);
     setSavedVersion(undefined);
@@ -103,7 +130,7 @@ export default function DashboardPage() {
       </Box>
     );
   }
-  if (!loaded.data || loaded.loading) return <PageLoading />;
+  if (!loaded.data || loaded.loading || !defaultsApplied) return <PageLoading />;
 
   const dashboard = loaded.data.body;
   const title = (
@@ -146,6 +173,12 @@ export default function DashboardPage() {
           startEditing={startEditing && mountKey === 0}
           onSave={onSave}
           title={title}
+          timeZone={timeZoneOf(preferences)}
+          actions={
+            can('share', 'Dashboard', project)
+              ? (current) => <ShareButton project={project} dashboard={name} current={current} />
+              : undefined
+          }
         />
       </Box>
     </Box>

@@ -26,6 +26,7 @@ import type { DashboardResource } from '@perses-dev/core';
 import { createDashboard, deleteDashboard, listDashboards } from '../api/resources';
 import { useLoad } from '../api/useLoad';
 import { Breadcrumbs, dashboardUrl, projectUrl } from '../components/Breadcrumbs';
+import { useAccount } from '../components/Account';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page, PageLoading } from '../components/Layout';
 
@@ -57,16 +58,18 @@ export function searchAndSort(items: DashboardResource[], search: string, sort: 
 }
 
 /** A new dashboard with no panels yet; the user adds them in edit mode. */
-export function blankDashboard(project: string, name: string, title: string): DashboardResource {
+export function blankDashboard(project: string, name: string, title: string, duration = '1h'): DashboardResource {
   return {
     kind: 'Dashboard',
     metadata: { name, project, version: 0 },
-    spec: { display: { name: title || name }, duration: '1h', variables: [], panels: {}, layouts: [] },
+    spec: { display: { name: title || name }, duration: duration as DashboardResource['spec']['duration'], variables: [], panels: {}, layouts: [] },
   };
 }
 
 function NewDashboardDialog({ project, open, onClose }: { project: string; open: boolean; onClose: () => void }) {
   const navigate = useNavigate();
+  // New dashboards start with the user's preferred time range.
+  const { preferences } = useAccount();
   const [title, setTitle] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>();
@@ -78,7 +81,7 @@ function NewDashboardDialog({ project, open, onClose }: { project: string; open:
     setBusy(true);
     setError(undefined);
     try {
-      await createDashboard(project, blankDashboard(project, effectiveName, title.trim()));
+      await createDashboard(project, blankDashboard(project, effectiveName, title.trim(), preferences.time_range || undefined));
       navigate(dashboardUrl(project, effectiveName), { state: { edit: true } });
     } catch (e) {
       setError(e);

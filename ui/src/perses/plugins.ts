@@ -14,7 +14,18 @@ interface PluginPackage {
   getPluginModule: () => PluginModuleResource;
 }
 
-const PACKAGES: PluginPackage[] = [prometheus, timeSeriesChart, statChart, gaugeChart, barChart, table, markdown];
+// The Prometheus package carries the static list variable without listing it in its module
+// resource; the shared view (sharedDashboard.ts) fixes variables with it, so it is listed here.
+const staticListVariable = {
+  getPluginModule: (): PluginModuleResource => ({
+    kind: 'PluginModule',
+    metadata: { name: 'pharos-static-list-variable', version: '0.52.0' },
+    spec: { plugins: [{ kind: 'Variable', spec: { name: 'StaticListVariable', display: { name: 'Static List Variable' } } }] },
+  }),
+  StaticListVariable: prometheus.StaticListVariable,
+};
+
+const PACKAGES: PluginPackage[] = [prometheus, timeSeriesChart, statChart, gaugeChart, barChart, table, markdown, staticListVariable];
 
 /** The loader given to `PluginRegistry`; the package namespace maps plugin names to plugins. */
 export const pluginLoader = dynamicImportPluginLoader(

@@ -8,7 +8,8 @@ import { goToLogin, isAuthEnabled, renewAccessToken } from '../api/session';
  * go through api/http.ts, which does the same itself. */
 function proxyCall(input: string | URL): boolean {
   const url = new URL(input instanceof URL ? input.href : input, window.location.origin);
-  return url.origin === window.location.origin && url.pathname.startsWith('/proxy/');
+  // A share link's queries carry no session: a refusal there is the link's, not the login's.
+  return url.origin === window.location.origin && url.pathname.startsWith('/proxy/') && !url.pathname.startsWith('/proxy/shared/');
 }
 
 let installed = false;

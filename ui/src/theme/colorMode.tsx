@@ -1,5 +1,6 @@
-// Light/dark theme: follows the operating system until the user picks one with the toggle; the
-// choice is remembered in localStorage. The Perses module reads the same mode for its own theme.
+// Light/dark theme: follows the operating system until the user picks one with the toggle or in
+// their preferences (applied at every login, on every device); the choice is remembered in
+// localStorage. The Perses module reads the same mode for its own theme.
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
 import CssBaseline from '@mui/material/CssBaseline';
 import useMediaQuery from '@mui/material/useMediaQuery';
@@ -19,6 +20,8 @@ interface ColorModeState {
   toggle: () => void;
   /** Forgets the explicit choice and follows the operating system again. */
   followSystem: () => void;
+  /** Applies the user's saved preference (`system`, `light` or `dark`), also remembered here. */
+  applyPreference: (theme: string) => void;
 }
 
 const ColorModeContext = createContext<ColorModeState | undefined>(undefined);
@@ -58,6 +61,12 @@ export function ColorModeProvider({ children }: { children: ReactNode }) {
     setChosen(undefined);
   }, []);
 
+  const applyPreference = useCallback((preferred: string) => {
+    const next = preferred === 'light' || preferred === 'dark' ? preferred : undefined;
+    storeMode(next);
+    setChosen(next);
+  }, []);
+
   const theme = useMemo(
     () =>
       createTheme({
@@ -67,8 +76,8 @@ export function ColorModeProvider({ children }: { children: ReactNode }) {
     [mode],
   );
   const state = useMemo(
-    () => ({ mode, followsSystem: chosen === undefined, toggle, followSystem }),
-    [mode, chosen, toggle, followSystem],
+    () => ({ mode, followsSystem: chosen === undefined, toggle, followSystem, applyPreference }),
+    [mode, chosen, toggle, followSystem, applyPreference],
   );
 
   return (

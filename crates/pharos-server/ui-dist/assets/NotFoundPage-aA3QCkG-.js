@@ -1,1 +1,0 @@
-import{Li as e,U as t,W as n,_a as r,ba as i,n as a,t as o}from"./Link-FjNDTdsw.js";import{W as s}from"./index-BIL30rtE.js";i(),o(),t();var c=e();function l(){return(0,c.jsx)(s,{title:`Page not found`,children:(0,c.jsxs)(n,{children:[`There is no page at this address.`,` `,(0,c.jsx)(a,{component:r,to:`/`,children:`Go to the projects`}),`.`]})})}export{l as default};
