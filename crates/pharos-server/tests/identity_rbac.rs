@@ -913,3 +913,55 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    versions_record_their_authors,
+    |app: common::TestApp| async move {
+        app.project("team-a", &[]).await;
+        app.post("/api/v1/projects/team-a/dashboards", dashboard("main"))
+            .await;
+        let ivy = app.user("ivy").await;
+        let bound = app
+            .post(
+                "/api/v1/projects/team-a/rolebindings",
+                binding("ivy", "editor"),
+            )
+            .await;
+        assert_eq!(bound.status, StatusCode::OK);
+        let mut changed = app
+            .get("/api/v1/projects/team-a/dashboards/main")
+            .await
+            .body;
+        changed["spec"]["duration"] = json!("6h");
+        let updated = app
+            .send_as(
+                &ivy,
+                Method::PUT,
+                "/api/v1/projects/team-a/dashboards/main",
+                Some(changed),
+            )
+            .await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+        assert!(
+            updated.body["metadata"].get("updatedBy").is_none(),
+            "not part of the Perses document"
+        );
+        let versions = app
+            .get("/api/v1/projects/team-a/dashboards/main/versions")
+            .await;
+        assert_eq!(versions.status, StatusCode::OK, "{}", versions.text);
+        let authors: Vec<(u64, String)> = versions
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["version"].as_u64().unwrap(),
+                    v["updatedBy"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(authors, [(1, "ivy".to_owned()), (0, "admin".to_owned())]);
+    }
+);

@@ -166,6 +166,8 @@ pub struct VersionInfo {
     pub updated_at: DateTime<Utc>,
     /// Whether this is the live version (the first entry of the list).
     pub is_current: bool,
+    /// Who wrote it (`metadata_extra.updatedBy`), when the writer recorded it.
+    pub updated_by: Option<String>,
 }
 
 /// A deleted resource waiting in the trash.

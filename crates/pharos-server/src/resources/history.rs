@@ -38,6 +38,7 @@ impl ResourceService {
                 json!({
                     "version": v.version,
                     "updatedAt": v.updated_at,
+                    "updatedBy": v.updated_by,
                     "current": v.version == current.version,
                 })
             })

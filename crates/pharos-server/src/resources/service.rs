@@ -138,7 +138,7 @@ impl ResourceService {
             .store
             .create(NewResource {
                 key: key_of(kind, project, resource.metadata.name.clone()),
-                metadata_extra: metadata_extra(&resource.metadata),
+                metadata_extra: authored(metadata_extra(&resource.metadata), caller),
                 spec: resource.spec,
             })
             .await?;
@@ -281,7 +281,7 @@ impl ResourceService {
             .update(
                 NewResource {
                     key: key.clone(),
-                    metadata_extra: metadata_extra(&resource.metadata),
+                    metadata_extra: authored(metadata_extra(&resource.metadata), caller),
                     spec: resource.spec,
                 },
                 precondition,
@@ -623,6 +623,18 @@ fn versioned(kind: Kind, stored: &StoredResource) -> Versioned {
         document: present(kind, to_document(kind, stored)),
         version: stored.version,
     }
+}
+
+/// Records who wrote this version (`updatedBy`, shown by the version history; not part of the
+/// Perses document).
+fn authored(mut extra: Value, caller: &Caller) -> Value {
+    if let Some(fields) = extra.as_object_mut() {
+        fields.insert(
+            "updatedBy".to_owned(),
+            Value::String(caller.name().to_owned()),
+        );
+    }
+    extra
 }
 
 /// A document as it leaves the server (users without their password hash).

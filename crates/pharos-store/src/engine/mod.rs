@@ -61,10 +61,11 @@ pub(crate) struct TrashRow {
 }
 
 /// Version number and write time of one history entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VersionStamp {
     pub(crate) version: i64,
     pub(crate) updated_at: i64,
+    pub(crate) metadata_extra: String,
 }
 
 /// The primitive statements of the store. `lock_*` methods lock what they read until the
@@ -333,6 +334,7 @@ macro_rules! impl_session {
                         Ok(VersionStamp {
                             version: row.try_get("version")?,
                             updated_at: row.try_get("updated_at")?,
+                            metadata_extra: row.try_get("metadata_extra")?,
                         })
                     })
                     .collect()

@@ -82,7 +82,7 @@ pub(crate) const UPDATE_LIVE: &str = "UPDATE resources \
 
 pub(crate) const DELETE_LIVE: &str = "DELETE FROM resources WHERE uid = $1";
 
-pub(crate) const HISTORY_STAMPS: &str = "SELECT version, updated_at FROM resource_versions \
+pub(crate) const HISTORY_STAMPS: &str = "SELECT version, updated_at, metadata_extra FROM resource_versions \
      WHERE resource_uid = $1 ORDER BY version DESC";
 
 pub(crate) const FIND_HISTORY: &str = "SELECT version, updated_at, metadata_extra, spec_sealed, spec FROM resource_versions \

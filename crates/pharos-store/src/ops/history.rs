@@ -18,6 +18,7 @@ pub(crate) async fn list_versions<S: Session>(
         version: row_version(&live)?,
         updated_at: from_nanos(live.updated_at),
         is_current: true,
+        updated_by: author(&live.metadata_extra),
     });
     // The two reads are separate statements: an update committed in between would show its
     // previous version twice, so history entries not older than the live one are skipped.
@@ -27,9 +28,19 @@ pub(crate) async fn list_versions<S: Session>(
                 .map_err(|_| StoreError::Corrupt(format!("{key} has a negative past version")))?,
             updated_at: from_nanos(stamp.updated_at),
             is_current: false,
+            updated_by: author(&stamp.metadata_extra),
         });
     }
     Ok(versions)
+}
+
+/// The writer recorded in a version's metadata (`updatedBy`), if any.
+fn author(metadata_extra: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(metadata_extra)
+        .ok()?
+        .get("updatedBy")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// A past version, or the live one if `version` is current; `None` if either is unknown.
