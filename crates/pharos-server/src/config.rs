@@ -51,6 +51,8 @@ impl ServerSettings {
                     .to_owned(),
             );
         }
+        pharos_auth::rbac::validate_permissions(&security.guest_permissions, true)
+            .map_err(|e| format!("security.guest_permissions: {e}"))?;
         if let Some(url) = &self.rate_limit.redis_url {
             redis::Client::open(url.as_str()).map_err(|e| {
                 format!("rate_limit.redis_url: {e} (expected redis://host:port/db)")
@@ -343,6 +345,10 @@ pub struct SecuritySettings {
     /// How long audit entries are kept.
     #[serde(with = "duration_text")]
     pub audit_retention: Duration,
+    /// Permissions every signed-in user has (Perses' `guest_permissions`). By default: read the
+    /// global datasources and variables, so project dashboards can name them (queries through
+    /// them still go through the project's proxy and its namespace restriction).
+    pub guest_permissions: Vec<pharos_auth::rbac::Permission>,
     /// The first administrator's password, from `--admin-password` / `PHAROS_ADMIN_PASSWORD`
     /// only (never from the file, never serialised).
     #[serde(skip)]
@@ -360,6 +366,13 @@ impl Default for SecuritySettings {
             max_login_failures: 10,
             login_failure_window: Duration::from_secs(5 * 60),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
+            guest_permissions: vec![pharos_auth::rbac::Permission::new(
+                [pharos_auth::rbac::Action::Read],
+                [
+                    pharos_auth::rbac::Scope::GlobalDatasource,
+                    pharos_auth::rbac::Scope::GlobalVariable,
+                ],
+            )],
             admin_password: None,
         }
     }

@@ -196,10 +196,31 @@ both_backends!(
             );
             assert!(answer.text.contains("Metrics"), "{path}: {}", answer.text);
         }
-        // Global kinds need global grants.
+        // Global kinds need global grants; every signed-in user may read the global
+        // datasources' definitions (guest permission), but not query through them unrestricted.
+        assert_eq!(
+            get(&alice, "/api/v1/globaldatasources").await.status,
+            StatusCode::OK
+        );
+        let unrestricted = get(
+            &alice,
+            "/proxy/globaldatasources/local/api/v1/query?query=up",
+        )
+        .await;
+        assert_eq!(
+            unrestricted.status,
+            StatusCode::FORBIDDEN,
+            "{}",
+            unrestricted.text
+        );
+        assert!(
+            unrestricted.text.contains("Metrics"),
+            "{}",
+            unrestricted.text
+        );
         for path in [
             "/api/v1/users",
-            "/api/v1/globaldatasources",
+            "/api/v1/globalsecrets",
             "/api/v1/globalroles",
             "/api/v1/users/admin",
         ] {
@@ -291,7 +312,12 @@ both_backends!(
             map.body["team-a"],
             json!([{"actions": ["read"], "scopes": ["*"]}])
         );
-        assert!(map.body.get("*").is_none(), "{}", map.text);
+        assert_eq!(
+            map.body["*"],
+            json!([{"actions": ["read"], "scopes": ["GlobalDatasource", "GlobalVariable"]}]),
+            "only the guest permissions: {}",
+            map.text
+        );
         let others = app
             .send_as(&carol, Method::GET, "/api/v1/users/admin/permissions", None)
             .await;

@@ -128,7 +128,12 @@ impl IdentityService {
         Ok(Arc::new(
             self.inner
                 .policy
-                .grants_for(self.store(), generation, user)
+                .grants_for(
+                    self.store(),
+                    &self.inner.settings.security.guest_permissions,
+                    generation,
+                    user,
+                )
                 .await?,
         ))
     }

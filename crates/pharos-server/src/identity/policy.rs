@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use pharos_auth::rbac::{Grants, Policy, RoleBindingSpec, RoleSpec};
+use pharos_auth::rbac::{Grants, Permission, Policy, RoleBindingSpec, RoleSpec};
 use pharos_model::Kind;
 use pharos_store::{ListQuery, Store, StoredResource};
 
@@ -40,13 +40,22 @@ impl PolicyCache {
     pub async fn grants_for(
         &self,
         store: &Store,
+        guest: &[Permission],
         generation: u64,
         user: &str,
     ) -> ApiResult<Grants> {
-        Ok(self.policy(store, generation).await?.grants_for(user))
+        Ok(self
+            .policy(store, guest, generation)
+            .await?
+            .grants_for(user))
     }
 
-    async fn policy(&self, store: &Store, generation: u64) -> ApiResult<Arc<Policy>> {
+    async fn policy(
+        &self,
+        store: &Store,
+        guest: &[Permission],
+        generation: u64,
+    ) -> ApiResult<Arc<Policy>> {
         if let Ok(guard) = self.loaded.read()
             && let Some(loaded) = guard.as_ref()
             && loaded.generation == generation
@@ -54,7 +63,9 @@ impl PolicyCache {
         {
             return Ok(Arc::clone(&loaded.policy));
         }
-        let policy = Arc::new(load(store).await?);
+        let mut policy = load(store).await?;
+        policy.guest = guest.to_vec();
+        let policy = Arc::new(policy);
         if let Ok(mut guard) = self.loaded.write() {
             *guard = Some(Loaded {
                 generation,

@@ -20,11 +20,13 @@ impl DatasourceRef {
     /// a missing one (404); a datasource in a visible project without the permission is 403.
     /// Project routes need read on the datasource's kind in the project (the project's tenant
     /// enforcement still applies); `unsaved` routes try out a spec, so they need create; the
-    /// plain global route reads every tenant's data, so it needs a global permission.
+    /// plain global route reads every tenant's data unrestricted, so it needs the global
+    /// `Metrics` permission, like the root Prometheus API (reading a global datasource's
+    /// definition is not enough).
     pub fn authorize(&self, caller: &crate::identity::Caller) -> ApiResult<()> {
         use pharos_auth::rbac::{Action, Scope};
         let (action, project, scope) = match self {
-            Self::Global { .. } => (Action::Read, None, Scope::GlobalDatasource),
+            Self::Global { .. } => (Action::Read, None, Scope::Metrics),
             Self::GlobalInProject { project, .. } | Self::Project { project, .. } => {
                 (Action::Read, Some(project.as_str()), Scope::Datasource)
             }
