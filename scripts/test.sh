@@ -256,6 +256,7 @@ plan_step "doctests (cargo test --doc)"
 # Steps added by other parts of the project: plan them here and run them below.
 plan_step "ui: npm ci" "$ui_reason"
 plan_step "ui: bundle matches ui/" "$ui_reason"
+plan_step "ui: validator contract matches the bundled UI" "$ui_reason"
 plan_step "ui: browser tests" "${ui_reason:-${peers_reason:+$peers_reason: they need the Prometheus peer}}"
 
 # ---------------------------------------------------------------- the steps
