@@ -4,6 +4,8 @@
 --   BENCH_FORM_BODY  when set, every request is a POST with this body as
 --                    application/x-www-form-urlencoded (how Perses panels call query_range);
 --                    otherwise wrk sends its plain GET.
+--   BENCH_JSON_BODY  when set (and BENCH_FORM_BODY is not), every request is a POST with this
+--                    body as application/json (logins).
 --
 -- At the end it prints one machine-readable line after wrk's own report, so the calling script
 -- does not have to parse wrk's human units ("1.23ms", "4.5k"):
@@ -14,6 +16,13 @@ if form_body and form_body ~= "" then
   wrk.method = "POST"
   wrk.body = form_body
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+else
+  local json_body = os.getenv("BENCH_JSON_BODY")
+  if json_body and json_body ~= "" then
+    wrk.method = "POST"
+    wrk.body = json_body
+    wrk.headers["Content-Type"] = "application/json"
+  end
 end
 
 function done(summary, latency, requests)
