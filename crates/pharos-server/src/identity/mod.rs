@@ -125,17 +125,15 @@ impl IdentityService {
     /// The grants of `user`; `generation` is the resource service's write counter, so a
     /// change to roles or bindings applies to the next request.
     pub async fn grants_for(&self, user: &str, generation: u64) -> ApiResult<Arc<Grants>> {
-        Ok(Arc::new(
-            self.inner
-                .policy
-                .grants_for(
-                    self.store(),
-                    &self.inner.settings.security.guest_permissions,
-                    generation,
-                    user,
-                )
-                .await?,
-        ))
+        self.inner
+            .policy
+            .grants_for(
+                self.store(),
+                &self.inner.settings.security.guest_permissions,
+                generation,
+                user,
+            )
+            .await
     }
 
     /// Checks an access token and returns the caller it stands for.

@@ -3,7 +3,8 @@
 //! each other's changes.
 
 use std::{
-    sync::{Arc, RwLock},
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
 
@@ -20,6 +21,28 @@ struct Loaded {
     generation: u64,
     at: Instant,
     policy: Arc<Policy>,
+    /// Each user's grants under this policy, computed once (every request needs them).
+    grants: Mutex<HashMap<String, Arc<Grants>>>,
+}
+
+/// Users whose grants are kept per policy; past it the cache starts over.
+const MAX_CACHED_USERS: usize = 10_000;
+
+impl Loaded {
+    fn grants_for(&self, user: &str) -> Arc<Grants> {
+        let Ok(mut cached) = self.grants.lock() else {
+            return Arc::new(self.policy.grants_for(user));
+        };
+        if let Some(grants) = cached.get(user) {
+            return Arc::clone(grants);
+        }
+        if cached.len() >= MAX_CACHED_USERS {
+            cached.clear();
+        }
+        let grants = Arc::new(self.policy.grants_for(user));
+        cached.insert(user.to_owned(), Arc::clone(&grants));
+        grants
+    }
 }
 
 /// The cached policy.
@@ -43,37 +66,27 @@ impl PolicyCache {
         guest: &[Permission],
         generation: u64,
         user: &str,
-    ) -> ApiResult<Grants> {
-        Ok(self
-            .policy(store, guest, generation)
-            .await?
-            .grants_for(user))
-    }
-
-    async fn policy(
-        &self,
-        store: &Store,
-        guest: &[Permission],
-        generation: u64,
-    ) -> ApiResult<Arc<Policy>> {
+    ) -> ApiResult<Arc<Grants>> {
         if let Ok(guard) = self.loaded.read()
             && let Some(loaded) = guard.as_ref()
             && loaded.generation == generation
             && loaded.at.elapsed() < RELOAD_AFTER
         {
-            return Ok(Arc::clone(&loaded.policy));
+            return Ok(loaded.grants_for(user));
         }
         let mut policy = load(store).await?;
         policy.guest = guest.to_vec();
-        let policy = Arc::new(policy);
+        let loaded = Loaded {
+            generation,
+            at: Instant::now(),
+            policy: Arc::new(policy),
+            grants: Mutex::default(),
+        };
+        let grants = loaded.grants_for(user);
         if let Ok(mut guard) = self.loaded.write() {
-            *guard = Some(Loaded {
-                generation,
-                at: Instant::now(),
-                policy: Arc::clone(&policy),
-            });
+            *guard = Some(loaded);
         }
-        Ok(policy)
+        Ok(grants)
     }
 }
 
