@@ -427,11 +427,10 @@ both_backends!(
     |app: common::TestApp| async move {
         app.user("frank").await;
         let login = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(json!({"login": "frank", "password": "frank-password"})),
-                &[("authorization", "")],
             )
             .await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.text);
@@ -466,11 +465,10 @@ both_backends!(
         let refresh_token = login.body["refresh_token"].as_str().unwrap().to_owned();
 
         let refreshed = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/refresh",
                 Some(json!({"refresh_token": refresh_token})),
-                &[("authorization", "")],
             )
             .await;
         assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
@@ -530,11 +528,10 @@ both_backends!(
             "{cleared:?}"
         );
         let reused = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/refresh",
                 Some(json!({"refresh_token": refresh_token})),
-                &[("authorization", "")],
             )
             .await;
         assert_eq!(reused.status, StatusCode::BAD_REQUEST, "{}", reused.text);
@@ -542,11 +539,10 @@ both_backends!(
 
         // A stale tab (access token gone, refresh cookie still there) can log out too.
         let again = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(json!({"login": "frank", "password": "frank-password"})),
-                &[("authorization", "")],
             )
             .await;
         let refresh_token = again.body["refresh_token"].as_str().unwrap().to_owned();
@@ -561,11 +557,10 @@ both_backends!(
             .await;
         assert_eq!(out.status, StatusCode::FOUND, "{}", out.text);
         let reused = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/refresh",
                 Some(json!({"refresh_token": refresh_token})),
-                &[("authorization", "")],
             )
             .await;
         assert_eq!(reused.status, StatusCode::BAD_REQUEST, "{}", reused.text);
@@ -576,21 +571,18 @@ both_backends!(
     bad_credentials_are_refused_and_audited,
     |app: common::TestApp| async move {
         app.user("gina").await;
-        let anonymous = [("authorization", "")];
         let wrong = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(json!({"login": "gina", "password": "not-her-password"})),
-                &anonymous,
             )
             .await;
         let unknown = app
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(json!({"login": "nobody", "password": "whatever-it-is"})),
-                &anonymous,
             )
             .await;
         for answer in [&wrong, &unknown] {
@@ -616,15 +608,13 @@ both_backends!(
             );
             assert_eq!(answer.headers["www-authenticate"], "Bearer");
         }
-        let none = app
-            .send(Method::GET, "/api/v1/projects", None, &anonymous)
-            .await;
+        let none = app.anonymous(Method::GET, "/api/v1/projects", None).await;
         assert_eq!(none.status, StatusCode::UNAUTHORIZED);
         assert!(none.message().contains("log in first"), "{}", none.text);
         // Anonymous routes stay open.
         for path in ["/api/config", "/api/v1/health", "/health"] {
             assert!(
-                app.send(Method::GET, path, None, &anonymous)
+                app.anonymous(Method::GET, path, None)
                     .await
                     .status
                     .is_success(),
@@ -691,11 +681,10 @@ async fn repeated_failures_are_throttled() {
     let attempt = |password: &'static str| {
         let app = &app;
         async move {
-            app.send(
+            app.anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(json!({"login": "admin", "password": password})),
-                &[("authorization", "")],
             )
             .await
         }
@@ -729,25 +718,21 @@ async fn disabled_auth_needs_no_login_and_says_so() {
     let app = common::TestApp::new(common::Backend::Sqlite, settings)
         .await
         .unwrap();
-    let anonymous = [("authorization", "")];
     let created = app
-        .send(
+        .anonymous(
             Method::POST,
             "/api/v1/projects",
             Some(json!({"kind": "Project", "metadata": {"name": "dev"}})),
-            &anonymous,
         )
         .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text);
-    let config = app.send(Method::GET, "/api/config", None, &anonymous).await;
+    let config = app.anonymous(Method::GET, "/api/config", None).await;
     assert_eq!(config.body["security"]["enable_auth"], false);
     let whoami = app
-        .send(Method::GET, "/api/v1/user/whoami", None, &anonymous)
+        .anonymous(Method::GET, "/api/v1/user/whoami", None)
         .await;
     assert_eq!(whoami.status, StatusCode::UNAUTHORIZED);
-    let users = app
-        .send(Method::GET, "/api/v1/users", None, &anonymous)
-        .await;
+    let users = app.anonymous(Method::GET, "/api/v1/users", None).await;
     assert_eq!(
         names(&users),
         Vec::<String>::new(),

@@ -67,22 +67,13 @@ async fn shared_dashboard(app: &common::TestApp, extra: Value) -> (String, Value
     (url.rsplit('/').next().unwrap().to_owned(), share.body)
 }
 
-fn anonymous() -> [(&'static str, &'static str); 1] {
-    [("authorization", "")]
-}
-
 both_backends!(
     a_link_runs_only_its_dashboards_queries,
     |app: common::TestApp| async move {
         let (secret, _) = shared_dashboard(&app, json!({})).await;
         // Opening needs no login and gives the dashboard with the shared variables and range.
         let opened = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/shared/{secret}"),
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, &format!("/api/v1/shared/{secret}"), None)
             .await;
         assert_eq!(opened.status, StatusCode::OK, "{}", opened.text);
         assert_eq!(opened.body["dashboard"]["metadata"]["name"], "web");
@@ -94,11 +85,10 @@ both_backends!(
             r#"sum by (pod) (rate(http_requests_total{namespace="team-a", pod=~"(a|b)"}[1m0s]))"#;
         let path = format!("/proxy/shared/{secret}/api/v1/query_range");
         let ran = app
-            .send(
+            .anonymous(
                 Method::GET,
                 &format!("{path}?query={}&start=1&end=2&step=1", urlencode(allowed)),
                 None,
-                &anonymous(),
             )
             .await;
         assert_eq!(ran.status, StatusCode::OK, "{}", ran.text);
@@ -143,11 +133,10 @@ both_backends!(
             r#"sum by (pod) (rate(http_requests_total{namespace="team-a", pod=~"(a|b)"}[1m0s])) or secret_total"#,
         ] {
             let refused = app
-                .send(
+                .anonymous(
                     Method::GET,
                     &format!("{path}?query={}", urlencode(hostile)),
                     None,
-                    &anonymous(),
                 )
                 .await;
             assert_eq!(
@@ -163,11 +152,10 @@ both_backends!(
             "api/v1/label/namespace/values",
         ] {
             let refused = app
-                .send(
+                .anonymous(
                     Method::GET,
                     &format!("/proxy/shared/{secret}/{other}"),
                     None,
-                    &anonymous(),
                 )
                 .await;
             assert!(
@@ -214,30 +202,19 @@ both_backends!(
             .await;
         assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text);
         let gone = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/shared/{secret}"),
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, &format!("/api/v1/shared/{secret}"), None)
             .await;
         assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
         let query = app
-            .send(
+            .anonymous(
                 Method::GET,
                 &format!("/proxy/shared/{secret}/api/v1/query?query=up"),
                 None,
-                &anonymous(),
             )
             .await;
         assert_eq!(query.status, StatusCode::NOT_FOUND);
         let unknown = app
-            .send(
-                Method::GET,
-                "/api/v1/shared/phs_not-a-real-one",
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, "/api/v1/shared/phs_not-a-real-one", None)
             .await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         // Expiry: a link whose time is up answers 410 (the row's expiry moved into the past).
@@ -284,12 +261,7 @@ both_backends!(
         row.expires_at = Some(chrono::Utc::now() - chrono::TimeDelta::seconds(1));
         store.create_credential(&row).await.unwrap();
         let expired = app
-            .send(
-                Method::GET,
-                "/api/v1/shared/phs_expired",
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, "/api/v1/shared/phs_expired", None)
             .await;
         // `phs_expired` is not shaped like a secret, so it is unknown (404) — and a real one past
         // its expiry is 410:
@@ -299,12 +271,7 @@ both_backends!(
         row.digest = pharos_auth::opaque::digest(&secret);
         store.create_credential(&row).await.unwrap();
         let expired = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/shared/{secret}"),
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, &format!("/api/v1/shared/{secret}"), None)
             .await;
         assert_eq!(expired.status, StatusCode::GONE, "{}", expired.text);
 
@@ -340,12 +307,7 @@ both_backends!(
         // In-process requests have no client address, so a restricted link refuses them.
         let (secret, _) = shared_dashboard(&app, json!({"ip_restrictions": ["10.0.0.0/8"]})).await;
         let refused = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/shared/{secret}"),
-                None,
-                &anonymous(),
-            )
+            .anonymous(Method::GET, &format!("/api/v1/shared/{secret}"), None)
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
         // Only users with the share permission on the project create or list links.

@@ -36,17 +36,28 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
-/// Routes that answer without a caller. Everything else under `/api` and `/proxy` needs one;
-/// the UI's files and the probes do not.
-fn is_anonymous(method: &Method, path: &str) -> bool {
+/// What a route needs from the authentication layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Outside `/api` and `/proxy` (the UI's files, probes, `/metrics`): no caller is looked
+    /// up at all, so serving a page's assets costs no token check.
+    Open,
+    /// Anonymous API routes (config, login, refresh, logout, share links): a caller is used
+    /// when one is presented and valid (logout), never required.
+    Optional,
+    /// Every other API and proxy route: 401 without a caller.
+    Required,
+}
+
+fn access(method: &Method, path: &str) -> Access {
     let api = path.starts_with("/api/")
         || path == "/api"
         || path.starts_with("/proxy/")
         || path == "/proxy";
     if !api {
-        return true;
+        return Access::Open;
     }
-    matches!(
+    let anonymous = matches!(
         (method, path),
         (_, "/api/config")
             | (_, "/api/v1/health")
@@ -56,7 +67,12 @@ fn is_anonymous(method: &Method, path: &str) -> bool {
     ) || path.starts_with("/api/docs")
         // Share links carry their own secret, checked by the share routes.
         || path.starts_with("/api/v1/shared/")
-        || path.starts_with("/proxy/shared/")
+        || path.starts_with("/proxy/shared/");
+    if anonymous {
+        Access::Optional
+    } else {
+        Access::Required
+    }
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -137,21 +153,24 @@ pub async fn authenticate(
         .insert(ClientAddress(client.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let anonymous = is_anonymous(&method, &path);
+    let access = access(&method, &path);
+    if access == Access::Open {
+        return finish(next.run(request).await, &id);
+    }
 
     let caller = match resolve(&state, request.headers(), &method).await {
         Ok(Some(caller)) => Some(caller),
-        Ok(None) if anonymous => None,
+        Ok(None) if access == Access::Optional => None,
         Ok(None) => {
             let refusal = ApiError::Unauthorized(
                 "log in first: send 'Authorization: Bearer <token>' (POST /api/auth/providers/native/login gives one)".to_owned(),
             );
             return finish(refusal.into_response(), &id);
         }
-        Err(_) if anonymous => None,
+        Err(_) if access == Access::Optional => None,
         Err(error) => return finish(error.into_response(), &id),
     };
-    if let Some(refusal) = over_rate(&state, &path, caller.as_ref(), &client).await {
+    if let Some(refusal) = over_rate(&state, caller.as_ref(), &client).await {
         return finish(refusal.into_response(), &id);
     }
     let actor = caller
@@ -211,16 +230,8 @@ async fn resolve(
 
 /// The configured request rates (`rate_limit.requests_per_*_per_minute`, off by default) for
 /// API and proxy requests, per client address and per signed-in user.
-async fn over_rate(
-    state: &AppState,
-    path: &str,
-    caller: Option<&Caller>,
-    client: &str,
-) -> Option<ApiError> {
+async fn over_rate(state: &AppState, caller: Option<&Caller>, client: &str) -> Option<ApiError> {
     let limits = &state.settings.rate_limit;
-    if !(path.starts_with("/api/") || path.starts_with("/proxy/")) {
-        return None;
-    }
     let minute = std::time::Duration::from_secs(60);
     let user = caller.filter(|c| c.is_signed_in()).map(Caller::name);
     for (limit, bucket, key, setting) in [
@@ -270,14 +281,18 @@ mod tests {
 
     #[test]
     fn only_the_login_routes_config_and_non_api_paths_are_anonymous() {
-        assert!(is_anonymous(&Method::GET, "/api/config"));
+        let is_anonymous = |method: &Method, path: &str| access(method, path) != Access::Required;
+        assert_eq!(access(&Method::GET, "/api/config"), Access::Optional);
         assert!(is_anonymous(
             &Method::POST,
             "/api/auth/providers/native/login"
         ));
-        assert!(is_anonymous(&Method::GET, "/health"));
-        assert!(is_anonymous(&Method::GET, "/projects/a/dashboards/b"));
-        assert!(is_anonymous(&Method::GET, "/metrics"));
+        assert_eq!(access(&Method::GET, "/health"), Access::Open);
+        assert_eq!(
+            access(&Method::GET, "/projects/a/dashboards/b"),
+            Access::Open
+        );
+        assert_eq!(access(&Method::GET, "/metrics"), Access::Open);
         assert!(!is_anonymous(&Method::GET, "/api/v1/projects"));
         assert!(!is_anonymous(&Method::GET, "/api/v1/query"));
         assert!(!is_anonymous(&Method::POST, "/api/v1/write"));

@@ -49,6 +49,14 @@ pub struct Count {
 }
 
 impl Limiter {
+    /// Counters in this process only.
+    pub fn local() -> Self {
+        Self {
+            local: Mutex::default(),
+            redis: None,
+        }
+    }
+
     /// Counters in process, or in Redis at `redis_url` (`redis://host:port/db`). A URL Redis'
     /// client cannot parse is an error here, at start.
     pub fn new(redis_url: Option<&str>) -> Result<Self, String> {
@@ -64,8 +72,8 @@ impl Limiter {
             })
             .transpose()?;
         Ok(Self {
-            local: Mutex::default(),
             redis,
+            ..Self::local()
         })
     }
 
@@ -215,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn local_windows_count_and_reset() {
-        let limiter = Limiter::new(None).unwrap();
+        let limiter = Limiter::local();
         let window = Duration::from_millis(50);
         assert_eq!(limiter.increment("b", "k", window).await.count, 1);
         assert_eq!(limiter.increment("b", "k", window).await.count, 2);

@@ -77,7 +77,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_login_is_throttled_after_its_failures_and_others_are_not() {
-        let limiter = Limiter::new(None).unwrap();
+        let limiter = Limiter::local();
         let guard = LoginGuard::new(3, Duration::from_secs(60));
         for _ in 0..3 {
             assert!(guard.check(&limiter, "alice", "10.0.0.1").await.is_ok());

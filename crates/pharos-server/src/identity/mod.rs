@@ -100,8 +100,7 @@ impl IdentityService {
                 // The URL was checked by `ServerSettings::validate`; an unusable one counts
                 // in process.
                 limiter: limiter::Limiter::new(settings.rate_limit.redis_url.as_deref())
-                    .or_else(|_| limiter::Limiter::new(None))
-                    .unwrap_or_else(|_| unreachable!("local counters need no URL")),
+                    .unwrap_or_else(|_| limiter::Limiter::local()),
                 store,
                 settings,
                 keys,
@@ -268,10 +267,7 @@ impl IdentityService {
         if session.revoked_at.is_some() {
             return Err(invalid("the session was logged out"));
         }
-        if users::password_hash(self.store(), &claims.sub)
-            .await?
-            .is_none()
-        {
+        if !users::exists(self.store(), &claims.sub).await? {
             return Err(invalid("the user no longer exists"));
         }
         self.store()

@@ -39,6 +39,11 @@ pub async fn password_hash(store: &Store, login: &str) -> ApiResult<Option<Strin
         .map(str::to_owned))
 }
 
+/// Whether the user `name` exists.
+pub async fn exists(store: &Store, name: &str) -> ApiResult<bool> {
+    Ok(store.get(&user_key(name)).await?.is_some())
+}
+
 /// Whether any user exists.
 pub async fn any_user(store: &Store) -> ApiResult<bool> {
     let rows = store

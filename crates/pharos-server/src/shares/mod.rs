@@ -4,7 +4,7 @@
 //! [`proxy_query`], which runs the dashboard's own queries (see [`template`]) through the
 //! project's tenant enforcement, and nothing else.
 
-mod limits;
+mod networks;
 mod template;
 
 use std::time::Duration;
@@ -193,7 +193,7 @@ async fn create(
             MAX_LIFETIME.num_seconds()
         )));
     }
-    limits::parse_cidrs(&request.ip_restrictions)?;
+    networks::parse_cidrs(&request.ip_restrictions)?;
     values_of(&request.variables)?;
     if let Some(range) = &request.time_range {
         check_time_range(range)?;
@@ -334,7 +334,7 @@ async fn check(state: &AppState, secret: &str, client: &str) -> ApiResult<OpenSh
         .get("ip_restrictions")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
-    if !limits::client_allowed(&limits::parse_cidrs(&restrictions)?, client) {
+    if !networks::client_allowed(&networks::parse_cidrs(&restrictions)?, client) {
         return Err(ApiError::Forbidden(
             "this share link cannot be used from your network address".to_owned(),
         ));

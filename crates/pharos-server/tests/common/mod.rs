@@ -104,11 +104,10 @@ impl TestApp {
     /// Logs `name` in and returns the access token.
     pub async fn login(&self, name: &str, password: &str) -> String {
         let answer = self
-            .send(
+            .anonymous(
                 Method::POST,
                 "/api/auth/providers/native/login",
                 Some(serde_json::json!({"login": name, "password": password})),
-                &[("authorization", "")],
             )
             .await;
         assert_eq!(
@@ -121,6 +120,12 @@ impl TestApp {
             .as_str()
             .expect("access_token")
             .to_owned()
+    }
+
+    /// Sends without any credentials, as a visitor who is not logged in.
+    pub async fn anonymous(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.send(method, path, body, &[("authorization", "")])
+            .await
     }
 
     /// Sends as the holder of `token` instead of the admin.
