@@ -51,6 +51,8 @@ pub struct AppState {
     pub telemetry: Telemetry,
     /// Version information.
     pub build: BuildInfo,
+    /// Compiled query templates of shared dashboards.
+    pub share_templates: Arc<crate::shares::TemplateCache>,
     /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
     pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
 }
@@ -73,6 +75,7 @@ impl AppState {
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),
             metrics: None,
+            share_templates: Arc::default(),
             settings,
         })
     }

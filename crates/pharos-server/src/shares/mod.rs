@@ -26,7 +26,8 @@ use pharos_store::{Credential, CredentialKind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use template::{QueryTemplate, SharedValues};
+use template::SharedValues;
+pub use template::TemplateCache;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -434,27 +435,6 @@ async fn open(
     })))
 }
 
-/// The panel queries of a dashboard with their datasource names (`None`: the default).
-fn dashboard_queries(dashboard: &Value) -> Vec<(String, Option<String>)> {
-    dashboard
-        .pointer("/spec/panels")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|panels| panels.values())
-        .filter_map(|panel| panel.pointer("/spec/queries").and_then(Value::as_array))
-        .flatten()
-        .filter_map(|query| {
-            let spec = query.pointer("/spec/plugin/spec")?;
-            let text = spec.get("query")?.as_str()?.to_owned();
-            let datasource = spec
-                .pointer("/datasource/name")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            Some((text, datasource))
-        })
-        .collect()
-}
-
 /// Where a dashboard query's datasource lives: the dashboard's own, the project's, or a global
 /// one used through the project (so its tenant enforcement applies).
 async fn datasource_for(
@@ -589,12 +569,18 @@ async fn proxy_query(
     let [query] = queries.as_slice() else {
         return Err(ApiError::bad_request("send exactly one query parameter"));
     };
-    let matched = dashboard_queries(&open.dashboard)
-        .into_iter()
-        .find(|(text, _)| {
-            QueryTemplate::compile(text, &open.values).is_some_and(|t| t.matches(query))
-        });
-    let Some((_, datasource)) = matched else {
+    let version = open
+        .dashboard
+        .pointer("/metadata/version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let templates = state.share_templates.get_or_compile(
+        &open.credential.id,
+        version,
+        &open.dashboard,
+        &open.values,
+    );
+    let Some(datasource) = templates.datasource_of(query) else {
         metrics::counter!("pharos_refusals_total", "reason" => "share_query_not_on_dashboard")
             .increment(1);
         return Err(ApiError::Forbidden(

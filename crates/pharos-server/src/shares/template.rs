@@ -6,9 +6,11 @@
 //! variables (`$__interval`, `$__rate_interval`, `$__range`, ...) only durations or numbers.
 //! Nothing else — in particular no PromQL of the viewer's choosing — can match.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
+use moka::sync::Cache;
 use regex::Regex;
+use serde_json::Value;
 
 /// A variable's values as shared: one value or several.
 pub type SharedValues = BTreeMap<String, Vec<String>>;
@@ -155,6 +157,89 @@ impl QueryTemplate {
     /// Whether `query` is this template with allowed variable values.
     pub fn matches(&self, query: &str) -> bool {
         self.pattern.is_match(query)
+    }
+}
+
+/// The panel queries of a dashboard with their datasource names (`None`: the default).
+fn dashboard_queries(dashboard: &Value) -> Vec<(String, Option<String>)> {
+    dashboard
+        .pointer("/spec/panels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|panels| panels.values())
+        .filter_map(|panel| panel.pointer("/spec/queries").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|query| {
+            let spec = query.pointer("/spec/plugin/spec")?;
+            let text = spec.get("query")?.as_str()?.to_owned();
+            let datasource = spec
+                .pointer("/datasource/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Some((text, datasource))
+        })
+        .collect()
+}
+
+/// A dashboard's panel queries compiled against one link's values, with their datasource names.
+#[derive(Debug)]
+pub struct DashboardTemplates(Vec<(QueryTemplate, Option<String>)>);
+
+impl DashboardTemplates {
+    /// Compiles every panel query of `dashboard`; queries that use a variable without a shared
+    /// value are left out (they can never run through the link).
+    pub fn compile(dashboard: &Value, values: &SharedValues) -> Self {
+        Self(
+            dashboard_queries(dashboard)
+                .into_iter()
+                .filter_map(|(text, datasource)| {
+                    QueryTemplate::compile(&text, values).map(|t| (t, datasource))
+                })
+                .collect(),
+        )
+    }
+
+    /// The datasource name (`None`: the default) of the first dashboard query `query` is an
+    /// instance of; `None` when it is none of them.
+    pub fn datasource_of(&self, query: &str) -> Option<Option<String>> {
+        self.0
+            .iter()
+            .find(|(template, _)| template.matches(query))
+            .map(|(_, datasource)| datasource.clone())
+    }
+}
+
+/// Compiled templates by link and dashboard version: every panel of a shared view asks on each
+/// refresh, and compiling the dashboard's patterns each time would be the link's main cost. A
+/// saved dashboard has a new version, so it is compiled again.
+#[derive(Debug)]
+pub struct TemplateCache {
+    entries: Cache<(String, u64), Arc<DashboardTemplates>>,
+}
+
+impl Default for TemplateCache {
+    fn default() -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(1_000)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+}
+
+impl TemplateCache {
+    /// The templates of `dashboard` (at `version`) for the link `link_id` and its `values`.
+    pub fn get_or_compile(
+        &self,
+        link_id: &str,
+        version: u64,
+        dashboard: &Value,
+        values: &SharedValues,
+    ) -> Arc<DashboardTemplates> {
+        self.entries.get_with((link_id.to_owned(), version), || {
+            Arc::new(DashboardTemplates::compile(dashboard, values))
+        })
     }
 }
 
