@@ -20,6 +20,7 @@ const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 const SharedDashboardPage = lazy(() => import('./pages/SharedDashboardPage'));
 const PreferencesPage = lazy(() => import('./pages/PreferencesPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
+const RolesPage = lazy(() => import('./pages/RolesPage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
@@ -46,6 +47,7 @@ const router = createBrowserRouter([
       { path: '/projects/:project/dashboards/:dashboard/history', element: <HistoryPage /> },
       { path: '/projects/:project/trash', element: <TrashPage /> },
       { path: '/projects/:project/datasources', element: <DatasourcesPage scope="project" /> },
+      { path: '/projects/:project/roles', element: <RolesPage /> },
       { path: '/admin/datasources', element: <DatasourcesPage scope="global" /> },
       { path: '/import', element: <ImportPage /> },
       { path: '/preferences', element: <PreferencesPage /> },

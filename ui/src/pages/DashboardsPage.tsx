@@ -126,6 +126,7 @@ function NewDashboardDialog({ project, open, onClose }: { project: string; open:
 
 export default function DashboardsPage() {
   const { project = '' } = useParams();
+  const { can } = useAccount();
   const dashboards = useLoad(() => listDashboards(project), project);
   const [search, setSearch] = useState('');
   const [sort, setSort] = useState<SortKey>('name-asc');
@@ -158,6 +159,11 @@ export default function DashboardsPage() {
           <Button component={RouterLink} to={`${projectUrl(project)}/trash`}>
             Trash
           </Button>
+          {can('read', 'Role', project) ? (
+            <Button component={RouterLink} to={`${projectUrl(project)}/roles`}>
+              Roles
+            </Button>
+          ) : null}
           <Button component={RouterLink} to={`/import?project=${encodeURIComponent(project)}`}>
             Import
           </Button>
