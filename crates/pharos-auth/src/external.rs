@@ -11,7 +11,7 @@
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Largest token accepted.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -103,7 +103,7 @@ pub struct Expectations {
 }
 
 /// The claims Pharos uses from an external token.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ExternalClaims {
     /// Subject (stable user id at the provider).
     pub sub: String,
@@ -123,6 +123,28 @@ pub struct ExternalClaims {
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
+    /// The nonce the login request sent (ID tokens of the authorization-code flow).
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Every other claim (a provider may name its users in a claim of its own).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct IssuerOnly {
+    #[serde(default)]
+    iss: Option<String>,
+}
+
+/// The `iss` claim of a compact JWT, *unverified*: only for choosing which provider's keys
+/// [`verify`] should check it with. `None` for anything that is not a JWT with an issuer.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    decode_json::<IssuerOnly>(payload).ok()?.iss
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,7 @@
 
 pub mod external;
 pub mod kubernetes;
+pub mod login_flow;
 pub mod opaque;
 pub mod password;
 pub mod rbac;

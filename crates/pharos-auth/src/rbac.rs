@@ -415,10 +415,18 @@ impl Grants {
             .is_some_and(|permissions| any(permissions))
     }
 
-    /// Whether the user may know `project` exists: read on the project itself. Everyone else
-    /// gets the same answer as for a project that does not exist.
+    /// Whether the user may know `project` exists: read on the project itself, or any
+    /// permission granted in it (a role that only grants reading dashboards still shows its
+    /// project). Everyone else gets the same answer as for a project that does not exist.
     pub fn can_see_project(&self, project: &str) -> bool {
-        self.allows(Action::Read, Some(project), Scope::Project)
+        self.allows(Action::Read, Some(project), Scope::Project) || self.grants_in(project)
+    }
+
+    /// Whether a role bound in `project` grants anything there.
+    pub fn grants_in(&self, project: &str) -> bool {
+        self.projects
+            .get(project)
+            .is_some_and(|permissions| !permissions.is_empty())
     }
 
     /// The map `GET /api/v1/users/{name}/permissions` returns: `"*"` holds guest and global

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod providers;
+
+pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
+
 /// All settings of the HTTP server.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,6 +61,14 @@ impl ServerSettings {
             redis::Client::open(url.as_str()).map_err(|e| {
                 format!("rate_limit.redis_url: {e} (expected redis://host:port/db)")
             })?;
+        }
+        security.providers.validate()?;
+        if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
+            return Err(
+                "security.auth: kubernetes needs security.kubernetes.api_server \
+                        (or KUBERNETES_SERVICE_HOST, set in a pod)"
+                    .to_owned(),
+            );
         }
         if security.access_token_ttl.is_zero() || security.refresh_token_ttl.is_zero() {
             return Err(
@@ -314,6 +326,9 @@ pub enum AuthMode {
     /// Users with passwords in the config store (the default).
     #[default]
     Native,
+    /// Bearer tokens checked by the Kubernetes API server (TokenReview), access by
+    /// SubjectAccessReview in the project's namespace (OpenShift).
+    Kubernetes,
     /// No login: every caller may do everything. Local development only.
     Disabled,
 }
@@ -322,8 +337,12 @@ pub enum AuthMode {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
-    /// `native` or `disabled` (flag `--auth`).
+    /// `native`, `kubernetes` or `disabled` (flag `--auth`).
     pub auth: AuthMode,
+    /// Password logins and external login providers (OIDC, OAuth 2.0).
+    pub providers: ProviderSettings,
+    /// The API server of `auth: kubernetes`.
+    pub kubernetes: KubernetesSettings,
     /// Base64 of 32 bytes: encrypts secrets at rest and roots the session signing key. When
     /// absent a key file in the data dir is used (created once); replicas need the same key.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact")]
@@ -359,6 +378,8 @@ impl Default for SecuritySettings {
     fn default() -> Self {
         Self {
             auth: AuthMode::Native,
+            providers: ProviderSettings::default(),
+            kubernetes: KubernetesSettings::default(),
             encryption_key: None,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(24 * 3600),
@@ -421,6 +442,10 @@ impl SameSite {
 }
 
 fn redact<S: serde::Serializer>(_: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<secret>")
+}
+
+fn redact_text<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("<secret>")
 }
 

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(prom_api::routes())
         .merge(system::routes())
         .merge(identity::routes())
+        .merge(identity::provider_routes())
         .merge(identity::audit_routes())
         .merge(identity::token_routes())
         .merge(identity::preference_routes())

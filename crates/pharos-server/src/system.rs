@@ -33,6 +33,16 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics_text))
 }
 
+/// `security.authentication.providers` as Perses reports it (names and slugs only; never the
+/// client secrets), plus whether the Kubernetes provider is on.
+fn providers_brief(state: &AppState) -> Value {
+    let mut providers =
+        crate::identity::ExternalProviders::listed(&state.settings.security.providers);
+    providers["enable_native"] = json!(state.identity.native_logins());
+    providers["kubernetes"] = json!({ "enable": state.identity.kubernetes().is_some() });
+    providers
+}
+
 /// The Perses config structure (with every intermediate object the UI dereferences) plus a
 /// `pharos` section for our own settings.
 async fn config(State(state): State<AppState>) -> Json<Value> {
@@ -52,7 +62,7 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
                 "refresh_token_ttl": pharos_model::format_duration(s.security.refresh_token_ttl),
                 "disable_sign_up": true,
                 // percli offers --username/--password only when the native provider is on.
-                "providers": { "enable_native": state.identity.enabled(), "oauth": [], "oidc": [] }
+                "providers": providers_brief(&state)
             },
             "authorization": { "check_latest_update_interval": "30s", "guest_permissions": [] }
         },

@@ -117,7 +117,11 @@ impl Caller {
 
     /// Whether the caller may learn that `project` exists.
     pub fn can_see_project(&self, project: &str) -> bool {
+        let token_reaches = self.token.as_ref().is_none_or(|limits| {
+            limits.projects.is_empty() || limits.projects.iter().any(|p| p == project)
+        });
         self.allows(Action::Read, Some(project), Scope::Project)
+            || (token_reaches && self.grants.grants_in(project))
     }
 
     /// 403 naming the missing permission unless `action` on `scope` is allowed in `project`.

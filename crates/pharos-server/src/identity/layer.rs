@@ -65,6 +65,10 @@ fn access(method: &Method, path: &str) -> Access {
             | (&Method::POST, "/api/auth/refresh")
             | (&Method::GET, "/api/auth/logout")
     ) || path.starts_with("/api/docs")
+        // External logins: the redirect to the provider and its callback.
+        || (method == Method::GET
+            && path.starts_with("/api/auth/providers/")
+            && (path.ends_with("/login") || path.ends_with("/callback")))
         // Share links carry their own secret, checked by the share routes.
         || path.starts_with("/api/v1/shared/")
         || path.starts_with("/proxy/shared/");
@@ -158,7 +162,7 @@ pub async fn authenticate(
         return finish(next.run(request).await, &id);
     }
 
-    let caller = match resolve(&state, request.headers(), &method).await {
+    let caller = match resolve(&state, request.headers(), &method, &path).await {
         Ok(Some(caller)) => Some(caller),
         Ok(None) if access == Access::Optional => None,
         Ok(None) => {
@@ -191,6 +195,7 @@ async fn resolve(
     state: &AppState,
     headers: &HeaderMap,
     method: &Method,
+    path: &str,
 ) -> Result<Option<Caller>, ApiError> {
     if !state.identity.enabled() {
         return Ok(Some(Caller::anonymous_admin()));
@@ -204,6 +209,9 @@ async fn resolve(
             .internal_caller(presented)
             .map(Some)
             .ok_or_else(|| ApiError::Unauthorized("invalid internal credential".to_owned()));
+    }
+    if let Some(kubernetes) = state.identity.kubernetes() {
+        return resolve_kubernetes(state, kubernetes, headers, method, path).await;
     }
     let Some((token, from_cookies)) = presented_token(headers) else {
         return Ok(None);
@@ -221,11 +229,87 @@ async fn resolve(
             .await
             .map(Some);
     }
+    if let Some(outcome) = state
+        .identity
+        .authenticate_external(&token, generation)
+        .await
+    {
+        return outcome.map(Some);
+    }
     state
         .identity
         .authenticate(&token, generation)
         .await
         .map(Some)
+}
+
+/// `auth: kubernetes`: the bearer token (from the client, or from an OpenShift OAuth proxy's
+/// `X-Forwarded-Access-Token`) is reviewed by the API server, and the request's projects are
+/// checked there too.
+async fn resolve_kubernetes(
+    state: &AppState,
+    kubernetes: &super::KubernetesAuthority,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+) -> Result<Option<Caller>, ApiError> {
+    let forwarded = headers
+        .get("x-forwarded-access-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(token) = presented_token(headers)
+        .filter(|(_, from_cookies)| !from_cookies)
+        .map(|(token, _)| token)
+        .or(forwarded)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let user = kubernetes.authenticate(&token).await?;
+    let projects = projects_in_question(state, method, path).await?;
+    let grants = kubernetes.grants(&user, &projects).await?;
+    Ok(Some(super::kubernetes::caller(&user, grants)))
+}
+
+/// The projects a request touches: the one in its path, or every project for the routes
+/// that list across projects.
+async fn projects_in_question(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+) -> Result<super::kubernetes::ProjectsInQuestion, ApiError> {
+    use super::kubernetes::ProjectsInQuestion;
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let in_path = match segments.as_slice() {
+        ["api", "v1", "projects", project, ..] | ["proxy", "projects", project, ..] => {
+            Some(*project)
+        }
+        _ => None,
+    };
+    if let Some(project) = in_path {
+        return Ok(ProjectsInQuestion::One(project.to_owned()));
+    }
+    let lists_across_projects = *method == Method::GET
+        && matches!(
+            segments.as_slice(),
+            ["api", "v1", _] | ["api", "v1", "users", _, "permissions"]
+        );
+    if !lists_across_projects {
+        return Ok(ProjectsInQuestion::None);
+    }
+    let rows = state
+        .resources
+        .store()
+        .list(&pharos_store::ListQuery {
+            kind: pharos_model::Kind::Project.as_str().to_owned(),
+            project: None,
+            name_prefix: None,
+            include_spec: false,
+        })
+        .await?;
+    Ok(ProjectsInQuestion::ReadEach(
+        rows.into_iter().map(|row| row.key.name).collect(),
+    ))
 }
 
 /// The configured request rates (`rate_limit.requests_per_*_per_minute`, off by default) for

@@ -4,6 +4,8 @@
 
 mod audit;
 mod caller;
+mod external;
+mod kubernetes;
 pub mod layer;
 mod limiter;
 mod login_guard;
@@ -26,6 +28,8 @@ use pharos_store::{Credential, CredentialKind, Store};
 
 pub use audit::{AuditEvent, CreatedResource, audit_routes};
 pub use caller::{Caller, TokenLimits, scope_of};
+pub use external::{ExternalIdentity, ExternalProviders, routes as provider_routes};
+pub use kubernetes::KubernetesAuthority;
 pub use limiter::{Count, Limiter};
 pub use policy::validate_rbac_spec;
 pub use preferences::preference_routes;
@@ -40,6 +44,20 @@ use crate::{
 
 /// The purpose label of the session signing key derived from the deployment key.
 const SESSION_KEY_PURPOSE: &str = "pharos session tokens v1";
+/// The purpose label of the key that seals external login attempts.
+const FLOW_KEY_PURPOSE: &str = "pharos login flow v1";
+
+/// Which provider a session was opened with (the `pkd` and `pid` claims).
+#[derive(Debug, Clone, Copy)]
+struct SessionOrigin<'a> {
+    kind: &'a str,
+    slug: &'a str,
+}
+
+const NATIVE: SessionOrigin<'static> = SessionOrigin {
+    kind: "native",
+    slug: "",
+};
 
 /// Login sessions, token checks and grants.
 #[derive(Clone)]
@@ -51,6 +69,9 @@ struct Inner {
     store: Store,
     settings: Arc<ServerSettings>,
     keys: SessionKeys,
+    flow_key: [u8; 32],
+    external: external::ExternalProviders,
+    kubernetes: Option<kubernetes::KubernetesAuthority>,
     policy: policy::PolicyCache,
     login_guard: login_guard::LoginGuard,
     limiter: limiter::Limiter,
@@ -101,6 +122,11 @@ impl IdentityService {
                 // in process.
                 limiter: limiter::Limiter::new(settings.rate_limit.redis_url.as_deref())
                     .unwrap_or_else(|_| limiter::Limiter::local()),
+                flow_key: store.derive_secret(FLOW_KEY_PURPOSE),
+                external: external::ExternalProviders::new(&settings.security.providers),
+                kubernetes: (settings.security.auth == AuthMode::Kubernetes)
+                    .then(|| kubernetes::KubernetesAuthority::new(&settings.security))
+                    .flatten(),
                 store,
                 settings,
                 keys,
@@ -183,10 +209,74 @@ impl IdentityService {
             return Err(ApiError::bad_request("wrong login or password"));
         }
         inner.login_guard.succeeded(&inner.limiter, login).await;
-        self.open_session(login).await
+        self.open_session(login, NATIVE).await
     }
 
-    async fn open_session(&self, user: &str) -> ApiResult<IssuedTokens> {
+    /// Whether password logins are offered (`auth: native` with `providers.enable_native`).
+    pub fn native_logins(&self) -> bool {
+        let security = &self.inner.settings.security;
+        security.auth == AuthMode::Native && security.providers.enable_native
+    }
+
+    /// The external login providers.
+    pub fn external(&self) -> &external::ExternalProviders {
+        &self.inner.external
+    }
+
+    /// The Kubernetes API server of `auth: kubernetes`.
+    pub fn kubernetes(&self) -> Option<&kubernetes::KubernetesAuthority> {
+        self.inner.kubernetes.as_ref()
+    }
+
+    /// The key sealing external login attempts.
+    pub fn flow_key(&self) -> [u8; 32] {
+        self.inner.flow_key
+    }
+
+    /// Creates or updates the user a provider vouched for; see [`users::sync_external`].
+    pub async fn sync_external_user(&self, identity: &ExternalIdentity) -> ApiResult<String> {
+        users::sync_external(self.store(), identity).await
+    }
+
+    /// Opens a session for `user`, who logged in with `provider`.
+    pub async fn open_external_session(
+        &self,
+        user: &str,
+        provider: &external::Provider,
+    ) -> ApiResult<IssuedTokens> {
+        let (kind, slug) = provider.origin();
+        self.open_session(user, SessionOrigin { kind, slug }).await
+    }
+
+    /// Checks a bearer JWT issued by a configured OIDC provider (`None` when no provider
+    /// issued it: it is then not an external token at all).
+    pub async fn authenticate_external(
+        &self,
+        token: &str,
+        generation: u64,
+    ) -> Option<ApiResult<Caller>> {
+        let provider = self.inner.external.issuer_of(token)?;
+        let outcome = async {
+            let identity = self
+                .inner
+                .external
+                .identify_bearer(&provider, token)
+                .await?;
+            let login = match self.inner.external.synced_user(&identity) {
+                Some(login) => login,
+                None => {
+                    let login = self.sync_external_user(&identity).await?;
+                    self.inner.external.remember(&identity, &login);
+                    login
+                }
+            };
+            let grants = self.grants_for(&login, generation).await?;
+            Ok(Caller::user(login, grants, None))
+        };
+        Some(outcome.await)
+    }
+
+    async fn open_session(&self, user: &str, origin: SessionOrigin<'_>) -> ApiResult<IssuedTokens> {
         let security = &self.inner.settings.security;
         let now = Utc::now();
         let secret = opaque::issue("phsess");
@@ -213,8 +303,9 @@ impl IdentityService {
             user,
             &secret.id,
             refresh_expiry.timestamp(),
+            origin,
         )?;
-        self.access_tokens(user, &secret.id, refresh)
+        self.access_tokens(user, &secret.id, refresh, origin)
     }
 
     fn access_tokens(
@@ -222,24 +313,32 @@ impl IdentityService {
         user: &str,
         session: &str,
         refresh_token: String,
+        origin: SessionOrigin<'_>,
     ) -> ApiResult<IssuedTokens> {
         let ttl = self.inner.settings.security.access_token_ttl;
         let expires = Utc::now().timestamp() + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
         Ok(IssuedTokens {
-            access_token: self.sign(TokenKind::Access, user, session, expires)?,
+            access_token: self.sign(TokenKind::Access, user, session, expires, origin)?,
             token_type: "Bearer",
             refresh_token,
             expires_in: ttl.as_secs(),
         })
     }
 
-    fn sign(&self, kind: TokenKind, user: &str, session: &str, expires: i64) -> ApiResult<String> {
+    fn sign(
+        &self,
+        kind: TokenKind,
+        user: &str,
+        session: &str,
+        expires: i64,
+        origin: SessionOrigin<'_>,
+    ) -> ApiResult<String> {
         let claims = Claims {
             sub: user.to_owned(),
             exp: expires,
             nbf: Utc::now().timestamp() - 1,
-            pkd: "native".to_owned(),
-            pid: String::new(),
+            pkd: origin.kind.to_owned(),
+            pid: origin.slug.to_owned(),
             sid: session.to_owned(),
         };
         self.inner
@@ -273,7 +372,11 @@ impl IdentityService {
         self.store()
             .touch_credential(&session.id, Utc::now())
             .await?;
-        self.access_tokens(&claims.sub, &claims.sid, refresh_token.to_owned())
+        let origin = SessionOrigin {
+            kind: &claims.pkd,
+            slug: &claims.pid,
+        };
+        self.access_tokens(&claims.sub, &claims.sid, refresh_token.to_owned(), origin)
     }
 
     /// Ends the caller's session: its refresh token stops working at once, its access token
@@ -308,7 +411,7 @@ impl IdentityService {
     /// configured (the caller shows it once), `None` when nothing was created or the
     /// configured password was used.
     pub async fn bootstrap_admin(&self, data_dir: Option<&Path>) -> ApiResult<Option<String>> {
-        if !self.enabled() || users::any_user(self.store()).await? {
+        if !self.native_logins() || users::any_user(self.store()).await? {
             return Ok(None);
         }
         let configured = self.inner.settings.security.admin_password.clone();

@@ -46,10 +46,12 @@ async fn login(
     Extension(ClientAddress(client)): Extension<ClientAddress>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    if !state.identity.enabled() {
-        return Err(ApiError::bad_request(
-            "authentication is disabled on this server (--auth disabled); no login is needed",
-        ));
+    if !state.identity.native_logins() {
+        return Err(ApiError::bad_request(if state.identity.enabled() {
+            "password logins are off on this server (security.providers.enable_native, or auth: kubernetes); use a configured login provider"
+        } else {
+            "authentication is disabled on this server (--auth disabled); no login is needed"
+        }));
     }
     let body: LoginBody = serde_json::from_value(body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -141,11 +143,18 @@ async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
             "no user is signed in (authentication is disabled)".to_owned(),
         ));
     }
-    let mut user = state
+    // Users of `auth: kubernetes` live in the cluster, not in the config store.
+    let mut user = match state
         .resources
         .get(&Caller::system(), Kind::User, None, caller.name())
-        .await?
-        .document;
+        .await
+    {
+        Ok(found) => found.document,
+        Err(ApiError::NotFound) if state.identity.kubernetes().is_some() => {
+            json!({"kind": "User", "metadata": {"name": caller.name()}, "spec": {}})
+        }
+        Err(error) => return Err(error),
+    };
     present_user(&mut user);
     Ok(Json(user).into_response())
 }
@@ -167,19 +176,20 @@ async fn permissions(
     Ok(Json(grants.permission_map()).into_response())
 }
 
-fn append_cookie(response: &mut Response, cookie: &str) {
+/// Adds one `Set-Cookie` line.
+pub(super) fn append_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
 
-/// The token JSON plus the browser's cookies (Perses' layout: payload readable by the page,
-/// signature and refresh token HttpOnly).
-fn with_session_cookies(
+/// The session's `Set-Cookie` lines (Perses' layout: payload readable by the page, signature
+/// and refresh token HttpOnly).
+pub(super) fn session_cookie_lines(
     security: &SecuritySettings,
-    tokens: IssuedTokens,
+    tokens: &IssuedTokens,
     with_refresh: bool,
-) -> Response {
+) -> Vec<String> {
     let attributes = format!(
         "Path=/; SameSite={}{}",
         security.cookie.same_site.as_str(),
@@ -208,6 +218,16 @@ fn with_session_cookies(
             tokens.refresh_token
         ));
     }
+    cookies
+}
+
+/// The token JSON plus the browser's cookies.
+fn with_session_cookies(
+    security: &SecuritySettings,
+    tokens: IssuedTokens,
+    with_refresh: bool,
+) -> Response {
+    let cookies = session_cookie_lines(security, &tokens, with_refresh);
     let mut response = Json(tokens).into_response();
     for cookie in cookies {
         append_cookie(&mut response, &cookie);

@@ -119,6 +119,74 @@ pub async fn create_admin(store: &Store, password: &str, cost: PasswordCost) -> 
     Ok(())
 }
 
+/// The user an external provider vouched for, created on the first login (no password; its
+/// `spec.oauthProviders` links the provider's `issuer` and `subject`) and kept up to date. A
+/// user of the same name that is not linked to this provider account is never taken over:
+/// the login is refused until an administrator links it.
+pub async fn sync_external(store: &Store, identity: &super::ExternalIdentity) -> ApiResult<String> {
+    let login = identity.login.clone();
+    pharos_model::validate_name(&login).map_err(|e| {
+        ApiError::Forbidden(format!(
+            "the provider names this user {login:?}, which cannot be a Pharos user name ({e}); set the provider's login_claim / custom_login_property to another claim"
+        ))
+    })?;
+    let link = json!({
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "email": identity.email.clone().unwrap_or_default(),
+    });
+    let key = user_key(&login);
+    let Some(row) = store.get(&key).await? else {
+        let mut spec = json!({"oauthProviders": [link]});
+        if let Some(name) = &identity.display_name {
+            spec["firstName"] = json!(name);
+        }
+        return match store
+            .create(NewResource {
+                key,
+                metadata_extra: json!({}),
+                spec,
+            })
+            .await
+        {
+            // Two first logins at once: the other one created it, with the same link.
+            Ok(_) | Err(pharos_store::StoreError::AlreadyExists) => Ok(login),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let mut spec = row.spec.clone().unwrap_or_else(|| json!({}));
+    let links = spec
+        .get("oauthProviders")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let position = links.iter().position(|l| {
+        l["issuer"] == json!(identity.issuer) && l["subject"] == json!(identity.subject)
+    });
+    let Some(position) = position else {
+        return Err(ApiError::Forbidden(format!(
+            "a user named {login:?} already exists and is not linked to this account of {}; an administrator can link it by adding {{\"issuer\": {:?}, \"subject\": {:?}}} to the user's spec.oauthProviders",
+            identity.issuer, identity.issuer, identity.subject
+        )));
+    };
+    if links[position] != link {
+        let mut links = links;
+        links[position] = link;
+        spec["oauthProviders"] = Value::Array(links);
+        store
+            .update(
+                NewResource {
+                    key,
+                    metadata_extra: row.metadata_extra.clone(),
+                    spec,
+                },
+                pharos_store::Precondition::None,
+            )
+            .await?;
+    }
+    Ok(login)
+}
+
 /// Before a `User` is stored: hash a new password (checked for length first), or keep the
 /// stored hash when the update sends none.
 pub async fn prepare_user_spec(

@@ -242,7 +242,7 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 /// Creates the first administrator (as a fresh server does) and logs it in.
 pub async fn admin_token(state: &AppState) -> String {
-    if !state.identity.enabled() {
+    if !state.identity.native_logins() {
         return String::new();
     }
     state

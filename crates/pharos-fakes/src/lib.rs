@@ -1,0 +1,24 @@
+//! Faithful stand-ins, for tests, of the services Pharos talks to that cannot run on a test
+//! machine: an OpenID Connect provider ([`idp`]: discovery document, JWKS with rotating RS256
+//! keys, authorization-code flow with PKCE, user info) and the two review endpoints of a
+//! Kubernetes API server ([`kube`]: `TokenReview` and `SubjectAccessReview` with RBAC-style
+//! rules). Both speak the real protocols on a real socket, so the code under test cannot tell
+//! them from the real thing for the parts it uses; both count the requests they serve, so
+//! tests can assert on caching.
+
+pub mod idp;
+pub mod kube;
+
+/// A listener on an ephemeral port of 127.0.0.1 and its base URL.
+async fn listen() -> std::io::Result<(tokio::net::TcpListener, String)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    Ok((listener, base))
+}
+
+/// Serves `router` on `listener` for the rest of the process.
+fn spawn(listener: tokio::net::TcpListener, router: axum::Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+}
