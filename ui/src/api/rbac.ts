@@ -108,6 +108,8 @@ export interface AuthProviders {
   enable_native?: boolean;
   oidc?: ExternalProvider[];
   oauth?: ExternalProvider[];
+  /** `auth: kubernetes`: the cluster's OAuth proxy in front of Pharos passes the user's token. */
+  kubernetes?: { enable?: boolean };
 }
 
 /** The login providers in a config; a server that does not report them has the native one only. */
@@ -118,6 +120,7 @@ export function providersOf(config: ServerConfig): Required<AuthProviders> {
     enable_native: providers?.enable_native ?? true,
     oidc: providers?.oidc ?? [],
     oauth: providers?.oauth ?? [],
+    kubernetes: { enable: providers?.kubernetes?.enable === true },
   };
 }
 

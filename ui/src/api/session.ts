@@ -16,6 +16,20 @@ export function isAuthEnabled(): boolean {
   return authEnabled;
 }
 
+let cookieSessions = true;
+
+/**
+ * Set once from `/api/config`: false under `auth: kubernetes`, where no session cookies exist (the
+ * cluster's OAuth proxy sends the user's token with every request), so there is nothing to renew.
+ */
+export function setCookieSessions(enabled: boolean): void {
+  cookieSessions = enabled;
+}
+
+export function hasCookieSessions(): boolean {
+  return cookieSessions;
+}
+
 export const LOGIN_PATH = '/login';
 
 /** The page the user is on (path, query and fragment), to come back to after logging in. */
@@ -105,6 +119,7 @@ let renewalTimer: ReturnType<typeof setTimeout> | undefined;
  * renewed. Calls that fail at the same time share one request.
  */
 export function renewAccessToken(): Promise<boolean> {
+  if (!cookieSessions) return Promise.resolve(false);
   renewal ??= fetch('/api/auth/refresh', {
     method: 'POST',
     credentials: 'same-origin',
@@ -129,6 +144,7 @@ export function renewAccessToken(): Promise<boolean> {
 export function keepSessionFresh(): void {
   if (renewalTimer !== undefined) clearTimeout(renewalTimer);
   renewalTimer = undefined;
+  if (!cookieSessions) return;
   const left = accessTokenLifeLeft();
   if (left === undefined) return;
   // At least 30 s apart, even when the clocks of browser and server disagree.

@@ -5,7 +5,16 @@ import { createContext, useContext, useEffect, useMemo, useState, type ReactNode
 import Box from '@mui/material/Box';
 import { getConfig, whoami, type UserResource } from '../api/auth';
 import { ApiError } from '../api/http';
-import { goToLogin, hasFreshAccessToken, keepSessionFresh, renewAccessToken, setAuthEnabled } from '../api/session';
+import { providersOf } from '../api/rbac';
+import {
+  goToLogin,
+  hasCookieSessions,
+  hasFreshAccessToken,
+  keepSessionFresh,
+  renewAccessToken,
+  setAuthEnabled,
+  setCookieSessions,
+} from '../api/session';
 import { useLoad } from '../api/useLoad';
 import { ErrorNotice } from './ErrorNotice';
 import { PageLoading } from './Layout';
@@ -30,6 +39,7 @@ async function loadConfig() {
   const config = await getConfig();
   const enableAuth = config.security?.enable_auth === true;
   setAuthEnabled(enableAuth);
+  setCookieSessions(!providersOf(config).kubernetes.enable);
   return enableAuth;
 }
 
@@ -64,7 +74,7 @@ export function RequireSession({ children }: { children: ReactNode }) {
     const check = async () => {
       // Without a live access token (the cookie expired, or never was), renew first: that spares
       // a whoami refused with 401, and without a refresh token it goes straight to the login page.
-      if (!hasFreshAccessToken() && !(await renewAccessToken())) {
+      if (hasCookieSessions() && !hasFreshAccessToken() && !(await renewAccessToken())) {
         goToLogin();
         return;
       }

@@ -104,7 +104,13 @@ export default function LoginPage() {
           </Stack>
         ) : null}
         {!loadingConfig && external.length > 0 && providers.enable_native ? <Divider sx={{ mb: 1 }}>or</Divider> : null}
-        {!loadingConfig && external.length === 0 && !providers.enable_native ? (
+        {!loadingConfig && providers.kubernetes.enable ? (
+          <Alert severity="info" sx={{ mb: 1 }} data-testid="login-kubernetes">
+            This server signs you in with your cluster account. Open it through the cluster&apos;s OAuth proxy (its
+            route), or send your cluster token as <code>Authorization: Bearer</code>.
+          </Alert>
+        ) : null}
+        {!loadingConfig && external.length === 0 && !providers.enable_native && !providers.kubernetes.enable ? (
           <Alert severity="warning" sx={{ mb: 1 }}>
             This server offers no way to log in: its login providers are all switched off.
           </Alert>
