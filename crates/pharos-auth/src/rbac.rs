@@ -98,7 +98,8 @@ impl Action {
             })
     }
 
-    fn covers(self, wanted: Self) -> bool {
+    /// Whether this action includes `wanted` (`*` includes every action).
+    pub fn covers(self, wanted: Self) -> bool {
         self == Self::All || self == wanted
     }
 }

@@ -35,9 +35,7 @@ async fn cluster(cache_ttl: Duration, own_token: &str) -> Cluster {
     settings.security.kubernetes.ca_file = dir.path().join("no-ca.crt");
     settings.security.kubernetes.cache_ttl = cache_ttl;
     settings.validate().expect("valid settings");
-    let app = TestApp::new(Backend::Sqlite, settings)
-        .await
-        .expect("app");
+    let app = TestApp::new(Backend::Sqlite, settings).await.expect("app");
     // A cluster administrator (ClusterRoleBinding to `*`), alice in group ml-team with the
     // seed's dashboard-creator role in team-a, bob with read access in team-b.
     api.add_user("root-token", "root", &["system:masters"]);
@@ -56,7 +54,12 @@ async fn cluster(cache_ttl: Duration, own_token: &str) -> Cluster {
         &["dashboards/share"],
         &["create", "delete"],
     ));
-    api.allow(Rule::new("User:bob", Some("team-b"), &["dashboards"], &["get", "list"]));
+    api.allow(Rule::new(
+        "User:bob",
+        Some("team-b"),
+        &["dashboards"],
+        &["get", "list"],
+    ));
     Cluster {
         app,
         api,
@@ -69,9 +72,20 @@ fn dashboard(name: &str) -> Value {
         "duration": "1h", "panels": {}, "layouts": []}})
 }
 
-async fn as_token(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
-    app.send(method, path, body, &[("authorization", &format!("Bearer {token}"))])
-        .await
+async fn as_token(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    app.send(
+        method,
+        path,
+        body,
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
 }
 
 async fn with_projects(cluster: &Cluster) {
@@ -141,7 +155,10 @@ async fn namespace_roles_decide_what_each_user_may_do_in_each_project() {
             Method::POST,
             "/api/v1/projects/team-a/dashboards/training/share",
             Some(json!({"expires_in": 3600})),
-            &[("authorization", "Bearer alice-token"), ("host", "pharos.example")],
+            &[
+                ("authorization", "Bearer alice-token"),
+                ("host", "pharos.example"),
+            ],
         )
         .await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.text);
@@ -157,16 +174,43 @@ async fn namespace_roles_decide_what_each_user_may_do_in_each_project() {
     )
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
-    assert!(refused.message().contains("\"alice\" may not create Datasource"), "{}", refused.text);
+    assert!(
+        refused
+            .message()
+            .contains("\"alice\" may not create Datasource"),
+        "{}",
+        refused.text
+    );
 
     // team-b does not exist for alice: the same answer as a project that does not exist.
-    let hidden = as_token(app, "alice-token", Method::GET, "/api/v1/projects/team-b/dashboards", None).await;
-    let missing = as_token(app, "alice-token", Method::GET, "/api/v1/projects/nowhere/dashboards", None).await;
+    let hidden = as_token(
+        app,
+        "alice-token",
+        Method::GET,
+        "/api/v1/projects/team-b/dashboards",
+        None,
+    )
+    .await;
+    let missing = as_token(
+        app,
+        "alice-token",
+        Method::GET,
+        "/api/v1/projects/nowhere/dashboards",
+        None,
+    )
+    .await;
     assert_eq!(hidden.status, missing.status);
     assert_eq!(hidden.text, missing.text.replace("nowhere", "team-b"));
 
     // bob reads team-b and may not write or share there.
-    let read = as_token(app, "bob-token", Method::GET, "/api/v1/projects/team-b/dashboards/overview", None).await;
+    let read = as_token(
+        app,
+        "bob-token",
+        Method::GET,
+        "/api/v1/projects/team-b/dashboards/overview",
+        None,
+    )
+    .await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.text);
     let write = as_token(
         app,
@@ -187,7 +231,14 @@ async fn namespace_roles_decide_what_each_user_may_do_in_each_project() {
     .await;
     assert_eq!(share.status, StatusCode::FORBIDDEN, "{}", share.text);
     // The root Prometheus API needs a cluster-wide grant.
-    let query = as_token(app, "bob-token", Method::GET, "/api/v1/query?query=up", None).await;
+    let query = as_token(
+        app,
+        "bob-token",
+        Method::GET,
+        "/api/v1/query?query=up",
+        None,
+    )
+    .await;
     assert_eq!(query.status, StatusCode::FORBIDDEN, "{}", query.text);
 }
 
@@ -197,13 +248,31 @@ async fn review_answers_are_cached_and_expire() {
     with_projects(&cluster).await;
     let (app, api) = (&cluster.app, &cluster.api);
     let path = "/api/v1/projects/team-a/dashboards";
-    assert_eq!(as_token(app, "alice-token", Method::GET, path, None).await.status, StatusCode::OK);
+    assert_eq!(
+        as_token(app, "alice-token", Method::GET, path, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let (token_reviews, access_reviews) = (api.token_reviews(), api.access_reviews());
     for _ in 0..5 {
-        assert_eq!(as_token(app, "alice-token", Method::GET, path, None).await.status, StatusCode::OK);
+        assert_eq!(
+            as_token(app, "alice-token", Method::GET, path, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
-    assert_eq!(api.token_reviews(), token_reviews, "the token review is reused");
-    assert_eq!(api.access_reviews(), access_reviews, "the access reviews are reused");
+    assert_eq!(
+        api.token_reviews(),
+        token_reviews,
+        "the token review is reused"
+    );
+    assert_eq!(
+        api.access_reviews(),
+        access_reviews,
+        "the access reviews are reused"
+    );
 
     // The cluster takes the role away; after the cache's lifetime Pharos follows.
     api.revoke("Group:ml-team");
@@ -219,7 +288,11 @@ async fn tokens_the_cluster_does_not_know_are_refused() {
     let app = &cluster.app;
     let unknown = as_token(app, "stolen-token", Method::GET, "/api/v1/projects", None).await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
-    assert!(unknown.message().contains("invalid bearer token"), "{}", unknown.text);
+    assert!(
+        unknown.message().contains("invalid bearer token"),
+        "{}",
+        unknown.text
+    );
     let none = app.anonymous(Method::GET, "/api/v1/projects", None).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     // An OpenShift OAuth proxy in front passes the user's token in its own header.
@@ -228,7 +301,10 @@ async fn tokens_the_cluster_does_not_know_are_refused() {
             Method::GET,
             "/api/v1/user/whoami",
             None,
-            &[("authorization", ""), ("x-forwarded-access-token", "alice-token")],
+            &[
+                ("authorization", ""),
+                ("x-forwarded-access-token", "alice-token"),
+            ],
         )
         .await;
     assert_eq!(proxied.status, StatusCode::OK, "{}", proxied.text);
@@ -242,7 +318,11 @@ async fn tokens_the_cluster_does_not_know_are_refused() {
         )
         .await;
     assert_eq!(login.status, StatusCode::BAD_REQUEST);
-    assert!(login.message().contains("password logins are off"), "{}", login.text);
+    assert!(
+        login.message().contains("password logins are off"),
+        "{}",
+        login.text
+    );
     let config = app.anonymous(Method::GET, "/api/config", None).await;
     let providers = &config.body["security"]["authentication"]["providers"];
     assert_eq!(providers["enable_native"], false);
@@ -252,7 +332,19 @@ async fn tokens_the_cluster_does_not_know_are_refused() {
 #[tokio::test]
 async fn a_service_account_the_api_server_refuses_is_an_operator_error_not_a_login_error() {
     let cluster = cluster(Duration::from_secs(30), "wrong-service-account-token").await;
-    let refused = as_token(&cluster.app, "alice-token", Method::GET, "/api/v1/projects", None).await;
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text);
+    let refused = as_token(
+        &cluster.app,
+        "alice-token",
+        Method::GET,
+        "/api/v1/projects",
+        None,
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
     assert!(refused.message().contains("401"), "{}", refused.text);
 }

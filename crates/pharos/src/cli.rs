@@ -108,8 +108,10 @@ pub struct GlobalArgs {
 /// `--auth` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
-    /// Users with passwords in the config store.
+    /// Users with passwords in the config store (and the configured OIDC/OAuth providers).
     Native,
+    /// Tokens and permissions checked by the Kubernetes API server (OpenShift).
+    Kubernetes,
     /// No login (local development only).
     Disabled,
 }
@@ -330,6 +332,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         security: SecuritySettings {
             auth: match args.auth {
                 Some(AuthArg::Native) => AuthMode::Native,
+                Some(AuthArg::Kubernetes) => AuthMode::Kubernetes,
                 Some(AuthArg::Disabled) => AuthMode::Disabled,
                 None => file.security.auth,
             },

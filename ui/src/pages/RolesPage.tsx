@@ -115,10 +115,6 @@ function RoleDialog({
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const complete = name.trim() !== '' && rows.every((r) => r.actions.length > 0 && r.scopes.length > 0);
-  // Pharos hides a project from those who may not read it, whatever else they may do in it.
-  const showsProject = rows.some(
-    (r) => (r.actions.includes('read') || r.actions.includes('*')) && (r.scopes.includes('Project') || r.scopes.includes('*')),
-  );
   const setRow = (index: number, row: Permission) => setRows((all) => all.map((r, i) => (i === index ? row : r)));
 
   const submit = async () => {
@@ -173,12 +169,6 @@ function RoleDialog({
         <Button size="small" sx={{ mt: 1 }} onClick={() => setRows((all) => [...all, { actions: [], scopes: [] }])}>
           Add permission
         </Button>
-        {!showsProject ? (
-          <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }} data-testid="role-project-hint">
-            Without read on Project (or *), this role alone does not let its users see the project, so they cannot
-            use what else it grants.
-          </Typography>
-        ) : null}
       </DialogContent>
       <DialogActions>
         <Button onClick={onClose}>Cancel</Button>
@@ -384,8 +374,8 @@ export default function RolesPage() {
     <Page title={<Breadcrumbs items={[{ label: 'Projects', to: '/' }, { label: project, to: projectUrl(project) }, { label: 'Roles' }]} />}>
       <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }}>
         A role lists what may be done in this project (actions on kinds of resources); a binding gives a role to users.
-        Permissions only add up: a user may do what any of their roles, or a global role, allows. Users see the
-        project only with read on Project (every default role has it).
+        Permissions only add up: a user may do what any of their roles, or a global role, allows. A user bound
+        to any role here sees the project.
       </Typography>
       <ErrorNotice error={actionError} onClose={() => setActionError(undefined)} />
 

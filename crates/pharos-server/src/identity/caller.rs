@@ -117,8 +117,10 @@ impl Caller {
 
     /// Whether the caller may learn that `project` exists.
     pub fn can_see_project(&self, project: &str) -> bool {
+        // Seeing is reading: a token must be allowed to read, in this project.
         let token_reaches = self.token.as_ref().is_none_or(|limits| {
-            limits.projects.is_empty() || limits.projects.iter().any(|p| p == project)
+            limits.actions.iter().any(|a| a.covers(Action::Read))
+                && (limits.projects.is_empty() || limits.projects.iter().any(|p| p == project))
         });
         self.allows(Action::Read, Some(project), Scope::Project)
             || (token_reaches && self.grants.grants_in(project))
