@@ -312,7 +312,13 @@ ui_bundle_matches_sources() {
 browser_tests() {
   [[ -x target/debug/pharos ]] ||
     { echo "test.sh: target/debug/pharos is missing although the test build ran" >&2 && return 1; }
-  PHAROS_BIN="$REPO_ROOT/target/debug/pharos" npm --prefix ui run --silent test:e2e
+  # The OIDC login test runs the fake provider as its own process (`pharos-fakes idp`), a binary
+  # the test build does not make. Selected like that build (workspace, tests), its dependencies
+  # resolve to the same features and are all built: this compiles and links only the binary
+  # (`-p pharos-fakes` alone would resolve fewer features and rebuild tokio, hyper, aws-lc...).
+  cargo build --quiet --workspace --tests --bin pharos-fakes || return 1
+  PHAROS_BIN="$REPO_ROOT/target/debug/pharos" PHAROS_FAKES_BIN="$REPO_ROOT/target/debug/pharos-fakes" \
+    npm --prefix ui run --silent test:e2e
 }
 if [[ -z $ui_reason ]]; then
   run_step "ui: npm ci" npm --prefix ui ci --no-audit --no-fund --loglevel=error

@@ -110,7 +110,7 @@ describe('logins', () => {
     assert.match(message, /wrong login or password/);
     await page.getByLabel('Username').fill(ADMIN);
     await page.getByLabel('Password').fill(`${pharos.password}-wrong`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const notice = page.getByTestId('login-error');
     await notice.waitFor();
     assert.equal((await notice.innerText()).trim(), message);
@@ -121,7 +121,7 @@ describe('logins', () => {
 
     // The right one: back on the dashboard that was asked for, with its panels drawn.
     await page.getByLabel('Password').fill(pharos.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${pharos.base}${dashboardPath}`);
     await page.getByTestId('dashboard-title').waitFor();
     await assertPanelsDrawn(page);
@@ -139,7 +139,7 @@ describe('logins', () => {
     await page.goto(`${pharos.base}/login?rd=${encodeURIComponent('//example.org/steal')}`);
     await page.getByLabel('Username').fill(ADMIN);
     await page.getByLabel('Password').fill(pharos.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${pharos.base}/`);
     await page.getByRole('link', { name: PROJECT, exact: true }).waitFor();
     // Logged in now: another login page with an absolute URL as rd lands on the start page too,
@@ -152,7 +152,7 @@ describe('logins', () => {
       await page.goto(`${pharos.base}/login?rd=${encodeURIComponent(rd)}`);
       await page.getByLabel('Username').fill(ADMIN);
       await page.getByLabel('Password').fill(pharos.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.waitForURL((url) => url.origin === pharos.base && url.pathname !== '/login');
       assert.equal(new URL(page.url()).pathname, landing, `rd=${rd}`);
     }
@@ -200,7 +200,7 @@ describe('logins', () => {
     await page.getByTestId('user-menu').click();
     await page.getByRole('menuitem', { name: 'Log out' }).click();
     await page.waitForURL((url) => url.pathname === '/login');
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     assert.equal(await page.getByTestId('user-menu').count(), 0);
     assert.equal(await statusFromPage(page, '/api/v1/projects'), 401);
     assert.equal(await statusFromPage(page, '/api/auth/refresh', 'POST'), 400, 'the refresh token is gone or revoked');
@@ -259,7 +259,7 @@ describe('logins disabled (--auth disabled)', () => {
     await page.goto(`${pharos.base}/login?rd=${encodeURIComponent(`/projects/${PROJECT}`)}`);
     await page.waitForURL(`${pharos.base}/projects/${PROJECT}`);
     await page.getByRole('link', { name: DASHBOARD, exact: true }).waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).count(), 0);
     assert.deepEqual(sessionCalls, []);
     expectProblems(problems, page);
     await page.close();

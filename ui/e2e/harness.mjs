@@ -63,10 +63,11 @@ export const ADMIN = 'admin';
  * Starts pharos; resolves once /ready answers. Without `demo: true` it runs with `--no-demo`: the
  * simulator's 6 h backfill costs a minute of CPU that only the demo dashboard test needs.
  * Logins are on (the default) with a random admin password per run (`password`); `auth:
- * 'disabled'` starts it with `--auth disabled`. `api()` and `fetch()` log in once and send the
- * access token (renewed before it expires).
+ * 'disabled'` starts it with `--auth disabled`. `config` is the text of a YAML config file passed
+ * with `--config` (login providers, say). `api()` and `fetch()` log in once and send the access
+ * token (renewed before it expires).
  */
-export async function startPharos({ demo = false, auth = 'native' } = {}) {
+export async function startPharos({ demo = false, auth = 'native', config } = {}) {
   if (!existsSync(PHAROS_BIN)) {
     throw new Error(`${PHAROS_BIN} does not exist: run \`cargo build -p pharos\` first (or set PHAROS_BIN)`);
   }
@@ -76,10 +77,13 @@ export async function startPharos({ demo = false, auth = 'native' } = {}) {
   const log = [];
   const authEnabled = auth !== 'disabled';
   const password = randomBytes(18).toString('base64url');
+  const configFile = join(dataDir, 'config.yaml');
+  if (config !== undefined) writeFileSync(configFile, config);
   const args = [
     '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--addr-file', addrFile,
     ...(demo ? [] : ['--no-demo']),
     ...(authEnabled ? [] : ['--auth', 'disabled']),
+    ...(config === undefined ? [] : ['--config', configFile]),
   ];
   const child = spawn(PHAROS_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -181,7 +185,7 @@ export async function logIn(context, pharos, problems) {
   await page.goto(`${pharos.base}/login?rd=%2F`);
   await page.getByLabel('Username').fill(ADMIN);
   await page.getByLabel('Password').fill(pharos.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${pharos.base}/`);
   assert.equal(await page.getByTestId('user-menu').innerText(), ADMIN);
   const cookies = (await context.cookies(pharos.base)).map((c) => c.name);

@@ -93,7 +93,7 @@ async function logInAs(context, pharos, problems, login, password) {
   await page.goto(`${pharos.base}/login?rd=%2F`);
   await page.getByLabel('Username').fill(login);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${pharos.base}/`);
   assert.equal(await page.getByTestId('user-menu').innerText(), login);
   expectProblems(problems, page);
