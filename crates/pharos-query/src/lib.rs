@@ -1,6 +1,11 @@
 //! Metrics backends and the local metrics service: everything that answers "what does this
-//! PromQL / selector return" for the server, starting with the embedded store.
+//! PromQL / selector return" for the server.
 //!
+//! * [`MetricsBackend`] is the one query contract; [`LocalBackend`] (the embedded store, in
+//!   process) and [`PrometheusHttp`] (a remote Prometheus-compatible API) implement it, and
+//!   [`Cached`] wraps any of them with the shared [`QueryCache`] (TTL by recency, coalescing of
+//!   identical questions, the last good answer during outages). [`plan_range`] picks the step
+//!   and aligns the range.
 //! * [`EmbeddedSource`] is the embedded store (`pharos-tsdb`) seen through the engine's
 //!   [`pharos_promql::SeriesSource`] contract.
 //! * [`LocalMetrics`] is the service the HTTP layer calls: instant and range queries with the
@@ -38,19 +43,30 @@
 //! ```
 
 mod admission;
+mod backend;
+mod cache;
 mod embedded;
 mod error;
 mod local;
 mod metadata;
 mod options;
+mod remote;
 mod selectors;
 mod status;
+mod step;
 
 pub use admission::{Admission, QUEUE_TIMEOUT_REASON, Slot};
+pub use backend::{
+    BackendError, BackendFuture, InstantQuery, LocalBackend, MetricsBackend, QueryAnswer,
+    RangeQuery, Served,
+};
+pub use cache::{CacheSettings, Cached, QueryCache, now_ms};
 pub use embedded::{EmbeddedSource, to_engine_labels, to_engine_series, to_store_matchers};
 pub use error::QueryError;
 pub use local::LocalMetrics;
 pub use metadata::{MAX_ENTRIES_PER_FAMILY, MAX_FAMILIES, MetricMetadataEntry};
 pub use options::{MAX_POINTS_PER_SERIES, QueryOptions};
+pub use remote::{PrometheusHttp, read_envelope};
 pub use selectors::parse_series_selectors;
 pub use status::{HeadStatus, TsdbStatus};
+pub use step::{STEP_LADDER_MS, plan_range};

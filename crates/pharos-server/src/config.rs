@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod providers;
+mod query_layer;
 
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
+pub use query_layer::QueryLayerSettings;
 
 /// All settings of the HTTP server.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -34,6 +36,8 @@ pub struct ServerSettings {
     pub security: SecuritySettings,
     /// Request rate limits and where their counters live.
     pub rate_limit: RateLimitSettings,
+    /// Result cache, step planning and limits of proxied Prometheus queries.
+    pub query_layer: QueryLayerSettings,
 }
 
 impl ServerSettings {
@@ -63,6 +67,7 @@ impl ServerSettings {
             })?;
         }
         security.providers.validate()?;
+        self.query_layer.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

@@ -53,6 +53,8 @@ pub struct AppState {
     pub build: BuildInfo,
     /// Compiled query templates of shared dashboards.
     pub share_templates: Arc<crate::shares::TemplateCache>,
+    /// Answers of proxied Prometheus queries, shared by every request (`query_layer`).
+    pub query_cache: Arc<pharos_query::QueryCache>,
     /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
     pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
 }
@@ -66,11 +68,15 @@ impl AppState {
             .pool_max_idle_per_host(64)
             .build()?;
         let identity = IdentityService::new(store.clone(), Arc::clone(&settings));
+        let query_cache = Arc::new(pharos_query::QueryCache::new(
+            settings.query_layer.cache_settings(),
+        ));
         Ok(Self {
             resources: ResourceService::new(store, Arc::clone(&settings), identity.clone()),
             identity,
             enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),
             proxy_targets: Arc::default(),
+            query_cache,
             http_client,
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),

@@ -92,11 +92,8 @@ both_backends!(
             )
             .await;
         assert_eq!(ran.status, StatusCode::OK, "{}", ran.text);
-        assert_eq!(ran.body["path"], "/api/v1/query_range");
-        let sent: Vec<(String, String)> =
-            url::form_urlencoded::parse(ran.body["query"].as_str().unwrap().as_bytes())
-                .into_owned()
-                .collect();
+        assert_eq!(common::echo(&ran)["path"], "/api/v1/query_range");
+        let sent = common::forwarded_params(&ran);
         let upstream_query = &sent.iter().find(|(k, _)| k == "query").unwrap().1;
         assert!(
             upstream_query.contains(r#"namespace="team-a""#),

@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
     ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
-    RateLimitSettings, RemoteWriteSettings, SecuritySettings, ServerSettings, TenancySettings,
-    TrashSettings,
+    QueryLayerSettings, RateLimitSettings, RemoteWriteSettings, SecuritySettings, ServerSettings,
+    TenancySettings, TrashSettings,
 };
 use serde::Deserialize;
 
@@ -159,6 +159,8 @@ pub struct FileConfig {
     pub http: HttpSettings,
     /// See [`RemoteWriteSettings`].
     pub remote_write: RemoteWriteSettings,
+    /// See [`QueryLayerSettings`].
+    pub query_layer: QueryLayerSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -325,6 +327,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         database: file.database,
         http: file.http,
         remote_write: file.remote_write,
+        query_layer: file.query_layer,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit

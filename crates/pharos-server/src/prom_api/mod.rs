@@ -21,7 +21,7 @@ pub use listing::PROMETHEUS_COMPATIBLE_VERSION;
 pub use local_datasource::{
     LOCAL_DATASOURCE, LocalDatasourceOutcome, ensure_local_datasource, local_url,
 };
-pub use params::{parse_duration_ms, parse_time};
+pub use params::{PromParams, now_ms, parse_duration_ms, parse_time, range_params};
 pub use response::{PromError, PromErrorType};
 
 use crate::state::AppState;

@@ -52,7 +52,6 @@ impl FromRequest<AppState> for PromParams {
 
 impl PromParams {
     /// Parameters from pairs.
-    #[cfg(test)]
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
@@ -127,6 +126,26 @@ impl PromParams {
             n => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         }
     }
+}
+
+/// `start`, `end` and `step` of a range query, checked as Prometheus checks them (the point
+/// limit is the caller's: the root API refuses, the proxy raises the step).
+pub fn range_params(params: &PromParams) -> Result<(i64, i64, i64), PromError> {
+    let start = params.time("start")?;
+    let end = params.time("end")?;
+    if end < start {
+        return Err(PromError::bad_data(
+            "end timestamp must not be before start time",
+        ));
+    }
+    let step_text = params.get("step").unwrap_or_default();
+    let step = parse_duration_ms(step_text).map_err(|e| PromError::invalid_param("step", e))?;
+    if step <= 0 {
+        return Err(PromError::bad_data(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    Ok((start, end, step))
 }
 
 /// Parses a timestamp as Prometheus does: Unix seconds (fractions allowed) or RFC 3339.

@@ -9,7 +9,7 @@ use pharos_promql::QueryResult;
 use pharos_query::MAX_POINTS_PER_SERIES;
 
 use super::metrics_of;
-use super::params::{PromParams, now_ms, parse_duration_ms};
+use super::params::{PromParams, now_ms, range_params};
 use super::response::{PromError, PromErrorType};
 use crate::state::AppState;
 
@@ -36,20 +36,7 @@ pub async fn range(
 ) -> Result<Response, PromError> {
     let metrics = metrics_of(&state)?;
     let query = params.required("query")?;
-    let start = params.time("start")?;
-    let end = params.time("end")?;
-    if end < start {
-        return Err(PromError::bad_data(
-            "end timestamp must not be before start time",
-        ));
-    }
-    let step_text = params.get("step").unwrap_or_default();
-    let step = parse_duration_ms(step_text).map_err(|e| PromError::invalid_param("step", e))?;
-    if step <= 0 {
-        return Err(PromError::bad_data(
-            "zero or negative query resolution step widths are not accepted. Try a positive integer",
-        ));
-    }
+    let (start, end, step) = range_params(&params)?;
     // The same guard as Prometheus, with its message: at most 11,000 points per series.
     if (end - start) / step > MAX_POINTS_PER_SERIES {
         return Err(PromError::bad_data(

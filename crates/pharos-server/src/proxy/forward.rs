@@ -63,6 +63,19 @@ pub async fn forward(
     if let Some(policy) = &target.policy {
         enforce::enforce(state, target, policy, &mut request)?;
     }
+    if let Some(question) = super::query::question(target, &request) {
+        return Ok(match question {
+            Ok(question) => {
+                let bypass = request
+                    .headers
+                    .get(header::CACHE_CONTROL)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("no-cache") || v.contains("no-store"));
+                super::query::answer(state, target, question, bypass).await
+            }
+            Err(refusal) => refusal,
+        });
+    }
     let url = upstream_url(target, &request)?;
     let internal = state.identity.internal_header_for(url.as_str());
     let mut builder = state

@@ -3,6 +3,7 @@
 
 mod enforce;
 mod forward;
+mod query;
 mod target;
 
 pub use forward::Outgoing;

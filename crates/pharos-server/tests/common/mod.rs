@@ -296,6 +296,31 @@ pub fn without_server_metadata(mut doc: Value) -> Value {
     doc
 }
 
+/// What [`recording_upstream`] saw: its echo, also when it travelled inside a Prometheus
+/// answer's `data`.
+pub fn echo(answer: &Answer) -> &Value {
+    answer.body.pointer("/data/echo").unwrap_or(&answer.body)
+}
+
+/// Every parameter the upstream received, from its query string and its form body.
+pub fn forwarded_params(answer: &Answer) -> Vec<(String, String)> {
+    let echo = echo(answer);
+    let mut params: Vec<(String, String)> = Vec::new();
+    for part in ["query", "body"] {
+        let text = echo[part].as_str().unwrap_or("");
+        params.extend(url::form_urlencoded::parse(text.as_bytes()).into_owned());
+    }
+    params
+}
+
+/// The value of parameter `key` the upstream received.
+pub fn forwarded_param(answer: &Answer, key: &str) -> Option<String> {
+    forwarded_params(answer)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
 /// Starts an upstream that echoes method, path, query, headers and body as JSON.
 pub async fn recording_upstream() -> String {
     async fn echo(
@@ -316,13 +341,20 @@ pub async fn recording_upstream() -> String {
                 )
             })
             .collect();
-        axum::Json(serde_json::json!({
+        let echo = serde_json::json!({
             "method": method.as_str(),
             "path": uri.path(),
             "query": uri.query().unwrap_or(""),
             "headers": headers,
             "body": String::from_utf8_lossy(&body),
-        }))
+        });
+        // PromQL queries go through Pharos's query layer, which only accepts Prometheus
+        // answers: the echo travels inside `data`.
+        if uri.path().ends_with("/api/v1/query") || uri.path().ends_with("/api/v1/query_range") {
+            return axum::Json(serde_json::json!({"status": "success",
+                "data": {"resultType": "vector", "result": [], "echo": echo}}));
+        }
+        axum::Json(echo)
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
