@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 mod extract;
 pub mod identity;
+mod live;
 mod openapi;
 pub mod prom_api;
 pub mod proxy;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::token_routes())
         .merge(identity::preference_routes())
         .merge(shares::routes())
+        .merge(live::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

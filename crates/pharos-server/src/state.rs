@@ -53,6 +53,8 @@ pub struct AppState {
     pub build: BuildInfo,
     /// Compiled query templates of shared dashboards.
     pub share_templates: Arc<crate::shares::TemplateCache>,
+    /// Open live streams per user and address.
+    pub live: Arc<crate::live::LiveStreams>,
     /// Answers of proxied Prometheus queries, shared by every request (`query_layer`).
     pub query_cache: Arc<pharos_query::QueryCache>,
     /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
@@ -77,6 +79,7 @@ impl AppState {
             enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),
             proxy_targets: Arc::default(),
             query_cache,
+            live: Arc::default(),
             http_client,
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),

@@ -29,6 +29,13 @@ pub struct QueryLayerSettings {
     pub max_points_per_series: i64,
     /// Series a range query through the proxy may return (a chart cannot show more).
     pub max_series: usize,
+    /// Live streams (`…/dashboards/{d}/stream`) one user may hold open.
+    pub max_streams_per_user: usize,
+    /// Live streams one client address may hold open.
+    pub max_streams_per_address: usize,
+    /// The shortest refresh interval a live stream may ask for.
+    #[serde(with = "duration_text")]
+    pub stream_min_refresh: Duration,
 }
 
 impl Default for QueryLayerSettings {
@@ -41,6 +48,9 @@ impl Default for QueryLayerSettings {
             stale_for: Duration::from_secs(3600),
             max_points_per_series: 2500,
             max_series: 500,
+            max_streams_per_user: 20,
+            max_streams_per_address: 100,
+            stream_min_refresh: Duration::from_secs(5),
         }
     }
 }

@@ -56,13 +56,7 @@ pub async fn forward(
     target: &ProxyTarget,
     mut request: Outgoing,
 ) -> ApiResult<Response> {
-    if request.sub_path.is_empty() {
-        request.sub_path.push('/');
-    }
-    check_allowed(target, &request)?;
-    if let Some(policy) = &target.policy {
-        enforce::enforce(state, target, policy, &mut request)?;
-    }
+    prepare(state, target, &mut request)?;
     if let Some(question) = super::query::question(target, &request) {
         return Ok(match question {
             Ok(question) => {
@@ -108,6 +102,19 @@ pub async fn forward(
         .await
         .map_err(|e| upstream_error(target, &e))?;
     Ok(stream_back(upstream))
+}
+
+/// What every request to a datasource goes through first: the endpoint allow-list and the
+/// tenant rewrite.
+pub fn prepare(state: &AppState, target: &ProxyTarget, request: &mut Outgoing) -> ApiResult<()> {
+    if request.sub_path.is_empty() {
+        request.sub_path.push('/');
+    }
+    check_allowed(target, request)?;
+    if let Some(policy) = &target.policy {
+        enforce::enforce(state, target, policy, request)?;
+    }
+    Ok(())
 }
 
 fn check_allowed(target: &ProxyTarget, request: &Outgoing) -> ApiResult<()> {

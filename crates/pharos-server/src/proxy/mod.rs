@@ -193,6 +193,77 @@ pub(crate) async fn forward_to(
     forward::forward(state, &target, outgoing).await
 }
 
+/// Runs a range query through the datasource `reference` names with the same resolution,
+/// allow-list, tenant enforcement and query layer as the proxy routes, for consumers inside
+/// the server (live streams). The caller has already decided that the request is allowed.
+pub(crate) async fn range_through(
+    state: &AppState,
+    reference: DatasourceRef,
+    query: pharos_query::RangeQuery,
+) -> Result<pharos_query::QueryAnswer, QueryFailure> {
+    let target = target::resolve_cached(state, reference)
+        .await
+        .map_err(|e| QueryFailure::from_api(&e))?;
+    let seconds = |ms: i64| format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", &query.query)
+        .append_pair("start", &seconds(query.start_ms))
+        .append_pair("end", &seconds(query.end_ms))
+        .append_pair("step", &seconds(query.step_ms))
+        .finish();
+    let mut outgoing = Outgoing {
+        method: Method::GET,
+        sub_path: "/api/v1/query_range".to_owned(),
+        query: Some(encoded),
+        headers: axum::http::HeaderMap::new(),
+        body: bytes::Bytes::new(),
+    };
+    forward::prepare(state, &target, &mut outgoing).map_err(|e| QueryFailure::from_api(&e))?;
+    let question = match query::question(&target, &outgoing) {
+        Some(Ok(question)) => question,
+        _ => {
+            return Err(QueryFailure {
+                error_type: "bad_data".to_owned(),
+                message: format!("{} cannot run PromQL range queries", target.label),
+            });
+        }
+    };
+    record(&target, "live");
+    query::ask(state, &target, question, false)
+        .await
+        .map_err(|e| QueryFailure {
+            error_type: e.error_type().to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// Why [`range_through`] gave no answer, in the Prometheus error vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueryFailure {
+    /// `bad_data`, `execution`, `timeout`, `unavailable`, `forbidden`, ...
+    pub error_type: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl QueryFailure {
+    fn from_api(error: &ApiError) -> Self {
+        let error_type = match error.status().as_u16() {
+            403 => "forbidden",
+            404 => "not_found",
+            400 => "bad_data",
+            502..=504 => "unavailable",
+            _ => "internal",
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+pub(crate) use query::cache_word;
+
 fn sub_path(path: Option<String>) -> String {
     match path {
         Some(p) if p.starts_with('/') => p,

@@ -134,13 +134,26 @@ fn backend_of(state: &AppState, target: &ProxyTarget) -> (Arc<dyn MetricsBackend
     (Arc::new(backend), identity)
 }
 
-/// Answers `question` through the query layer.
+/// Answers `question` through the query layer, as the Prometheus API would.
 pub(super) async fn answer(
     state: &AppState,
     target: &ProxyTarget,
     question: Question,
     bypass_cache: bool,
 ) -> Response {
+    match ask(state, target, question, bypass_cache).await {
+        Ok(answer) => success(&answer),
+        Err(error) => failure(target, &error),
+    }
+}
+
+/// Asks the query layer: step planning, the cache (unless bypassed) and the series cap.
+pub(super) async fn ask(
+    state: &AppState,
+    target: &ProxyTarget,
+    question: Question,
+    bypass_cache: bool,
+) -> Result<QueryAnswer, BackendError> {
     let layer = &state.settings.query_layer;
     let (inner, source) = backend_of(state, target);
     let backend: Arc<dyn MetricsBackend> = if layer.cache && !bypass_cache {
@@ -148,7 +161,7 @@ pub(super) async fn answer(
     } else {
         inner
     };
-    let outcome = match question {
+    match question {
         Question::Instant(query) => backend.instant(&query).await,
         Question::Range(query) => {
             let (planned, info) = plan_range(&query, layer.max_points_per_series);
@@ -158,10 +171,6 @@ pub(super) async fn answer(
             }
             outcome.and_then(|answer| within_series_cap(answer, layer.max_series))
         }
-    };
-    match outcome {
-        Ok(answer) => success(&answer),
-        Err(error) => failure(target, &error),
     }
 }
 
@@ -180,12 +189,17 @@ fn within_series_cap(answer: QueryAnswer, cap: usize) -> Result<QueryAnswer, Bac
     })
 }
 
-fn success(answer: &QueryAnswer) -> Response {
-    let cache = match answer.served {
+/// `miss`, `hit` or `stale`.
+pub(crate) fn cache_word(served: Served) -> &'static str {
+    match served {
         Served::Backend => "miss",
         Served::Cache => "hit",
         Served::Stale { .. } => "stale",
-    };
+    }
+}
+
+fn success(answer: &QueryAnswer) -> Response {
+    let cache = cache_word(answer.served);
     metrics::counter!("pharos_query_layer_answers_total", "cache" => cache).increment(1);
     let body = serde_json::to_vec(&answer.to_envelope()).unwrap_or_default();
     (

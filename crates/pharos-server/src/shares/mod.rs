@@ -5,7 +5,7 @@
 //! project's tenant enforcement, and nothing else.
 
 mod networks;
-mod template;
+pub(crate) mod template;
 
 use std::time::Duration;
 
@@ -437,7 +437,7 @@ async fn open(
 
 /// Where a dashboard query's datasource lives: the dashboard's own, the project's, or a global
 /// one used through the project (so its tenant enforcement applies).
-async fn datasource_for(
+pub(crate) async fn datasource_for(
     state: &AppState,
     project: &str,
     dashboard: &Value,

@@ -34,10 +34,13 @@ pub struct QueryTemplate {
 }
 
 /// One reference to a variable in a template: its byte range and name.
-struct Reference {
-    start: usize,
-    end: usize,
-    name: String,
+pub(crate) struct Reference {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// The variable.
+    pub name: String,
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -45,7 +48,7 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Finds `$name`, `${name}`, `${name:format}` and `[[name]]` references.
-fn references(template: &str) -> Vec<Reference> {
+pub(crate) fn references(template: &str) -> Vec<Reference> {
     let bytes = template.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
