@@ -1,5 +1,6 @@
-// The application frame: a top bar (home, global datasources, import, theme toggle, the user's
-// menu with preferences, the audit log and "Log out" when the server asks for logins) and the page.
+// The application frame: a top bar (the sidebar's collapse button, the product name, the theme
+// toggle and the user's menu with preferences, the audit log and "Log out" when the server asks for
+// logins), the left sidebar with the one navigation (NavSidebar.tsx) and the page.
 import { Suspense, useState, type MouseEvent, type ReactNode } from 'react';
 import { Link as RouterLink, Outlet } from 'react-router-dom';
 import AppBar from '@mui/material/AppBar';
@@ -19,6 +20,7 @@ import {
   CogOutline as CogOutlineIcon,
   History as HistoryIcon,
   Logout as LogoutIcon,
+  Menu as MenuIcon,
   WeatherNight as WeatherNightIcon,
   WhiteBalanceSunny as WhiteBalanceSunnyIcon,
 } from 'mdi-material-ui';
@@ -26,6 +28,7 @@ import { LOGOUT_PATH } from '../api/auth';
 import { hasFreshAccessToken, renewAccessToken } from '../api/session';
 import { useColorMode } from '../theme/colorMode';
 import { AccountProvider, useAccount } from './Account';
+import { NavSidebar, useSidebarCollapsed } from './NavSidebar';
 import { useSession } from './Session';
 
 /** Shown while a lazily loaded page downloads. */
@@ -124,10 +127,23 @@ export function Layout() {
 }
 
 function Frame() {
+  const [collapsed, toggleCollapsed] = useSidebarCollapsed();
   return (
     <Box sx={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
       <AppBar position="static" elevation={0}>
         <Toolbar variant="dense" sx={{ gap: 1 }}>
+          <Tooltip title={collapsed ? 'Expand the menu' : 'Collapse the menu'} disableInteractive>
+            <IconButton
+              color="inherit"
+              edge="start"
+              onClick={toggleCollapsed}
+              aria-label={collapsed ? 'Expand the menu' : 'Collapse the menu'}
+              aria-expanded={!collapsed}
+              data-testid="sidebar-toggle"
+            >
+              <MenuIcon />
+            </IconButton>
+          </Tooltip>
           <Typography
             component={RouterLink}
             to="/"
@@ -136,24 +152,21 @@ function Frame() {
           >
             Pharos
           </Typography>
-          <Button color="inherit" component={RouterLink} to="/">
-            Projects
-          </Button>
-          <Button color="inherit" component={RouterLink} to="/admin/datasources">
-            Global datasources
-          </Button>
-          <Button color="inherit" component={RouterLink} to="/import">
-            Import
-          </Button>
           <Box sx={{ flexGrow: 1 }} />
           <ThemeToggle />
           <UserMenu />
         </Toolbar>
       </AppBar>
-      <Box component="main" sx={{ flex: 1, minHeight: 0, overflow: 'auto', display: 'flex', flexDirection: 'column' }}>
-        <Suspense fallback={<PageLoading />}>
-          <Outlet />
-        </Suspense>
+      <Box sx={{ flex: 1, minHeight: 0, display: 'flex' }}>
+        <NavSidebar collapsed={collapsed} />
+        <Box
+          component="main"
+          sx={{ flex: 1, minWidth: 0, minHeight: 0, overflow: 'auto', display: 'flex', flexDirection: 'column' }}
+        >
+          <Suspense fallback={<PageLoading />}>
+            <Outlet />
+          </Suspense>
+        </Box>
       </Box>
     </Box>
   );
