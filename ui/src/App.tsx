@@ -21,6 +21,7 @@ const SharedDashboardPage = lazy(() => import('./pages/SharedDashboardPage'));
 const PreferencesPage = lazy(() => import('./pages/PreferencesPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const RolesPage = lazy(() => import('./pages/RolesPage'));
+const ExplorePage = lazy(() => import('./pages/ExplorePage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
@@ -52,6 +53,7 @@ const router = createBrowserRouter([
       { path: '/import', element: <ImportPage /> },
       { path: '/preferences', element: <PreferencesPage /> },
       { path: '/audit', element: <AuditPage /> },
+      { path: '/explore', element: <ExplorePage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },
