@@ -2,11 +2,15 @@
 # Datasource proxy overhead: the same query_range load straight to Prometheus and through
 # /proxy/projects/team-a/datasources/prom (tenant rewrite included), alternating, on loopback.
 #
-# Three targets per round:
+# Targets per round:
 #   direct           Prometheus, the query as the client sends it (all three namespaces)
 #   direct-enforced  Prometheus, the query as the proxy forwards it (namespace="team-a" added): the
 #                    same upstream work as `proxied`, so the difference is the proxy alone
-#   proxied          Pharos proxy → Prometheus
+#   proxied          Pharos proxy → Prometheus with `Cache-Control: no-cache`: every request reaches
+#                    Prometheus, so this is the proxy's cost (query layer, enforcement, auth)
+#   proxied-auth-disabled  the same against a server started with --auth disabled
+#   proxied-cached   Pharos proxy without the header: repeated identical queries are answered from
+#                    the query layer's cache (what 50 viewers of one dashboard get)
 # The goals (≥ 0.9x requests/s, < 1 ms added p99) are judged against direct-enforced.
 #
 #   bench/proxy-overhead.sh        needs target/release/pharos (cargo build --release -p pharos)
@@ -77,19 +81,29 @@ print(u.urlencode({"query": sys.argv[1], "start": sys.argv[2], "end": sys.argv[3
     "$1" "$START" "$END" "$STEP"
 }
 NOAUTH_PROXIED_URL=$NOAUTH_URL/proxy/projects/$PROJECT/datasources/$DATASOURCE/api/v1/query_range
-TARGETS=(direct direct-enforced proxied proxied-auth-disabled)
+TARGETS=(direct direct-enforced proxied proxied-auth-disabled proxied-cached)
 declare -A TARGET_URL=([direct]=$DIRECT_URL [direct-enforced]=$DIRECT_URL [proxied]=$PROXIED_URL
-  [proxied-auth-disabled]=$NOAUTH_PROXIED_URL)
+  [proxied-auth-disabled]=$NOAUTH_PROXIED_URL [proxied-cached]=$PROXIED_URL)
 declare -A TARGET_BODY=([direct]=$(form_body "$QUERY") [direct-enforced]=$(form_body "$ENFORCED_QUERY")
-  [proxied]=$(form_body "$QUERY") [proxied-auth-disabled]=$(form_body "$QUERY"))
+  [proxied]=$(form_body "$QUERY") [proxied-auth-disabled]=$(form_body "$QUERY")
+  [proxied-cached]=$(form_body "$QUERY"))
 # Only the server with logins gets the admin's token (what a browser session sends).
-declare -A TARGET_TOKEN=([proxied]=$PHAROS_TOKEN)
+declare -A TARGET_TOKEN=([proxied]=$PHAROS_TOKEN [proxied-cached]=$PHAROS_TOKEN)
+# The overhead targets skip the query layer's cache; `proxied-cached` shows what it saves.
+declare -A TARGET_NOCACHE=([proxied]=1 [proxied-auth-disabled]=1)
+target_args() {
+  wrk_auth_args "${TARGET_TOKEN[$1]:-}"
+  if [[ -n ${TARGET_NOCACHE[$1]:-} ]]; then
+    echo -H
+    echo "Cache-Control: no-cache"
+  fi
+}
 
 for connections in $CONNECTIONS; do
   threads=$((THREADS < connections ? THREADS : connections))
   for target in "${TARGETS[@]}"; do
     say "warm-up: $target, $connections connections, $WARMUP"
-    mapfile -t auth < <(wrk_auth_args "${TARGET_TOKEN[$target]:-}")
+    mapfile -t auth < <(target_args "$target")
     BENCH_FORM_BODY=${TARGET_BODY[$target]} wrk -t"$threads" -c"$connections" -d"$WARMUP" \
       "${auth[@]}" --script "$WRK_SCRIPT" "${TARGET_URL[$target]}" >/dev/null
   done
@@ -98,12 +112,12 @@ done
 for ((round = 1; round <= ROUNDS; round++)); do
   # Reverse the order every other round so no target always runs right after the same one.
   order=("${TARGETS[@]}")
-  ((round % 2 == 1)) || order=(proxied-auth-disabled proxied direct-enforced direct)
+  ((round % 2 == 1)) || order=(proxied-cached proxied-auth-disabled proxied direct-enforced direct)
   for connections in $CONNECTIONS; do
     threads=$((THREADS < connections ? THREADS : connections))
     for target in "${order[@]}"; do
       export BENCH_FORM_BODY=${TARGET_BODY[$target]}
-      mapfile -t auth < <(wrk_auth_args "${TARGET_TOKEN[$target]:-}")
+      mapfile -t auth < <(target_args "$target")
       run_wrk "$RAW" "$RECORDS" "round=$round connections=$connections target=$target" \
         -t"$threads" -c"$connections" -d"$DURATION" --latency "${auth[@]}" "${TARGET_URL[$target]}"
     done
@@ -122,7 +136,8 @@ mkdir -p "$(dirname "$RESULT")"
   echo "query (direct-enforced): $ENFORCED_QUERY"
   echo "wrk: threads=$THREADS duration=$DURATION warmup=$WARMUP rounds=$ROUNDS connections=[$CONNECTIONS]"
   echo "direct:  $DIRECT_URL"
-  echo "proxied: $PROXIED_URL (admin session token; RBAC and audit on)"
+  echo "proxied: $PROXIED_URL (admin session token; RBAC and audit on; Cache-Control: no-cache)"
+  echo "proxied-cached: the same without Cache-Control (answers from the query layer's cache)"
   echo "proxied-auth-disabled: $NOAUTH_PROXIED_URL (--auth disabled)"
   echo "check: $(cat "$BENCH_TMP/checks.txt")"
   echo

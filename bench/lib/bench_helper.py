@@ -266,7 +266,7 @@ def summarize_proxy(args):
     print("|---|---|---|---|---|")
     for level in levels:
         proxied = runs(level, "proxied")
-        for baseline in (t for t in targets if t != "proxied"):
+        for baseline in (t for t in targets if t not in ("proxied", "proxied-cached")):
             direct = runs(level, baseline)
             if not direct or not proxied:
                 continue
@@ -287,6 +287,18 @@ def summarize_proxy(args):
                 ratio = median_of(on, "rps") / median_of(off, "rps")
                 added = median_of(on, "p99_us") - median_of(off, "p99_us")
                 print(f"| {level} | {ratio:.2f} {'✅' if ratio >= 0.95 else '❌'} | {ms(added)} |")
+    if "proxied-cached" in targets:
+        print()
+        print("| connections | cached vs direct-enforced: req/s ratio | p99 ms cached / direct |")
+        print("|---|---|---|")
+        for level in levels:
+            cached, direct = runs(level, "proxied-cached"), runs(level, "direct-enforced")
+            if cached and direct:
+                ratio = median_of(cached, "rps") / median_of(direct, "rps")
+                print(
+                    f"| {level} | {ratio:.2f} | {ms(median_of(cached, 'p99_us'))} / "
+                    f"{ms(median_of(direct, 'p99_us'))} |"
+                )
     rounds = max(int(r["round"]) for r in records)
     print(f"\nMedians over {rounds} alternating rounds per target.")
 

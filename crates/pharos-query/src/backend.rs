@@ -169,6 +169,25 @@ impl BackendError {
     }
 }
 
+impl BackendError {
+    /// The failure of `query` in the embedded store, worded as Prometheus words it.
+    pub fn from_query(error: QueryError, query: &str) -> Self {
+        if let QueryError::Eval(eval) = &error
+            && let Some(reason) = eval.refusal_reason()
+        {
+            metrics::counter!("pharos_refusals_total", "reason" => reason).increment(1);
+        }
+        if error.is_invalid_query() {
+            return Self::Refused {
+                error_type: "bad_data".to_owned(),
+                message: error.message_for(query),
+                status: 400,
+            };
+        }
+        Self::from(error)
+    }
+}
+
 impl From<QueryError> for BackendError {
     fn from(error: QueryError) -> Self {
         if let Some(retry_after) = error.retry_after() {
@@ -246,8 +265,7 @@ impl MetricsBackend for LocalBackend {
         query: &'a RangeQuery,
     ) -> BackendFuture<'a, Result<QueryAnswer, BackendError>> {
         Box::pin(async move {
-            Ok(self
-                .metrics
+            self.metrics
                 .range_then(
                     &query.query,
                     query.start_ms,
@@ -256,7 +274,8 @@ impl MetricsBackend for LocalBackend {
                     query.timeout,
                     |r| answer_of(&r),
                 )
-                .await?)
+                .await
+                .map_err(|e| BackendError::from_query(e, &query.query))
         })
     }
 }

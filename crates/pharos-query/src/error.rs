@@ -48,6 +48,38 @@ impl QueryError {
         }
     }
 
+    /// Whether the query text itself is at fault (unparsable, invalid, too deep): Prometheus
+    /// answers these as `bad_data` on the `query` parameter.
+    pub fn is_invalid_query(&self) -> bool {
+        matches!(
+            self,
+            Self::Eval(
+                EvalError::Parse(_)
+                    | EvalError::InvalidQuery(_)
+                    | EvalError::Syntax(_)
+                    | EvalError::TooManySubquerySteps { .. }
+            )
+        )
+    }
+
+    /// Prometheus' message for this failure of `query`: an invalid query names the parameter,
+    /// and parse errors carry their position (`1:10: parse error: ...`).
+    pub fn message_for(&self, query: &str) -> String {
+        match self {
+            Self::Eval(EvalError::Parse(reason)) => format!(
+                "invalid parameter \"query\": {}",
+                parse_error_text(query, reason)
+            ),
+            Self::Eval(EvalError::InvalidQuery(reason)) => {
+                format!("invalid parameter \"query\": {reason}")
+            }
+            invalid if invalid.is_invalid_query() => {
+                format!("invalid parameter \"query\": {invalid}")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// For a refusal because the server is busy: how long a client should wait before trying
     /// again (the queue timeout, rounded up to whole seconds, 1 to 30 s). `None` otherwise.
     pub fn retry_after(&self) -> Option<Duration> {
@@ -58,6 +90,24 @@ impl QueryError {
             }
             _ => None,
         }
+    }
+}
+
+/// Prometheus prefixes parse errors with `line:column: parse error:`. The parser we use gives
+/// no positions, except that errors found at the end of the input are reported there.
+fn parse_error_text(query: &str, reason: &str) -> String {
+    const AT_END_OF_INPUT: [&str; 4] = [
+        "unclosed left parenthesis",
+        "unclosed left bracket",
+        "unclosed left brace",
+        "unexpected end of input",
+    ];
+    if AT_END_OF_INPUT.iter().any(|r| reason.starts_with(r)) {
+        let line = query.matches('\n').count() + 1;
+        let column = query.len() - query.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{line}:{column}: parse error: {reason}")
+    } else {
+        format!("parse error: {reason}")
     }
 }
 
@@ -75,6 +125,26 @@ fn duration_text(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_errors_at_the_end_carry_prometheus_positions() {
+        let message = |query: &str, reason: &str| {
+            QueryError::Eval(EvalError::Parse(reason.to_owned())).message_for(query)
+        };
+        assert_eq!(
+            message("sum(", "unclosed left parenthesis"),
+            "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            message("a +\nsum(", "unclosed left parenthesis"),
+            "invalid parameter \"query\": 2:5: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            message("up)", "unexpected right parenthesis ')'"),
+            "invalid parameter \"query\": parse error: unexpected right parenthesis ')'"
+        );
+        assert!(!QueryError::Worker("x".into()).is_invalid_query());
+    }
 
     #[test]
     fn error_types_follow_the_prometheus_api() {

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use pharos_promql::{ErrorType, EvalError};
+use pharos_promql::ErrorType;
 use pharos_query::QueryError;
 use serde_json::{Value, json};
 
@@ -115,18 +115,9 @@ impl PromError {
                 },
                 message: error.to_string(),
             },
-            (QueryError::Eval(EvalError::Parse(reason)), Some(query)) => {
-                Self::invalid_param("query", parse_error_text(query, reason))
+            (invalid, Some(query)) if invalid.is_invalid_query() => {
+                Self::bad_data(invalid.message_for(query))
             }
-            (QueryError::Eval(EvalError::InvalidQuery(reason)), Some(_)) => {
-                Self::invalid_param("query", reason)
-            }
-            (
-                QueryError::Eval(
-                    limit @ (EvalError::Syntax(_) | EvalError::TooManySubquerySteps { .. }),
-                ),
-                Some(_),
-            ) => Self::invalid_param("query", limit),
             _ => Self {
                 error_type: error.error_type().into(),
                 message: error.to_string(),
@@ -161,24 +152,6 @@ impl IntoResponse for PromError {
     }
 }
 
-/// Prometheus prefixes parse errors with `line:column: parse error:`. The parser we use gives
-/// no positions, except that errors found at the end of the input are reported there.
-fn parse_error_text(query: &str, reason: &str) -> String {
-    const AT_END_OF_INPUT: [&str; 4] = [
-        "unclosed left parenthesis",
-        "unclosed left bracket",
-        "unclosed left brace",
-        "unexpected end of input",
-    ];
-    if AT_END_OF_INPUT.iter().any(|r| reason.starts_with(r)) {
-        let line = query.matches('\n').count() + 1;
-        let column = query.len() - query.rfind('\n').map_or(0, |i| i + 1) + 1;
-        format!("{line}:{column}: parse error: {reason}")
-    } else {
-        format!("parse error: {reason}")
-    }
-}
-
 /// A successful answer: `{"status":"success","data":data}` plus `warnings` when there are any.
 pub fn success(data: Value, warnings: &[String]) -> Response {
     let mut body = serde_json::Map::new();
@@ -203,23 +176,9 @@ pub fn apply_limit<T>(items: &mut Vec<T>, limit: Option<usize>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use pharos_promql::EvalError;
 
-    #[test]
-    fn end_of_input_errors_carry_prometheus_positions() {
-        assert_eq!(
-            parse_error_text("sum(", "unclosed left parenthesis"),
-            "1:5: parse error: unclosed left parenthesis"
-        );
-        assert_eq!(
-            parse_error_text("a +\nsum(", "unclosed left parenthesis"),
-            "2:5: parse error: unclosed left parenthesis"
-        );
-        assert_eq!(
-            parse_error_text("up)", "unexpected right parenthesis ')'"),
-            "parse error: unexpected right parenthesis ')'"
-        );
-    }
+    use super::*;
 
     #[test]
     fn query_errors_keep_their_prometheus_types() {
