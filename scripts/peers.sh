@@ -20,7 +20,8 @@
 #
 # Every start begins with empty data. Prometheus gets the deterministic data set of
 # testdata/peers/gen-tenant-data.py backfilled (6 h ending 2026-01-01T00:00:00Z) and scrapes itself
-# as jobs `prometheus`, `tenant-a` (namespace=team-a) and `tenant-b` (namespace=team-b).
+# as jobs `prometheus`, `tenant-a` (namespace=team-a) and `tenant-b` (namespace=team-b), with one
+# alerting rule, TenantTargetUp (`up{job="tenant-a"} > 0.5`), that fires from the first evaluation.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -288,6 +289,8 @@ prometheus_config() {
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+# One alerting rule that fires while tenant-a's target is up (the alert overlay tests draw it).
+rule_files: [rules.yml]
 EOF
   if owned_pid alertmanager >/dev/null; then
     cat <<EOF
@@ -315,6 +318,18 @@ EOF
   fi
 }
 
+prometheus_rules() {
+  cat <<'EOF'
+groups:
+  - name: pharos-test
+    rules:
+      - alert: TenantTargetUp
+        expr: up{job="tenant-a"} > 0.5
+        labels: {severity: info}
+        annotations: {summary: "tenant-a's scrape target is up (a test rule that always fires)"}
+EOF
+}
+
 start_prometheus() {
   local dir port started extra=()
   dir=$(peer_dir prometheus)
@@ -325,6 +340,7 @@ start_prometheus() {
     fail "the system clock ($(date -u +%FT%TZ)) is before the backfilled data end (2026-01-01T00:00:00Z)"
   fresh_dir "$dir/data"
   prometheus_config "$port" >"$dir/prometheus.yml"
+  prometheus_rules >"$dir/rules.yml"
   echo "$dir/prometheus.yml" >"$dir/marker"
   promtool check config "$dir/prometheus.yml" >"$dir/check-config.log" 2>&1 || {
     cat "$dir/check-config.log" >&2

@@ -43,6 +43,7 @@
 //! ```
 
 mod admission;
+mod alert_match;
 mod backend;
 mod cache;
 mod embedded;
@@ -56,6 +57,7 @@ mod status;
 mod step;
 
 pub use admission::{Admission, QUEUE_TIMEOUT_REASON, Slot};
+pub use alert_match::{Threshold, threshold_of};
 pub use backend::{
     BackendError, BackendFuture, InstantQuery, LocalBackend, MetricsBackend, QueryAnswer,
     RangeQuery, Served,

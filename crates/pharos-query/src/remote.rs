@@ -58,14 +58,25 @@ impl PrometheusHttp {
         url
     }
 
+    /// The `data` of `GET <path>?<params>` (for example `/api/v1/rules` with `type=alert`).
+    pub async fn get_data(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Value, BackendError> {
+        let request = self.client.get(self.endpoint(path)).query(params);
+        self.send(request).await.map(|answer| answer.data)
+    }
+
     async fn post(&self, path: &str, form: &[(&str, String)]) -> Result<QueryAnswer, BackendError> {
-        let url = self.endpoint(path);
-        let mut request = self
-            .client
-            .post(url.clone())
+        let request = self.client.post(self.endpoint(path)).form(form);
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<QueryAnswer, BackendError> {
+        let mut request = request
             .timeout(self.timeout)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(form);
+            .header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &self.headers {
             request = request.header(name.as_str(), value.as_str());
         }

@@ -8,6 +8,8 @@
 //! step planning and stale fallback as the proxy. Streams per user and per client address are
 //! bounded (429 beyond).
 
+mod alerts;
+mod queries;
 mod render;
 
 use std::{
@@ -26,27 +28,30 @@ use axum::{
     },
     routing::get,
 };
-use pharos_model::Kind;
-use pharos_query::{RangeQuery, STEP_LADDER_MS, now_ms};
-use serde_json::{Value, json};
+use pharos_query::{RangeQuery, now_ms};
+use queries::{LiveQuery, Prepared};
+use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
     identity::{Caller, layer::ClientAddress},
-    proxy::{self, DatasourceRef},
+    proxy,
     state::AppState,
 };
 
 /// The live routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/projects/{project}/dashboards/{dashboard}/stream",
-        get(stream),
-    )
+    Router::new()
+        .route(
+            "/api/v1/projects/{project}/dashboards/{dashboard}/stream",
+            get(stream),
+        )
+        .route(
+            "/api/v1/projects/{project}/dashboards/{dashboard}/alerts",
+            get(alerts::overlays),
+        )
 }
 
-/// Points a live window aims at (the step is the ladder step that gives at most this many).
-const TARGET_POINTS: i64 = 720;
 /// The longest live window.
 const MAX_RANGE_MS: i64 = 30 * 86_400_000;
 /// The longest refresh interval.
@@ -109,13 +114,13 @@ impl LiveStreams {
 
 /// The stream's parameters.
 #[derive(Debug)]
-struct StreamParams {
-    range_ms: Option<i64>,
-    refresh_ms: i64,
-    values: render::Values,
+pub(super) struct StreamParams {
+    pub(super) range_ms: Option<i64>,
+    pub(super) refresh_ms: i64,
+    pub(super) values: render::Values,
 }
 
-fn parse_params(raw: Option<&str>, min_refresh_ms: i64) -> ApiResult<StreamParams> {
+pub(super) fn parse_params(raw: Option<&str>, min_refresh_ms: i64) -> ApiResult<StreamParams> {
     let mut params = StreamParams {
         range_ms: None,
         refresh_ms: 15_000,
@@ -170,54 +175,6 @@ fn parse_params(raw: Option<&str>, min_refresh_ms: i64) -> ApiResult<StreamParam
     Ok(params)
 }
 
-/// One panel query of the dashboard, ready to run.
-struct LiveQuery {
-    panel: String,
-    index: usize,
-    /// The query with variables filled in, or why it cannot run.
-    query: Result<String, String>,
-    datasource: Option<DatasourceRef>,
-}
-
-/// The Prometheus queries of the dashboard's panels, in panel order.
-fn panel_queries(dashboard: &Value) -> Vec<(String, usize, String, Option<String>)> {
-    let Some(panels) = dashboard.pointer("/spec/panels").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (key, panel) in panels {
-        let queries = panel.pointer("/spec/queries").and_then(Value::as_array);
-        for (index, query) in queries.into_iter().flatten().enumerate() {
-            let plugin = query.pointer("/spec/plugin");
-            if plugin.and_then(|p| p["kind"].as_str()) != Some("PrometheusTimeSeriesQuery") {
-                continue;
-            }
-            let Some(text) = plugin
-                .and_then(|p| p.pointer("/spec/query"))
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            let datasource = plugin
-                .and_then(|p| p.pointer("/spec/datasource/name"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            out.push((key.clone(), index, text.to_owned(), datasource));
-        }
-    }
-    out
-}
-
-/// The ladder step that gives at most [`TARGET_POINTS`] points over `range_ms`.
-fn live_step(range_ms: i64) -> i64 {
-    let needed = (range_ms + TARGET_POINTS - 1) / TARGET_POINTS;
-    STEP_LADDER_MS
-        .iter()
-        .copied()
-        .find(|s| *s >= needed)
-        .unwrap_or(86_400_000)
-}
-
 async fn stream(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,47 +185,11 @@ async fn stream(
     let layer = &state.settings.query_layer;
     let min_refresh_ms = i64::try_from(layer.stream_min_refresh.as_millis()).unwrap_or(5_000);
     let params = parse_params(raw.as_deref(), min_refresh_ms)?;
-    let document = state
-        .resources
-        .get(&caller, Kind::Dashboard, Some(&project), &dashboard)
-        .await?
-        .document;
-    let range_ms = params
-        .range_ms
-        .or_else(|| {
-            document
-                .pointer("/spec/duration")
-                .and_then(Value::as_str)
-                .and_then(|d| pharos_model::parse_duration(d).ok())
-                .and_then(|d| i64::try_from(d.as_millis()).ok())
-        })
-        .unwrap_or(3_600_000)
-        .min(MAX_RANGE_MS);
-    let step_ms = live_step(range_ms);
-    let builtins = render::Builtins {
-        project: project.clone(),
-        dashboard: dashboard.clone(),
+    let Prepared {
+        queries,
         range_ms,
         step_ms,
-    };
-    let mut queries = Vec::new();
-    for (panel, index, template, datasource_name) in panel_queries(&document) {
-        let query = render::render(&template, &params.values, &builtins).map_err(|missing| {
-            format!("the variable ${missing} has no value: pass var-{missing}=...")
-        });
-        let datasource =
-            match crate::shares::datasource_for(&state, &project, &document, datasource_name).await
-            {
-                Ok(reference) if reference.authorize(&caller).is_ok() => Some(reference),
-                _ => None,
-            };
-        queries.push(LiveQuery {
-            panel,
-            index,
-            query,
-            datasource,
-        });
-    }
+    } = queries::prepare(&state, &caller, &project, &dashboard, &params).await?;
     let mut limits = vec![(
         format!("address\u{0}{client}"),
         layer.max_streams_per_address,
@@ -439,12 +360,5 @@ mod tests {
                 .to_string();
             assert!(error.contains(says), "{bad}: {error}");
         }
-    }
-
-    #[test]
-    fn live_steps_come_from_the_ladder() {
-        assert_eq!(live_step(3_600_000), 15_000);
-        assert_eq!(live_step(6 * 3_600_000), 30_000);
-        assert_eq!(live_step(7 * 86_400_000), 900_000);
     }
 }

@@ -237,6 +237,32 @@ pub(crate) async fn range_through(
         })
 }
 
+/// The alerting rules (`/api/v1/rules?type=alert`, the `groups` array) of the Prometheus the
+/// datasource `reference` names; none for the embedded store, which evaluates no rules. Read
+/// by the server itself, past the tenant allow-list: callers only pass on what matches a query
+/// the requester may run.
+pub(crate) async fn alerting_rules_of(
+    state: &AppState,
+    reference: DatasourceRef,
+) -> Result<serde_json::Value, QueryFailure> {
+    let target = target::resolve_cached(state, reference)
+        .await
+        .map_err(|e| QueryFailure::from_api(&e))?;
+    if target.plugin_kind != "PrometheusDatasource" || query::embedded_of(state, &target).is_some()
+    {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    let (remote, _) = query::remote_of(state, &target);
+    remote
+        .get_data("/api/v1/rules", &[("type", "alert")])
+        .await
+        .map(|data| data["groups"].clone())
+        .map_err(|e| QueryFailure {
+            error_type: e.error_type().to_owned(),
+            message: e.to_string(),
+        })
+}
+
 /// Why [`range_through`] gave no answer, in the Prometheus error vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QueryFailure {

@@ -93,17 +93,28 @@ fn parse(params: &PromParams, range: bool) -> Result<Question, PromError> {
 /// The backend of `target`: the embedded store when the datasource points at this server,
 /// else its URL over HTTP with its headers and credentials.
 fn backend_of(state: &AppState, target: &ProxyTarget) -> (Arc<dyn MetricsBackend>, String) {
-    if let Some(metrics) = &state.metrics
-        && state
-            .identity
-            .internal_header_for(target.http.url.as_str())
-            .is_some()
-    {
-        return (
-            Arc::new(LocalBackend::new(Arc::clone(metrics))),
-            "embedded".to_owned(),
-        );
+    if let Some(metrics) = embedded_of(state, target) {
+        return (Arc::new(LocalBackend::new(metrics)), "embedded".to_owned());
     }
+    let (backend, identity) = remote_of(state, target);
+    (Arc::new(backend), identity)
+}
+
+/// The embedded store, when `target` is this server's own `local` datasource.
+pub(super) fn embedded_of(
+    state: &AppState,
+    target: &ProxyTarget,
+) -> Option<Arc<pharos_query::LocalMetrics>> {
+    let metrics = state.metrics.as_ref()?;
+    state
+        .identity
+        .internal_header_for(target.http.url.as_str())
+        .map(|_| Arc::clone(metrics))
+}
+
+/// `target` as a remote Prometheus API, and an identity for cache keys: two datasources with
+/// the same URL but other credentials must not share answers.
+pub(super) fn remote_of(state: &AppState, target: &ProxyTarget) -> (PrometheusHttp, String) {
     let mut headers: Vec<(String, String)> = target
         .http
         .headers
@@ -114,7 +125,6 @@ fn backend_of(state: &AppState, target: &ProxyTarget) -> (Arc<dyn MetricsBackend
     if let Some(authorization) = &target.authorization {
         headers.push(("authorization".to_owned(), authorization.clone()));
     }
-    // Two datasources with the same URL but other credentials must not share answers.
     let identity = pharos_auth::opaque::digest(&format!(
         "{}\n{}",
         target.http.url,
@@ -131,7 +141,7 @@ fn backend_of(state: &AppState, target: &ProxyTarget) -> (Arc<dyn MetricsBackend
         state.settings.proxy.timeout,
         target.label.clone(),
     );
-    (Arc::new(backend), identity)
+    (backend, identity)
 }
 
 /// Answers `question` through the query layer, as the Prometheus API would.

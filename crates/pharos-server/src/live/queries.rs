@@ -1,0 +1,136 @@
+//! The dashboard's panel queries as a live consumer runs them: Prometheus queries only, their
+//! variables filled in, their datasource resolved (and checked against the caller), with the
+//! window and step of the request.
+
+use pharos_model::Kind;
+use pharos_query::STEP_LADDER_MS;
+use serde_json::Value;
+
+use super::{MAX_RANGE_MS, StreamParams, render};
+use crate::{error::ApiResult, identity::Caller, proxy::DatasourceRef, state::AppState};
+
+/// Points a live window aims at (the step is the ladder step that gives at most this many).
+const TARGET_POINTS: i64 = 720;
+
+/// One panel query of the dashboard, ready to run.
+pub(super) struct LiveQuery {
+    pub panel: String,
+    pub index: usize,
+    /// The query with variables filled in, or why it cannot run.
+    pub query: Result<String, String>,
+    pub datasource: Option<DatasourceRef>,
+}
+
+/// The Prometheus queries of the dashboard's panels, in panel order.
+fn panel_queries(dashboard: &Value) -> Vec<(String, usize, String, Option<String>)> {
+    let Some(panels) = dashboard.pointer("/spec/panels").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, panel) in panels {
+        let queries = panel.pointer("/spec/queries").and_then(Value::as_array);
+        for (index, query) in queries.into_iter().flatten().enumerate() {
+            let plugin = query.pointer("/spec/plugin");
+            if plugin.and_then(|p| p["kind"].as_str()) != Some("PrometheusTimeSeriesQuery") {
+                continue;
+            }
+            let Some(text) = plugin
+                .and_then(|p| p.pointer("/spec/query"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let datasource = plugin
+                .and_then(|p| p.pointer("/spec/datasource/name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out.push((key.clone(), index, text.to_owned(), datasource));
+        }
+    }
+    out
+}
+
+/// The ladder step that gives at most [`TARGET_POINTS`] points over `range_ms`.
+pub(super) fn live_step(range_ms: i64) -> i64 {
+    let needed = (range_ms + TARGET_POINTS - 1) / TARGET_POINTS;
+    STEP_LADDER_MS
+        .iter()
+        .copied()
+        .find(|s| *s >= needed)
+        .unwrap_or(86_400_000)
+}
+
+/// A dashboard's queries, ready for one window.
+pub(super) struct Prepared {
+    pub queries: Vec<LiveQuery>,
+    pub range_ms: i64,
+    pub step_ms: i64,
+}
+
+/// Reads the dashboard (as `caller`: one they may not read answers as a missing one) and
+/// prepares its queries for `params`.
+pub(super) async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    project: &str,
+    dashboard: &str,
+    params: &StreamParams,
+) -> ApiResult<Prepared> {
+    let document = state
+        .resources
+        .get(caller, Kind::Dashboard, Some(project), dashboard)
+        .await?
+        .document;
+    let range_ms = params
+        .range_ms
+        .or_else(|| {
+            document
+                .pointer("/spec/duration")
+                .and_then(Value::as_str)
+                .and_then(|d| pharos_model::parse_duration(d).ok())
+                .and_then(|d| i64::try_from(d.as_millis()).ok())
+        })
+        .unwrap_or(3_600_000)
+        .min(MAX_RANGE_MS);
+    let step_ms = live_step(range_ms);
+    let builtins = render::Builtins {
+        project: project.to_owned(),
+        dashboard: dashboard.to_owned(),
+        range_ms,
+        step_ms,
+    };
+    let mut queries = Vec::new();
+    for (panel, index, template, datasource_name) in panel_queries(&document) {
+        let query = render::render(&template, &params.values, &builtins).map_err(|missing| {
+            format!("the variable ${missing} has no value: pass var-{missing}=...")
+        });
+        let datasource =
+            match crate::shares::datasource_for(state, project, &document, datasource_name).await {
+                Ok(reference) if reference.authorize(caller).is_ok() => Some(reference),
+                _ => None,
+            };
+        queries.push(LiveQuery {
+            panel,
+            index,
+            query,
+            datasource,
+        });
+    }
+    Ok(Prepared {
+        queries,
+        range_ms,
+        step_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_steps_come_from_the_ladder() {
+        assert_eq!(live_step(3_600_000), 15_000);
+        assert_eq!(live_step(6 * 3_600_000), 30_000);
+        assert_eq!(live_step(7 * 86_400_000), 900_000);
+    }
+}
