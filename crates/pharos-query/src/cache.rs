@@ -14,8 +14,11 @@ use std::{
 
 use moka::{Expiry, future::Cache};
 
-use crate::backend::{
-    BackendError, BackendFuture, InstantQuery, MetricsBackend, QueryAnswer, RangeQuery, Served,
+use crate::{
+    backend::{
+        BackendError, BackendFuture, InstantQuery, MetricsBackend, QueryAnswer, RangeQuery, Served,
+    },
+    shared_tier::{RedisTier, SharedAnswer},
 };
 
 /// How long answers are kept.
@@ -60,10 +63,12 @@ fn weight(entry: &Arc<Entry>) -> u32 {
     u32::try_from(entry.answer.approximate_bytes() + 64).unwrap_or(u32::MAX)
 }
 
-/// The answers of every source, shared by all requests of the process.
+/// The answers of every source, shared by all requests of the process (and, with Redis, by
+/// every replica).
 pub struct QueryCache {
     fresh: Cache<String, Arc<Entry>>,
     last_good: Option<Cache<String, Arc<Entry>>>,
+    shared: Option<RedisTier>,
     settings: CacheSettings,
 }
 
@@ -76,7 +81,17 @@ impl std::fmt::Debug for QueryCache {
 }
 
 impl QueryCache {
-    /// An empty cache with `settings`.
+    /// An empty cache with `settings`, shared through Redis at `redis_url` when given (an
+    /// unusable URL is an error here, at start).
+    pub fn with_redis(settings: CacheSettings, redis_url: Option<&str>) -> Result<Self, String> {
+        let shared = redis_url.map(RedisTier::new).transpose()?;
+        Ok(Self {
+            shared,
+            ..Self::new(settings)
+        })
+    }
+
+    /// An empty cache with `settings`, in this process only.
     pub fn new(settings: CacheSettings) -> Self {
         let fresh = Cache::builder()
             .max_capacity(settings.max_bytes)
@@ -94,6 +109,7 @@ impl QueryCache {
         Self {
             fresh,
             last_good,
+            shared: None,
             settings,
         }
     }
@@ -146,24 +162,55 @@ impl Cached {
             return fetch.await;
         }
         let fetched_here = AtomicBool::new(false);
+        let from_replica = AtomicBool::new(false);
+        let shared = self.cache.shared.as_ref();
+        let stale_for = self.cache.settings.stale_for;
         let outcome = self
             .cache
             .fresh
             .try_get_with(key.clone(), async {
+                // Another replica may have answered the same question already.
+                if let Some(stored) = match shared {
+                    Some(tier) => tier.get("fresh", &key).await,
+                    None => None,
+                } {
+                    let left = stored.expires_ms - now_ms();
+                    if left > 0 {
+                        from_replica.store(true, Ordering::Relaxed);
+                        return Ok(Arc::new(Entry {
+                            answer: stored.answer,
+                            fetched_ms: stored.fetched_ms,
+                            ttl: Duration::from_millis(u64::try_from(left).unwrap_or(1)),
+                        }));
+                    }
+                }
                 fetched_here.store(true, Ordering::Relaxed);
                 let answer = fetch.await?;
+                let fetched_ms = now_ms();
+                if let Some(tier) = shared {
+                    let stored = SharedAnswer {
+                        answer: answer.clone(),
+                        fetched_ms,
+                        expires_ms: fetched_ms + i64::try_from(ttl.as_millis()).unwrap_or(0),
+                    };
+                    tier.set("fresh", &key, &stored, ttl).await;
+                    if !stale_for.is_zero() {
+                        tier.set("stale", &key, &stored, stale_for).await;
+                    }
+                }
                 Ok::<_, BackendError>(Arc::new(Entry {
                     answer,
-                    fetched_ms: now_ms(),
+                    fetched_ms,
                     ttl,
                 }))
             })
             .await;
-        let served = if fetched_here.load(Ordering::Relaxed) {
-            Served::Backend
-        } else {
-            Served::Cache
-        };
+        let served =
+            if fetched_here.load(Ordering::Relaxed) && !from_replica.load(Ordering::Relaxed) {
+                Served::Backend
+            } else {
+                Served::Cache
+            };
         match outcome {
             Ok(entry) => {
                 if served == Served::Backend
@@ -178,10 +225,19 @@ impl Cached {
             }
             Err(error) => {
                 let error = BackendError::clone(&error);
-                let stale = match (&self.cache.last_good, error.is_outage()) {
+                let mut stale = match (&self.cache.last_good, error.is_outage()) {
                     (Some(last_good), true) => last_good.get(&key).await,
                     _ => None,
                 };
+                if let (None, Some(tier), true) = (&stale, shared, error.is_outage()) {
+                    stale = tier.get("stale", &key).await.map(|stored| {
+                        Arc::new(Entry {
+                            answer: stored.answer,
+                            fetched_ms: stored.fetched_ms,
+                            ttl,
+                        })
+                    });
+                }
                 let Some(entry) = stale else {
                     return Err(error);
                 };

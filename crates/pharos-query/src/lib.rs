@@ -53,6 +53,7 @@ mod metadata;
 mod options;
 mod remote;
 mod selectors;
+mod shared_tier;
 mod status;
 mod step;
 

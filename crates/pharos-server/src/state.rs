@@ -70,9 +70,17 @@ impl AppState {
             .pool_max_idle_per_host(64)
             .build()?;
         let identity = IdentityService::new(store.clone(), Arc::clone(&settings));
-        let query_cache = Arc::new(pharos_query::QueryCache::new(
-            settings.query_layer.cache_settings(),
-        ));
+        let layer = &settings.query_layer;
+        let redis_url = settings
+            .rate_limit
+            .redis_url
+            .as_deref()
+            .filter(|_| layer.shared_cache);
+        // The URL was checked by `ServerSettings::validate`; an unusable one caches in process.
+        let query_cache = Arc::new(
+            pharos_query::QueryCache::with_redis(layer.cache_settings(), redis_url)
+                .unwrap_or_else(|_| pharos_query::QueryCache::new(layer.cache_settings())),
+        );
         Ok(Self {
             resources: ResourceService::new(store, Arc::clone(&settings), identity.clone()),
             identity,

@@ -146,7 +146,7 @@ async fn identical_panel_queries_cost_prometheus_one_query() {
 }
 
 #[tokio::test]
-async fn a_week_at_fifteen_seconds_is_answered_at_five_minutes_and_says_so() {
+async fn through_prometheus_a_week_at_fifteen_seconds_is_answered_at_five_minutes() {
     let Some(prometheus) = prometheus_url() else {
         return;
     };

@@ -14,6 +14,8 @@ pub struct QueryLayerSettings {
     /// Keep answers and share concurrent identical queries (off: every request goes to the
     /// backend).
     pub cache: bool,
+    /// Share answers between replicas through the Redis of `rate_limit.redis_url` (when set).
+    pub shared_cache: bool,
     /// Memory for cached answers, bytes (estimated).
     pub cache_max_bytes: u64,
     /// How long an answer that reaches "now" is reused (the freshness bound of live charts).
@@ -42,6 +44,7 @@ impl Default for QueryLayerSettings {
     fn default() -> Self {
         Self {
             cache: true,
+            shared_cache: true,
             cache_max_bytes: 256 * 1024 * 1024,
             recent_ttl: Duration::from_secs(15),
             historical_ttl: Duration::from_secs(300),
