@@ -128,6 +128,8 @@ start_pharos() {
   port=$(free_port)
   mkdir -p "$data_dir"
   args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir" --auth "${BENCH_AUTH:-native}")
+  # BENCH_CONFIG: a config file for this server (limits a bench must raise).
+  [[ -z ${BENCH_CONFIG:-} ]] || args+=(--config "$BENCH_CONFIG")
   [[ -z $database_url ]] || args+=(--database-url "$database_url")
   PHAROS_ADMIN_PASSWORD=$BENCH_ADMIN_PASSWORD "$(pharos_binary)" "${args[@]}" >"$data_dir/log" 2>&1 </dev/null &
   PHAROS_PID=$!
