@@ -20,7 +20,7 @@ pub mod timestamp;
 pub use duration::{format_duration, parse_duration};
 pub use errors::{ValidationError, ValidationErrors};
 pub use kind::Kind;
-pub use name::validate_name;
+pub use name::{MAX_NAME_LENGTH, validate_name};
 pub use proxy::{
     AllowedEndpoint, HttpProxySpec, SecretSpec, datasource_is_default, datasource_plugin_kind,
     find_http_proxy,

@@ -29,6 +29,7 @@ pub use state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resources::routes(&state))
+        .merge(resources::portable_routes())
         .merge(proxy::routes())
         .merge(prom_api::routes())
         .merge(system::routes())

@@ -4,8 +4,10 @@
 mod api;
 mod document;
 mod history;
+mod portable;
 mod service;
 
 pub use api::{API_KINDS, routes};
 pub use document::{SECRET_PLACEHOLDER, etag_for, parse_etag};
+pub use portable::routes as portable_routes;
 pub use service::{ListParams, ResourceService, Versioned};
