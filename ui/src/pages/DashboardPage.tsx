@@ -1,6 +1,7 @@
-// One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module and
-// saves with If-Match. A refused save (412/409) shows the server's message above the dashboard and
-// rejects, so Perses stays in edit mode with everything the user changed.
+// One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module (live
+// when it has a refresh interval: docs/user/ui.md, "Live mode") and saves with If-Match. A refused
+// save (412/409) shows the server's message above the dashboard and rejects, so Perses stays in
+// edit mode with everything the user changed.
 import { lazy, useCallback, useEffect, useRef, useState } from 'react';
 import { Link as RouterLink, useLocation, useNavigate, useParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
@@ -174,6 +175,7 @@ export default function DashboardPage() {
           onSave={onSave}
           title={title}
           timeZone={timeZoneOf(preferences)}
+          live
           actions={
             can('share', 'Dashboard', project)
               ? (current) => <ShareButton project={project} dashboard={name} current={current} />
