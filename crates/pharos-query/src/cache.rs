@@ -152,9 +152,13 @@ impl Cached {
         }
     }
 
+    /// The answer to the question `key`. `loose` names the same question for any window of the
+    /// same length and step: a relative range moves on every step, and during an outage the
+    /// last good answer of an earlier window is better than none.
     async fn answer(
         &self,
         key: String,
+        loose: Option<String>,
         ttl: Duration,
         fetch: BackendFuture<'_, Result<QueryAnswer, BackendError>>,
     ) -> Result<QueryAnswer, BackendError> {
@@ -195,7 +199,9 @@ impl Cached {
                     };
                     tier.set("fresh", &key, &stored, ttl).await;
                     if !stale_for.is_zero() {
-                        tier.set("stale", &key, &stored, stale_for).await;
+                        for stale_key in std::iter::once(&key).chain(loose.as_ref()) {
+                            tier.set("stale", stale_key, &stored, stale_for).await;
+                        }
                     }
                 }
                 Ok::<_, BackendError>(Arc::new(Entry {
@@ -216,6 +222,9 @@ impl Cached {
                 if served == Served::Backend
                     && let Some(last_good) = &self.cache.last_good
                 {
+                    if let Some(loose) = &loose {
+                        last_good.insert(loose.clone(), Arc::clone(&entry)).await;
+                    }
                     last_good.insert(key, Arc::clone(&entry)).await;
                 }
                 Ok(QueryAnswer {
@@ -225,18 +234,25 @@ impl Cached {
             }
             Err(error) => {
                 let error = BackendError::clone(&error);
-                let mut stale = match (&self.cache.last_good, error.is_outage()) {
-                    (Some(last_good), true) => last_good.get(&key).await,
-                    _ => None,
-                };
-                if let (None, Some(tier), true) = (&stale, shared, error.is_outage()) {
-                    stale = tier.get("stale", &key).await.map(|stored| {
-                        Arc::new(Entry {
-                            answer: stored.answer,
-                            fetched_ms: stored.fetched_ms,
-                            ttl,
-                        })
-                    });
+                let mut stale = None;
+                if error.is_outage() {
+                    for stale_key in std::iter::once(&key).chain(loose.as_ref()) {
+                        if let Some(last_good) = &self.cache.last_good {
+                            stale = last_good.get(stale_key).await;
+                        }
+                        if let (None, Some(tier)) = (&stale, shared) {
+                            stale = tier.get("stale", stale_key).await.map(|stored| {
+                                Arc::new(Entry {
+                                    answer: stored.answer,
+                                    fetched_ms: stored.fetched_ms,
+                                    ttl,
+                                })
+                            });
+                        }
+                        if stale.is_some() {
+                            break;
+                        }
+                    }
                 }
                 let Some(entry) = stale else {
                     return Err(error);
@@ -266,7 +282,7 @@ impl MetricsBackend for Cached {
             self.source, query.time_ms, query.query
         );
         let ttl = self.ttl(query.time_ms, 0);
-        Box::pin(self.answer(key, ttl, self.inner.instant(query)))
+        Box::pin(self.answer(key, None, ttl, self.inner.instant(query)))
     }
 
     fn range<'a>(
@@ -277,8 +293,15 @@ impl MetricsBackend for Cached {
             "{}\u{0}range\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
             self.source, query.start_ms, query.end_ms, query.step_ms, query.query
         );
+        let loose = format!(
+            "{}\u{0}range-window\u{0}{}\u{0}{}\u{0}{}",
+            self.source,
+            query.end_ms - query.start_ms,
+            query.step_ms,
+            query.query
+        );
         let ttl = self.ttl(query.end_ms, query.step_ms);
-        Box::pin(self.answer(key, ttl, self.inner.range(query)))
+        Box::pin(self.answer(key, Some(loose), ttl, self.inner.range(query)))
     }
 }
 
@@ -459,6 +482,13 @@ mod tests {
             warning.starts_with("data from ") && warning.contains("connection refused"),
             "{warning}"
         );
+        // The window of a relative range moves on; the last answer of the same span stands in.
+        let moved = cached
+            .range(&range("up", now_ms() + 60_000))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(moved.served, Served::Stale { .. }));
+        assert_eq!(moved.data, good.data);
         // A question never answered has nothing to fall back on.
         let unseen = cached.range(&range("never", now_ms())).await;
         assert!(matches!(unseen, Err(BackendError::Unavailable(_))));

@@ -186,7 +186,7 @@ async fn the_stream_pushes_each_panels_window_at_every_tick() {
     // Variables as the UI fills them, and the tenant's namespace is enforced on top.
     assert_eq!(
         latency["query"],
-        "histogram_quantile(0.95, sum by (le) (rate(request_duration_seconds_bucket{model=~\"(llama|mistral)\"}[1m])))"
+        "histogram_quantile(0.95, sum by (le) (rate(request_duration_seconds_bucket{model=~\"(llama|mistral)\"}[4m])))"
     );
     let mut ticks = std::collections::BTreeMap::<i64, usize>::new();
     // The first round comes at once, then one per tick: three rounds of two queries.

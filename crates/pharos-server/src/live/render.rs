@@ -24,8 +24,9 @@ pub struct Builtins {
     pub step_ms: i64,
 }
 
-/// The scrape interval Perses assumes for `$__rate_interval`.
-const SCRAPE_INTERVAL_MS: i64 = 15_000;
+/// The scrape interval Perses assumes for `$__rate_interval` when the datasource names none
+/// (the Prometheus plugin's default, `1m`), so the stream fills it in as the browser does.
+const SCRAPE_INTERVAL_MS: i64 = 60_000;
 
 /// Perses' "all values" marker.
 const ALL_VALUES: &str = "$__all";
@@ -160,7 +161,7 @@ mod tests {
         assert_eq!(
             rendered.as_deref(),
             Ok(
-                r#"sum by (gpu) (rate(dcgm_x{namespace="team-a", gpu=~"(0|1)", pod=~"(a\.b|c)"}[1m]))"#
+                r#"sum by (gpu) (rate(dcgm_x{namespace="team-a", gpu=~"(0|1)", pod=~"(a\.b|c)"}[4m]))"#
             )
         );
         assert_eq!(
