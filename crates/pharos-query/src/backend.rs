@@ -44,8 +44,9 @@ pub struct RangeQuery {
 /// annotations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryAnswer {
-    /// `{"resultType": ..., "result": ...}`.
-    pub data: Value,
+    /// `{"resultType": ..., "result": ...}`, shared: a cached answer is handed to every reader
+    /// without copying it.
+    pub data: Arc<Value>,
     /// The API's `warnings`.
     pub warnings: Vec<String>,
     /// The API's `infos`.
@@ -79,16 +80,25 @@ impl QueryAnswer {
             .map_or(0, Vec::len)
     }
 
-    /// The whole success envelope, as the Prometheus API sends it.
-    pub fn to_envelope(&self) -> Value {
-        let mut envelope = serde_json::json!({"status": "success", "data": self.data});
-        if !self.warnings.is_empty() {
-            envelope["warnings"] = Value::from(self.warnings.clone());
+    /// The whole success envelope as the Prometheus API sends it, serialised without copying
+    /// the data.
+    pub fn envelope_bytes(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            status: &'static str,
+            data: &'a Value,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            warnings: &'a [String],
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            infos: &'a [String],
         }
-        if !self.infos.is_empty() {
-            envelope["infos"] = Value::from(self.infos.clone());
-        }
-        envelope
+        serde_json::to_vec(&Envelope {
+            status: "success",
+            data: &self.data,
+            warnings: &self.warnings,
+            infos: &self.infos,
+        })
+        .unwrap_or_default()
     }
 
     /// Rough size in bytes, for the cache's weigher.
@@ -237,7 +247,7 @@ impl LocalBackend {
 
 fn answer_of(result: &pharos_promql::QueryResult) -> QueryAnswer {
     QueryAnswer {
-        data: serde_json::to_value(result).unwrap_or(Value::Null),
+        data: Arc::new(serde_json::to_value(result).unwrap_or(Value::Null)),
         warnings: result.warnings().into_iter().map(str::to_owned).collect(),
         infos: result.infos().into_iter().map(str::to_owned).collect(),
         served: Served::Backend,

@@ -360,7 +360,9 @@ mod tests {
                     });
                 }
                 Ok(QueryAnswer {
-                    data: json!({"resultType": "matrix", "result": [{"metric": {}, "values": [[1, format!("{call}")]]}]}),
+                    data: Arc::new(
+                        json!({"resultType": "matrix", "result": [{"metric": {}, "values": [[1, format!("{call}")]]}]}),
+                    ),
                     warnings: Vec::new(),
                     infos: Vec::new(),
                     served: Served::Backend,

@@ -65,7 +65,9 @@ impl PrometheusHttp {
         params: &[(&str, &str)],
     ) -> Result<Value, BackendError> {
         let request = self.client.get(self.endpoint(path)).query(params);
-        self.send(request).await.map(|answer| answer.data)
+        self.send(request)
+            .await
+            .map(|answer| Value::clone(&answer.data))
     }
 
     async fn post(&self, path: &str, form: &[(&str, String)]) -> Result<QueryAnswer, BackendError> {
@@ -163,7 +165,7 @@ pub fn read_envelope(label: &str, status: u16, body: &[u8]) -> Result<QueryAnswe
     match envelope["status"].as_str() {
         Some("success") if envelope["data"].is_object() && (200..300).contains(&status) => {
             Ok(QueryAnswer {
-                data: envelope["data"].clone(),
+                data: std::sync::Arc::new(envelope["data"].clone()),
                 warnings: strings(&envelope["warnings"]),
                 infos: strings(&envelope["infos"]),
                 served: crate::backend::Served::Backend,

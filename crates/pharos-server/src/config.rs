@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 mod providers;
 mod query_layer;
+mod web;
+
+pub use web::{CorsSettings, HstsSettings};
 
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
@@ -67,6 +70,7 @@ impl ServerSettings {
             })?;
         }
         security.providers.validate()?;
+        security.cors.validate()?;
         self.query_layer.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
@@ -360,6 +364,10 @@ pub struct SecuritySettings {
     pub refresh_token_ttl: Duration,
     /// Session cookie attributes.
     pub cookie: CookieSettings,
+    /// Cross-origin API calls (off unless origins are listed).
+    pub cors: CorsSettings,
+    /// `Strict-Transport-Security`.
+    pub hsts: HstsSettings,
     /// Failed logins allowed per login name and per client address within
     /// `login_failure_window` before further attempts are refused with 429.
     pub max_login_failures: u32,
@@ -389,6 +397,8 @@ impl Default for SecuritySettings {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(24 * 3600),
             cookie: CookieSettings::default(),
+            cors: CorsSettings::default(),
+            hsts: HstsSettings::default(),
             max_login_failures: 10,
             login_failure_window: Duration::from_secs(5 * 60),
             audit_retention: Duration::from_secs(90 * 24 * 3600),

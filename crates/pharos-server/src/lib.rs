@@ -16,6 +16,7 @@ pub mod state;
 mod system;
 pub mod telemetry;
 mod ui;
+mod web_guards;
 
 use std::time::Duration;
 
@@ -50,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             identity::layer::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web_guards::web_guards,
         ))
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())

@@ -88,7 +88,7 @@ async fn identical_panel_queries_cost_prometheus_one_query() {
         return;
     };
     let app = app_with_datasource(ServerSettings::default(), &prometheus).await;
-    let question = "sum by (namespace) (rate(http_requests_total[5m]))";
+    let question = "sum by (namespace) (rate(pharos_test_requests_total[5m]))";
     let before = prometheus_range_queries(&prometheus).await;
     let answers = futures::future::join_all(
         (0..20).map(|_| query_range(&app, question, DATA_END - 3600, DATA_END, "60")),

@@ -211,7 +211,7 @@ pub(crate) fn cache_word(served: Served) -> &'static str {
 fn success(answer: &QueryAnswer) -> Response {
     let cache = cache_word(answer.served);
     metrics::counter!("pharos_query_layer_answers_total", "cache" => cache).increment(1);
-    let body = serde_json::to_vec(&answer.to_envelope()).unwrap_or_default();
+    let body = answer.envelope_bytes();
     (
         [
             (

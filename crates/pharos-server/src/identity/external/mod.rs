@@ -342,6 +342,10 @@ impl ExternalProviders {
 
     /// The OIDC provider that issued `token`, judged by its (unverified) `iss`.
     pub fn issuer_of(&self, token: &str) -> Option<Arc<Provider>> {
+        // Most deployments have no OIDC provider: no token needs decoding then.
+        if !self.providers.iter().any(|p| p.kind == ProviderKind::Oidc) {
+            return None;
+        }
         let issuer = external::unverified_issuer(token)?;
         self.providers
             .iter()
