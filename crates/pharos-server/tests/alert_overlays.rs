@@ -12,17 +12,7 @@ use pharos_server::ServerSettings;
 use serde_json::{Value, json};
 
 fn prometheus_url() -> Option<String> {
-    match std::env::var("PHAROS_TEST_PROMETHEUS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("PHAROS_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "PHAROS_REQUIRE_PEERS=1 but PHAROS_TEST_PROMETHEUS_URL is not set"
-            );
-            eprintln!("PHAROS_TEST_PROMETHEUS_URL not set: real-Prometheus test skipped");
-            None
-        }
-    }
+    common::peer_url("PROMETHEUS")
 }
 
 fn panel(query: &str) -> Value {

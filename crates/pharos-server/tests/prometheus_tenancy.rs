@@ -14,17 +14,7 @@ use serde_json::{Value, json};
 const DATA_END: i64 = 1_767_225_600;
 
 fn prometheus_url() -> Option<String> {
-    match std::env::var("PHAROS_TEST_PROMETHEUS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("PHAROS_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "PHAROS_REQUIRE_PEERS=1 but PHAROS_TEST_PROMETHEUS_URL is not set: start the peers with scripts/peers.sh"
-            );
-            eprintln!("PHAROS_TEST_PROMETHEUS_URL not set: real-Prometheus test skipped");
-            None
-        }
-    }
+    common::peer_url("PROMETHEUS")
 }
 
 async fn app(prometheus: &str, on_conflict: ConflictPolicy) -> common::TestApp {

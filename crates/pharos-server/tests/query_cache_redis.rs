@@ -18,17 +18,7 @@ use pharos_server::ServerSettings;
 use serde_json::json;
 
 fn redis_url() -> Option<String> {
-    match std::env::var("PHAROS_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("PHAROS_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "PHAROS_REQUIRE_PEERS=1 but PHAROS_TEST_REDIS_URL is unset"
-            );
-            eprintln!("PHAROS_TEST_REDIS_URL not set: Redis test skipped");
-            None
-        }
-    }
+    common::peer_url("REDIS")
 }
 
 /// A Prometheus-speaking upstream that counts calls and can be switched off.

@@ -17,17 +17,7 @@ use serde_json::json;
 use tower::ServiceExt as _;
 
 fn redis_url() -> Option<String> {
-    match std::env::var("PHAROS_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("PHAROS_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "PHAROS_REQUIRE_PEERS=1 but PHAROS_TEST_REDIS_URL is unset: start the peers (scripts/peers.sh start redis)"
-            );
-            eprintln!("PHAROS_TEST_REDIS_URL not set: Redis test skipped");
-            None
-        }
-    }
+    common::peer_url("REDIS")
 }
 
 /// A login attempt against one replica's router, from a client address of its own (so the

@@ -258,6 +258,23 @@ pub async fn admin_token(state: &AppState) -> String {
         .access_token
 }
 
+/// The URL of a peer from `scripts/peers.sh` (`PHAROS_TEST_<NAME>_URL`), or `None` to skip the
+/// test — unless `PHAROS_REQUIRE_PEERS=1`, which makes a missing peer a failure.
+pub fn peer_url(name: &str) -> Option<String> {
+    let variable = format!("PHAROS_TEST_{name}_URL");
+    match std::env::var(&variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("PHAROS_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "PHAROS_REQUIRE_PEERS=1 but {variable} is not set: start the peers with scripts/peers.sh"
+            );
+            eprintln!("{variable} not set: test skipped");
+            None
+        }
+    }
+}
+
 /// Runs an async test body against SQLite and against PostgreSQL.
 #[macro_export]
 macro_rules! both_backends {
@@ -350,7 +367,10 @@ pub async fn recording_upstream() -> String {
         });
         // PromQL queries go through Pharos's query layer, which only accepts Prometheus
         // answers: the echo travels inside `data`.
-        if uri.path().ends_with("/api/v1/query") || uri.path().ends_with("/api/v1/query_range") {
+        let prometheus_query = (uri.path().ends_with("/api/v1/query")
+            || uri.path().ends_with("/api/v1/query_range"))
+            && !uri.path().starts_with("/loki/");
+        if prometheus_query {
             return axum::Json(serde_json::json!({"status": "success",
                 "data": {"resultType": "vector", "result": [], "echo": echo}}));
         }
