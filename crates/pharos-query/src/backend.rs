@@ -7,9 +7,9 @@
 
 use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
-use crate::{LocalMetrics, QueryError};
+use crate::{LocalMetrics, QueryError, result_data::ResultData};
 
 /// A boxed future, so backends can be used as trait objects.
 pub type BackendFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,9 +44,9 @@ pub struct RangeQuery {
 /// annotations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryAnswer {
-    /// `{"resultType": ..., "result": ...}`, shared: a cached answer is handed to every reader
-    /// without copying it.
-    pub data: Arc<Value>,
+    /// `{"resultType": ..., "result": ...}` as JSON text, shared: a cached answer is handed to
+    /// every reader, and written out, without being parsed or copied again.
+    pub data: ResultData,
     /// The API's `warnings`.
     pub warnings: Vec<String>,
     /// The API's `infos`.
@@ -74,10 +74,7 @@ pub enum Served {
 impl QueryAnswer {
     /// Series in a matrix or vector answer (0 for scalars and strings).
     pub fn series_count(&self) -> usize {
-        self.data["result"]
-            .as_array()
-            .filter(|_| matches!(self.data["resultType"].as_str(), Some("matrix" | "vector")))
-            .map_or(0, Vec::len)
+        self.data.series_count()
     }
 
     /// The whole success envelope as the Prometheus API sends it, serialised without copying
@@ -86,7 +83,7 @@ impl QueryAnswer {
         #[derive(serde::Serialize)]
         struct Envelope<'a> {
             status: &'static str,
-            data: &'a Value,
+            data: &'a RawValue,
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
             warnings: &'a [String],
             #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -94,26 +91,16 @@ impl QueryAnswer {
         }
         serde_json::to_vec(&Envelope {
             status: "success",
-            data: &self.data,
+            data: self.data.raw(),
             warnings: &self.warnings,
             infos: &self.infos,
         })
         .unwrap_or_default()
     }
 
-    /// Rough size in bytes, for the cache's weigher.
+    /// Size in bytes, for the cache's weigher.
     pub fn approximate_bytes(&self) -> usize {
-        fn size(value: &Value) -> usize {
-            match value {
-                Value::String(s) => s.len() + 8,
-                Value::Array(items) => 16 + items.iter().map(size).sum::<usize>(),
-                Value::Object(map) => {
-                    16 + map.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>()
-                }
-                _ => 8,
-            }
-        }
-        size(&self.data)
+        self.data.get().len()
             + self
                 .warnings
                 .iter()
@@ -247,7 +234,7 @@ impl LocalBackend {
 
 fn answer_of(result: &pharos_promql::QueryResult) -> QueryAnswer {
     QueryAnswer {
-        data: Arc::new(serde_json::to_value(result).unwrap_or(Value::Null)),
+        data: ResultData::from_serialize(result),
         warnings: result.warnings().into_iter().map(str::to_owned).collect(),
         infos: result.infos().into_iter().map(str::to_owned).collect(),
         served: Served::Backend,

@@ -360,8 +360,8 @@ mod tests {
                     });
                 }
                 Ok(QueryAnswer {
-                    data: Arc::new(
-                        json!({"resultType": "matrix", "result": [{"metric": {}, "values": [[1, format!("{call}")]]}]}),
+                    data: crate::ResultData::from_serialize(
+                        &json!({"resultType": "matrix", "result": [{"metric": {}, "values": [[1, format!("{call}")]]}]}),
                     ),
                     warnings: Vec::new(),
                     infos: Vec::new(),

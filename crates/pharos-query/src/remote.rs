@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use crate::ResultData;
+use serde_json::{Value, value::RawValue};
 
 use crate::backend::{
     BackendError, BackendFuture, InstantQuery, MetricsBackend, QueryAnswer, RangeQuery,
@@ -67,7 +68,7 @@ impl PrometheusHttp {
         let request = self.client.get(self.endpoint(path)).query(params);
         self.send(request)
             .await
-            .map(|answer| Value::clone(&answer.data))
+            .map(|answer| answer.data.to_value())
     }
 
     async fn post(&self, path: &str, form: &[(&str, String)]) -> Result<QueryAnswer, BackendError> {
@@ -139,47 +140,49 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+/// A Prometheus answer as it arrives; `data` is kept as text.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
 }
 
 /// Reads a Prometheus answer: a success envelope with a `data` object, or an error envelope
 /// (its type and message are kept); anything else is an outage.
 pub fn read_envelope(label: &str, status: u16, body: &[u8]) -> Result<QueryAnswer, BackendError> {
-    let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
         let text = String::from_utf8_lossy(body);
         return Err(BackendError::Unavailable(format!(
             "{label} answered HTTP {status} without a Prometheus JSON body: {}",
             text.chars().take(200).collect::<String>()
         )));
     };
-    match envelope["status"].as_str() {
-        Some("success") if envelope["data"].is_object() && (200..300).contains(&status) => {
-            Ok(QueryAnswer {
-                data: std::sync::Arc::new(envelope["data"].clone()),
-                warnings: strings(&envelope["warnings"]),
-                infos: strings(&envelope["infos"]),
+    let is_object = |raw: &RawValue| raw.get().trim_start().starts_with('{');
+    match envelope.status.as_str() {
+        "success" if (200..300).contains(&status) => match envelope.data {
+            Some(data) if is_object(&data) => Ok(QueryAnswer {
+                data: ResultData::from_raw(data),
+                warnings: envelope.warnings,
+                infos: envelope.infos,
                 served: crate::backend::Served::Backend,
-            })
-        }
-        Some("error") => {
-            let error_type = envelope["errorType"]
-                .as_str()
-                .unwrap_or("internal")
-                .to_owned();
-            let message = envelope["error"]
-                .as_str()
-                .unwrap_or("unknown error")
-                .to_owned();
+            }),
+            _ => Err(BackendError::Unavailable(format!(
+                "{label} answered HTTP {status} with JSON that is not a Prometheus answer"
+            ))),
+        },
+        "error" => {
+            let error_type = envelope.error_type.unwrap_or_else(|| "internal".to_owned());
+            let message = envelope.error.unwrap_or_else(|| "unknown error".to_owned());
             match (error_type.as_str(), status) {
                 ("timeout", _) => Err(BackendError::Timeout(format!("{label}: {message}"))),
                 (_, 500..) | ("unavailable" | "internal", _) => Err(BackendError::Unavailable(

@@ -97,7 +97,7 @@ impl RedisTier {
         };
         Some(SharedAnswer {
             answer: QueryAnswer {
-                data: std::sync::Arc::new(stored["data"].clone()),
+                data: crate::result_data::ResultData::from_serialize(&stored["data"]),
                 warnings: strings(&stored["warnings"]),
                 infos: strings(&stored["infos"]),
                 served: Served::Cache,
@@ -111,7 +111,7 @@ impl RedisTier {
     pub async fn set(&self, kind: &str, question: &str, answer: &SharedAnswer, ttl: Duration) {
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let value = json!({
-            "data": *answer.answer.data,
+            "data": answer.answer.data.raw(),
             "warnings": answer.answer.warnings,
             "infos": answer.answer.infos,
             "fetched_ms": answer.fetched_ms,

@@ -198,7 +198,7 @@ async fn alert_intervals(
     )
     .await
     .map_err(|failure| failure.message)?;
-    Ok(intervals(&answer.data, step_ms))
+    Ok(intervals(&answer.data.to_value(), step_ms))
 }
 
 #[cfg(test)]

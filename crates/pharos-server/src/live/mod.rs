@@ -30,7 +30,7 @@ use axum::{
 };
 use pharos_query::{RangeQuery, now_ms};
 use queries::{LiveQuery, Prepared};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -305,7 +305,7 @@ impl Session {
                     Ok(answer) => {
                         event["status"] = json!("success");
                         event["cache"] = json!(proxy::cache_word(answer.served));
-                        event["data"] = Value::clone(&answer.data);
+                        event["data"] = answer.data.to_value();
                         event["warnings"] = json!(answer.warnings);
                         event["infos"] = json!(answer.infos);
                     }
