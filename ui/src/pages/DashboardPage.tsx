@@ -1,5 +1,6 @@
 // One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module (live
-// when it has a refresh interval: docs/user/ui.md, "Live mode") and saves with If-Match. A refused
+// when it has a refresh interval: docs/user/ui.md, "Live mode"; with the alert rules watching its
+// charts: "Alert thresholds on charts") and saves with If-Match. A refused
 // save (412/409) shows the server's message above the dashboard and rejects, so Perses stays in
 // edit mode with everything the user changed.
 import { lazy, useCallback, useEffect, useRef, useState } from 'react';
@@ -176,6 +177,7 @@ export default function DashboardPage() {
           title={title}
           timeZone={timeZoneOf(preferences)}
           live
+          alerts
           actions={
             can('share', 'Dashboard', project)
               ? (current) => <ShareButton project={project} dashboard={name} current={current} />

@@ -6,9 +6,22 @@
 // `DashboardView` is Perses' `ViewDashboard` with one provider of its own: the time range provider
 // can stop Perses' polling while the server pushes the data (live mode, liveStream.ts) and the
 // refresh picker still shows the chosen interval. Panel plugins get a stale marker
-// (components/PanelNotices.tsx).
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { Box, ThemeProvider, type SxProps, type Theme } from '@mui/material';
+// (components/PanelNotices.tsx). Time-series panels also get the alert rules watching their queries
+// (threshold line, pending/firing bands, a chip: alertOverlays.ts), "Compare with…" an earlier time
+// (timeShift.ts, components/TimeShiftMenu.tsx) and share the crosshair and zoom.
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ComponentType,
+  type ReactNode,
+} from 'react';
+import { Box, ThemeProvider, Tooltip, alpha, useTheme, type SxProps, type Theme } from '@mui/material';
+import { Bell } from 'mdi-material-ui';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { JsonParam, QueryParamProvider, useQueryParam } from 'use-query-params';
 import { ReactRouter6Adapter } from 'use-query-params/adapters/react-router-6';
@@ -21,7 +34,10 @@ import {
   type BuiltinVariableDefinition,
   type DashboardResource,
   type DurationString,
+  type PanelDefinition,
+  type QueryDefinition,
   type TimeRangeValue,
+  type UnknownSpec,
 } from '@perses-dev/core';
 import {
   ChartsProvider,
@@ -32,6 +48,7 @@ import {
   combineSx,
   generateChartsTheme,
   getTheme,
+  useTimeZone,
 } from '@perses-dev/components';
 import {
   PluginRegistry,
@@ -45,8 +62,15 @@ import {
   usePluginBuiltinVariableDefinitions,
   useSetRefreshIntervalParams,
   useTimeRange,
+  useSuggestedStepMs,
   useTimeRangeParams,
+  useTimeSeriesQueries,
   useVariableValues,
+  type PanelPlugin,
+  type PanelProps,
+  type PluginLoader,
+  type PluginModuleResource,
+  type TimeSeriesQueryPlugin,
 } from '@perses-dev/plugin-system';
 import {
   DashboardProvider,
@@ -54,6 +78,7 @@ import {
   VariableProviderWithQueryParams,
   useDashboard,
   useEditMode,
+  usePanelEditor,
   type DatasourceApi,
 } from '@perses-dev/dashboards';
 // What ViewDashboard renders inside its providers (toolbar, grid, dialogs); not in the package index.
@@ -61,17 +86,38 @@ import { DashboardApp } from '@perses-dev/dashboards/dist/views/ViewDashboard/Da
 import { useColorMode } from '../theme/colorMode';
 import { LiveIndicator } from '../components/LiveIndicator';
 import { withPanelNotices } from '../components/PanelNotices';
+import {
+  CHIP_HEIGHT,
+  TimeShiftAction,
+  TimeShiftChip,
+  TimeShiftContext,
+  TimeShiftMenu,
+  type TimeShiftControl,
+} from '../components/TimeShiftMenu';
+import {
+  alertsRange,
+  alertsUrl,
+  decorateChart,
+  fetchAlertOverlays,
+  overlaySeries,
+  withRuleThresholds,
+  type AlertOverlay,
+  type AlertOverlaysAnswer,
+  type OverlayColors,
+} from './alertOverlays';
 import { CurrentViewBridge, type CurrentView } from './currentView';
 import { datasourceApiFor } from './datasourceApi';
 import { liveStreamUrl, openLiveStream, type LiveState } from './liveStream';
 import { installSessionFetch } from './sessionFetch';
 import { defaultPluginKinds, pluginLoader } from './plugins';
 import { TIME_RANGE_OPTIONS } from './timeRanges';
+import { SHIFTABLE_QUERY_KIND, shiftedQueries, withTimeShift, type TimeShift } from './timeShift';
 
 installSessionFetch();
 
-// Every panel plugin with the stale marker.
-const markedPluginLoader = withPanelNotices(pluginLoader);
+// Every panel plugin with the stale marker; time-series panels with the alert overlays and the
+// comparison, the Prometheus query plugin able to run shifted copies.
+const markedPluginLoader = withChartOverlays(withPanelNotices(pluginLoader));
 
 export interface PersesDashboardProps {
   /** The dashboard as loaded; later changes of this prop are ignored (remount with a `key`). */
@@ -96,6 +142,11 @@ export interface PersesDashboardProps {
    * the stored dashboard; not for share links).
    */
   live?: boolean;
+  /**
+   * Draw the alerting rules that watch the panels' queries: threshold lines, pending and firing
+   * bands, a chip per rule (needs a signed-in viewer of the stored dashboard; not for share links).
+   */
+  alerts?: boolean;
 }
 
 // The read-only view hides the toolbar's Edit button: it is the sibling after the title.
@@ -112,6 +163,7 @@ export default function PersesDashboard({
   datasourceApi: givenDatasourceApi,
   timeZone,
   live = false,
+  alerts = false,
 }: PersesDashboardProps) {
   const { mode } = useColorMode();
   const muiTheme = useMemo(() => getTheme(mode), [mode]);
@@ -130,7 +182,8 @@ export default function PersesDashboard({
       <ReactRouterProvider>
         <QueryClientProvider client={queryClient}>
           <ThemeProvider theme={muiTheme}>
-            <ChartsProvider chartsTheme={chartsTheme}>
+            {/* Time-series panels share the crosshair (and a drag-zoom sets the dashboard's range). */}
+            <ChartsProvider chartsTheme={chartsTheme} enableSyncGrouping>
               <SnackbarProvider anchorOrigin={{ vertical: 'bottom', horizontal: 'right' }} preventDuplicate>
                 <TimeZoneProvider timeZone={timeZone}>
                   <TimeRangeSettingsProvider showCustom options={TIME_RANGE_OPTIONS}>
@@ -142,6 +195,7 @@ export default function PersesDashboard({
                           readOnly={readOnly}
                           isEditing={startEditing && !readOnly}
                           live={live && !readOnly}
+                          alerts={alerts && !readOnly}
                           title={
                             <>
                               {title}
@@ -171,6 +225,7 @@ interface DashboardViewProps {
   readOnly: boolean;
   isEditing: boolean;
   live: boolean;
+  alerts: boolean;
   title: ReactNode;
   titleClassName?: string;
   sx?: SxProps<Theme>;
@@ -193,7 +248,7 @@ function liveWindow(timeRange: TimeRangeValue, refreshInterval: DurationString |
 }
 
 /** Perses' `ViewDashboard` (0.52), with `LiveTimeRangeProvider` for its time range provider. */
-function DashboardView({ dashboard, datasourceApi, readOnly, isEditing, live, title, titleClassName, sx, onSave }: DashboardViewProps) {
+function DashboardView({ dashboard, datasourceApi, readOnly, isEditing, live, alerts, title, titleClassName, sx, onSave }: DashboardViewProps) {
   const { spec } = dashboard;
   const initialTimeRange = useInitialTimeRange(spec.duration ?? DEFAULT_DASHBOARD_DURATION);
   const initialRefreshInterval = useInitialRefreshInterval(spec.refreshInterval ?? DEFAULT_REFRESH_INTERVAL);
@@ -234,34 +289,36 @@ function DashboardView({ dashboard, datasourceApi, readOnly, isEditing, live, ti
       >
         <LiveTimeRangeProvider initialTimeRange={initialTimeRange} initialRefreshInterval={initialRefreshInterval} paused={streaming}>
           <VariableProviderWithQueryParams initialVariableDefinitions={spec.variables} builtinVariableDefinitions={builtinVariables}>
-            <LiveLayer dashboard={dashboard} live={live} onStreaming={setStreaming}>
-              {(indicator) => (
-                <Box
-                  sx={combineSx({ display: 'flex', width: '100%', height: '100%', position: 'relative', overflow: 'hidden' }, sx)}
-                >
-                  <ErrorBoundary FallbackComponent={ErrorAlert}>
-                    <DashboardApp
-                      dashboardResource={dashboard}
-                      isReadonly={readOnly}
-                      isVariableEnabled={!readOnly}
-                      isDatasourceEnabled={!readOnly}
-                      isLeavingConfirmDialogEnabled={!readOnly}
-                      dashboardTitleComponent={
-                        <Box
-                          className={titleClassName}
-                          sx={{ display: 'flex', alignItems: 'center', gap: 1, minWidth: 0, flexGrow: readOnly ? 1 : 0 }}
-                        >
-                          {title}
-                          {indicator}
-                        </Box>
-                      }
-                      // Only Dashboard resources are opened here, never ephemeral ones.
-                      onSave={onSave ? (saved) => onSave(saved as DashboardResource) : undefined}
-                    />
-                  </ErrorBoundary>
-                </Box>
-              )}
-            </LiveLayer>
+            <ChartOverlaysLayer dashboard={dashboard} alerts={alerts} timeShift={!readOnly}>
+              <LiveLayer dashboard={dashboard} live={live} onStreaming={setStreaming}>
+                {(indicator) => (
+                  <Box
+                    sx={combineSx({ display: 'flex', width: '100%', height: '100%', position: 'relative', overflow: 'hidden' }, sx)}
+                  >
+                    <ErrorBoundary FallbackComponent={ErrorAlert}>
+                      <DashboardApp
+                        dashboardResource={dashboard}
+                        isReadonly={readOnly}
+                        isVariableEnabled={!readOnly}
+                        isDatasourceEnabled={!readOnly}
+                        isLeavingConfirmDialogEnabled={!readOnly}
+                        dashboardTitleComponent={
+                          <Box
+                            className={titleClassName}
+                            sx={{ display: 'flex', alignItems: 'center', gap: 1, minWidth: 0, flexGrow: readOnly ? 1 : 0 }}
+                          >
+                            {title}
+                            {indicator}
+                          </Box>
+                        }
+                        // Only Dashboard resources are opened here, never ephemeral ones.
+                        onSave={onSave ? (saved) => onSave(saved as DashboardResource) : undefined}
+                      />
+                    </ErrorBoundary>
+                  </Box>
+                )}
+              </LiveLayer>
+            </ChartOverlaysLayer>
           </VariableProviderWithQueryParams>
         </LiveTimeRangeProvider>
       </DashboardProvider>
@@ -311,6 +368,20 @@ function ChosenRefreshInterval({ refreshInterval, children }: { refreshInterval:
   return <TimeRangeContext.Provider value={value}>{children}</TimeRangeContext.Provider>;
 }
 
+/** The variables' current values, an "All" already expanded as the queries get it. */
+function useCurrentVariables(dashboard: DashboardResource): { variables: Record<string, string[]>; loading: boolean } {
+  const names = useMemo(() => (dashboard.spec.variables ?? []).map((v) => v.spec.name), [dashboard]);
+  const values = useVariableValues(names);
+  const loading = names.some((name) => values[name]?.loading);
+  const variables: Record<string, string[]> = {};
+  for (const name of names) {
+    const value = values[name]?.value;
+    if (typeof value === 'string') variables[name] = [value];
+    else if (Array.isArray(value)) variables[name] = value.filter((v): v is string => typeof v === 'string');
+  }
+  return { variables, loading };
+}
+
 /**
  * Decides whether the page is live (a relative range, a refresh interval, not editing, no failed
  * stream for this range and interval), keeps the stream open with the current variable values
@@ -339,16 +410,7 @@ function LiveLayer({
 
   useEffect(() => onStreaming(streaming), [streaming, onStreaming]);
 
-  // The variables' current values, an "All" already expanded as the queries get it.
-  const names = useMemo(() => (dashboard.spec.variables ?? []).map((v) => v.spec.name), [dashboard]);
-  const values = useVariableValues(names);
-  const loading = names.some((name) => values[name]?.loading);
-  const variables: Record<string, string[]> = {};
-  for (const name of names) {
-    const value = values[name]?.value;
-    if (typeof value === 'string') variables[name] = [value];
-    else if (Array.isArray(value)) variables[name] = value.filter((v): v is string => typeof v === 'string');
-  }
+  const { variables, loading } = useCurrentVariables(dashboard);
   const url =
     streaming && stream && !loading
       ? liveStreamUrl(dashboard.metadata.project, dashboard.metadata.name, stream.range, stream.refresh, variables)
@@ -388,4 +450,330 @@ function LiveLayer({
   }, [url, windowKey, datasourceOf]);
 
   return <>{children(streaming ? <LiveIndicator state={state} refresh={stream?.refresh} /> : null)}</>;
+}
+
+// ---------------------------------------------------------------- time-series panels: alerts, comparison
+
+/** The Perses panel plugin that gets the overlays and the comparison. */
+const TIME_SERIES_PANEL = 'TimeSeriesChart';
+
+/** What the overlay layer tells each time-series panel. */
+interface ChartOverlays {
+  /** The rules watching this panel's queries (none in edit mode, on share links, or without rules). */
+  alertsFor: (panel: PanelDefinition | undefined) => AlertOverlay[] | undefined;
+  /** The step of the answer's intervals (a band lasts one step past its last point). */
+  stepMs: number;
+}
+
+const ChartOverlaysContext = createContext<ChartOverlays>({ alertsFor: () => undefined, stepMs: 0 });
+
+const NO_OVERLAYS: AlertOverlay[] = [];
+
+/**
+ * Fetches the dashboard's alert overlays (on load, on each refresh or live round, and when the range
+ * or a variable changes; view mode only) and keeps the page's comparisons; panels read both by
+ * their definition, found among the dashboard's panels (the panel editor's preview is "the panel
+ * being edited").
+ */
+function ChartOverlaysLayer({
+  dashboard,
+  alerts,
+  timeShift,
+  children,
+}: {
+  dashboard: DashboardResource;
+  alerts: boolean;
+  timeShift: boolean;
+  children: ReactNode;
+}) {
+  const { timeRange, refreshKey } = useTimeRange();
+  const { isEditMode } = useEditMode();
+  const { dashboard: current } = useDashboard();
+  const panels = current.spec.panels;
+  const { variables, loading } = useCurrentVariables(dashboard);
+  // An absolute range is asked as "from its start until now", now being when the range was chosen
+  // or last refreshed (`refreshKey`), so that other renders do not ask again.
+  const range = useMemo(
+    () => (alerts && !isEditMode ? alertsRange(timeRange) : undefined),
+    [alerts, isEditMode, timeRange, refreshKey],
+  );
+  const url = range && !loading ? alertsUrl(dashboard.metadata.project, dashboard.metadata.name, range, variables) : undefined;
+  const [answer, setAnswer] = useState<AlertOverlaysAnswer>();
+
+  useEffect(() => {
+    if (!url) {
+      setAnswer(undefined);
+      return undefined;
+    }
+    const controller = new AbortController();
+    // The previous answer stays drawn until this one is there; a failure draws nothing (the rules
+    // are an extra: the charts do not depend on them).
+    fetchAlertOverlays(url, controller.signal).then(setAnswer, () => {
+      if (!controller.signal.aborted) setAnswer(undefined);
+    });
+    return () => controller.abort();
+  }, [url, refreshKey]);
+
+  const overlays = useMemo(() => {
+    const byPanel = new Map<PanelDefinition, AlertOverlay[]>();
+    for (const overlay of answer?.overlays ?? []) {
+      const panel = panels[overlay.panel];
+      if (!panel) continue;
+      const list = byPanel.get(panel) ?? [];
+      list.push(overlay);
+      byPanel.set(panel, list);
+    }
+    return {
+      alertsFor: (panel: PanelDefinition | undefined) => (panel ? byPanel.get(panel) : undefined),
+      stepMs: answer?.step_ms ?? 0,
+    };
+  }, [answer, panels]);
+
+  // Comparisons by panel key; "" for a panel that is not (yet) among the dashboard's: the editor's preview.
+  const [shifts, setShifts] = useState<Record<string, TimeShift>>({});
+  const keyOf = useCallback(
+    (panel: PanelDefinition | undefined) => Object.keys(panels).find((key) => panels[key] === panel) ?? '',
+    [panels],
+  );
+  const updateShift = useCallback(
+    (key: string, shift: TimeShift | undefined) =>
+      setShifts((all) => {
+        if (shift ? all[key] === shift : !(key in all)) return all;
+        const next = { ...all };
+        if (shift) next[key] = shift;
+        else delete next[key];
+        return next;
+      }),
+    [],
+  );
+  // The preview's comparison ends with the panel editor.
+  const editorOpen = usePanelEditor() !== undefined;
+  useEffect(() => {
+    if (!editorOpen) updateShift('', undefined);
+  }, [editorOpen, updateShift]);
+  // The page's one "Compare with…" menu, for the panel whose button was clicked.
+  const [menu, setMenu] = useState<{ key: string; position: { top: number; left: number } }>();
+  const control = useMemo<TimeShiftControl>(
+    () => ({
+      enabled: timeShift,
+      shiftOf: (panel) => shifts[keyOf(panel)],
+      setShift: (panel, shift) => updateShift(keyOf(panel), shift),
+      openMenu: (panel, position) => setMenu({ key: keyOf(panel), position }),
+    }),
+    [timeShift, shifts, keyOf, updateShift],
+  );
+
+  return (
+    <ChartOverlaysContext.Provider value={overlays}>
+      <TimeShiftContext.Provider value={control}>
+        {children}
+        {timeShift ? (
+          <TimeShiftMenu
+            position={menu?.position}
+            current={menu ? shifts[menu.key] : undefined}
+            onClose={() => setMenu(undefined)}
+            onChoose={(shift) => {
+              if (menu) updateShift(menu.key, shift);
+              setMenu(undefined);
+            }}
+          />
+        ) : null}
+      </TimeShiftContext.Provider>
+    </ChartOverlaysContext.Provider>
+  );
+}
+
+function sameItems(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** "RuleName: firing", colored by state; the rule's details as tooltip. */
+function AlertChip({ overlay, colors }: { overlay: AlertOverlay; colors: OverlayColors }) {
+  const color = overlay.state === 'firing' ? colors.firing : overlay.state === 'pending' ? colors.pending : undefined;
+  const details = [
+    `${overlay.rule} (group ${overlay.group}): ${overlay.op} ${overlay.threshold}${overlay.for_seconds > 0 ? ` for ${overlay.for_seconds}s` : ''}`,
+    `now ${overlay.state}`,
+    overlay.annotations?.summary ?? '',
+    overlay.error ? `states not available: ${overlay.error}` : '',
+  ].filter(Boolean);
+  return (
+    <Tooltip title={<Box sx={{ whiteSpace: 'pre-line' }}>{details.join('\n')}</Box>}>
+      <Box
+        data-testid="alert-chip"
+        data-rule={overlay.rule}
+        data-state={overlay.state}
+        role="status"
+        aria-label={`Alert ${overlay.rule}: ${overlay.state}`}
+        sx={{
+          height: CHIP_HEIGHT,
+          display: 'inline-flex',
+          alignItems: 'center',
+          gap: 0.5,
+          px: 1,
+          fontSize: 12,
+          lineHeight: `${CHIP_HEIGHT}px`,
+          whiteSpace: 'nowrap',
+          borderRadius: 1,
+          cursor: 'default',
+          color: (theme) => color ?? theme.palette.text.secondary,
+          bgcolor: (theme) => alpha(color ?? theme.palette.text.secondary, 0.1),
+          '.MuiSvgIcon-root': { flexShrink: 0 },
+        }}
+      >
+        <Bell fontSize="inherit" />
+        <span>
+          {overlay.rule}: {overlay.state}
+        </span>
+      </Box>
+    </Tooltip>
+  );
+}
+
+/**
+ * The time-series panel with the alert rules of its queries (threshold lines in the spec, bands and
+ * labels in the chart, a chip per rule) and, when compared, its shifted queries' results after its
+ * own (dashed). A line of chips above the chart when there is anything to say.
+ */
+function withChartDecorations(Panel: ComponentType<PanelProps<UnknownSpec>>): ComponentType<PanelProps<UnknownSpec>> {
+  function DecoratedPanel(props: PanelProps<UnknownSpec>) {
+    const { definition, spec, queryResults, contentDimensions } = props;
+    const { alertsFor, stepMs } = useContext(ChartOverlaysContext);
+    const shifts = useContext(TimeShiftContext);
+    const theme = useTheme();
+    const { timeZone } = useTimeZone();
+    const { absoluteTimeRange } = useTimeRange();
+    const overlays = alertsFor(definition) ?? NO_OVERLAYS;
+    const shift = shifts.enabled ? shifts.shiftOf(definition) : undefined;
+
+    // The comparison: the shifted copies run like the panel's queries (same range, variables, refresh).
+    const copies = useMemo<QueryDefinition[]>(() => (shift ? shiftedQueries(definition, shift) : []), [definition, shift]);
+    const suggestedStepMs = useSuggestedStepMs(contentDimensions?.width);
+    const shifted = useTimeSeriesQueries(copies, { suggestedStepMs }, { enabled: copies.length > 0 });
+    const shiftedData = shifted.map((result) => result.data);
+    const combined = useRef<{ base: PanelProps<UnknownSpec>['queryResults']; data: unknown[]; results: PanelProps<UnknownSpec>['queryResults'] }>();
+    if (!combined.current || combined.current.base !== queryResults || !sameItems(combined.current.data, shiftedData)) {
+      const extra = copies.flatMap((copy, i) => {
+        const data = shiftedData[i];
+        return data ? [{ definition: copy, data }] : [];
+      });
+      combined.current = { base: queryResults, data: shiftedData, results: extra.length > 0 ? [...queryResults, ...extra] : queryResults };
+    }
+    const results = combined.current.results;
+    const shiftError = shift ? shifted.find((result) => result.error)?.error : undefined;
+
+    const colors = useMemo<OverlayColors>(
+      () => ({
+        firing: theme.palette.error.main,
+        pending: theme.palette.warning.main,
+        firingBand: alpha(theme.palette.error.main, 0.14),
+        pendingBand: alpha(theme.palette.warning.main, 0.14),
+      }),
+      [theme],
+    );
+
+    // The spec as drawn: the rules' lines among the thresholds, the shifted series dashed.
+    const extraCount = results.length - queryResults.length;
+    const { drawnSpec, linesDrawn } = useMemo(() => {
+      if (overlays.length === 0 && extraCount === 0) return { drawnSpec: spec, linesDrawn: false };
+      const own = spec as UnknownSpec & { thresholds?: Parameters<typeof withRuleThresholds>[0]; querySettings?: unknown[] };
+      const { thresholds, drawn } = withRuleThresholds(own.thresholds, overlays, colors);
+      const querySettings = [...(own.querySettings ?? [])];
+      for (let i = 0; i < extraCount; i++) querySettings.push({ queryIndex: queryResults.length + i, lineStyle: 'dashed' });
+      return { drawnSpec: { ...own, thresholds, querySettings } as UnknownSpec, linesDrawn: drawn };
+    }, [spec, overlays, colors, extraCount, queryResults.length]);
+
+    const startMs = absoluteTimeRange.start.getTime();
+    const endMs = absoluteTimeRange.end.getTime();
+    const series = useMemo(
+      () =>
+        overlays.length > 0 ? overlaySeries(overlays, colors, { startMs, endMs, stepMs }, timeZone, linesDrawn) : undefined,
+      [overlays, colors, startMs, endMs, stepMs, timeZone, linesDrawn],
+    );
+    const chart = useRef<HTMLDivElement>(null);
+    // After every render: Perses may have drawn a new chart (first data, another theme).
+    useEffect(() => decorateChart(chart.current, series, true));
+
+    // One chip per rule, in its most pressing state (a rule may watch several of the panel's queries).
+    const rules = useMemo(() => {
+      const rank: Record<string, number> = { firing: 2, pending: 1 };
+      const byRule = new Map<string, AlertOverlay>();
+      for (const overlay of overlays) {
+        const known = byRule.get(overlay.rule);
+        if (!known || (rank[overlay.state] ?? 0) > (rank[known.state] ?? 0)) byRule.set(overlay.rule, overlay);
+      }
+      return [...byRule.values()];
+    }, [overlays]);
+    const chips = overlays.length > 0 || shift !== undefined;
+    const dimensions =
+      chips && contentDimensions
+        ? { width: contentDimensions.width, height: Math.max(0, contentDimensions.height - CHIP_HEIGHT - 2) }
+        : contentDimensions;
+    // The same two children either way, so the chart is not mounted again when the chips come or go.
+    return (
+      <>
+        {chips ? (
+          <Box
+            data-testid="chart-chips"
+            sx={{ height: CHIP_HEIGHT + 2, display: 'flex', alignItems: 'center', gap: 0.5, px: 1, pt: '2px', overflow: 'hidden' }}
+          >
+            {rules.map((overlay) => (
+              <AlertChip key={overlay.rule} overlay={overlay} colors={colors} />
+            ))}
+            {shift ? (
+              <TimeShiftChip
+                shift={shift}
+                error={shiftError ? (shiftError instanceof Error ? shiftError.message : String(shiftError)) : undefined}
+                onClear={() => shifts.setShift(definition, undefined)}
+              />
+            ) : null}
+          </Box>
+        ) : null}
+        <Box ref={chart}>
+          <Panel {...props} spec={drawnSpec} queryResults={results} contentDimensions={dimensions} />
+        </Box>
+      </>
+    );
+  }
+  DecoratedPanel.displayName = `ChartDecorated(${Panel.displayName ?? Panel.name ?? 'Panel'})`;
+  return DecoratedPanel;
+}
+
+/**
+ * `loader` with the TimeSeriesChart panel decorated (withChartDecorations) and given the
+ * "Compare with…" action, and the Prometheus query plugin able to run shifted copies.
+ */
+function withChartOverlays(loader: PluginLoader): PluginLoader {
+  const wrapped = new Map<PluginModuleResource, Promise<unknown>>();
+  return {
+    getInstalledPlugins: () => loader.getInstalledPlugins(),
+    importPluginModule: (resource) => {
+      let module = wrapped.get(resource);
+      if (!module) {
+        module = Promise.resolve()
+          .then(() => loader.importPluginModule(resource))
+          .then((loaded) => {
+            const names = resource.spec.plugins.map((p) => `${p.kind}/${p.spec.name}`);
+            const chart = names.includes(`Panel/${TIME_SERIES_PANEL}`);
+            const query = names.includes(`TimeSeriesQuery/${SHIFTABLE_QUERY_KIND}`);
+            if (!chart && !query) return loaded;
+            const copy: Record<string, unknown> = { ...(loaded as Record<string, unknown>) };
+            const panel = copy[TIME_SERIES_PANEL] as PanelPlugin | undefined;
+            if (chart && panel?.PanelComponent) {
+              copy[TIME_SERIES_PANEL] = {
+                ...panel,
+                PanelComponent: withChartDecorations(panel.PanelComponent),
+                actions: [...(panel.actions ?? []), { component: TimeShiftAction, location: 'header' }],
+              };
+            }
+            const prometheus = copy[SHIFTABLE_QUERY_KIND] as TimeSeriesQueryPlugin | undefined;
+            if (query && prometheus?.getTimeSeriesData) copy[SHIFTABLE_QUERY_KIND] = withTimeShift(prometheus);
+            return copy;
+          });
+        // A failed import is tried again next time.
+        module.catch(() => wrapped.delete(resource));
+        wrapped.set(resource, module);
+      }
+      return module;
+    },
+  };
 }
