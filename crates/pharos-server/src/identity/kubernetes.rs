@@ -261,11 +261,8 @@ impl KubernetesAuthority {
                 remember(&self.users, key, Ok(user.clone()), self.ttl);
                 Ok(user)
             }
-            Err(ReviewError::NotAuthenticated(_)) => {
-                let why = review::read_token_review(&answer)
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
+            Err(refusal @ ReviewError::NotAuthenticated(_)) => {
+                let why = refusal.to_string();
                 remember(
                     &self.users,
                     key,

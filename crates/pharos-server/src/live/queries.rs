@@ -100,15 +100,31 @@ pub(super) async fn prepare(
         step_ms,
     };
     let mut queries = Vec::new();
+    let mut resolved: std::collections::HashMap<Option<String>, Option<DatasourceRef>> =
+        std::collections::HashMap::new();
     for (panel, index, template, datasource_name) in panel_queries(&document) {
         let query = render::render(&template, &params.values, &builtins).map_err(|missing| {
             format!("the variable ${missing} has no value: pass var-{missing}=...")
         });
-        let datasource =
-            match crate::shares::datasource_for(state, project, &document, datasource_name).await {
-                Ok(reference) if reference.authorize(caller).is_ok() => Some(reference),
-                _ => None,
-            };
+        // Panels mostly share a few datasources: each is resolved (store reads) once.
+        let datasource = match resolved.get(&datasource_name) {
+            Some(known) => known.clone(),
+            None => {
+                let reference = match crate::shares::datasource_for(
+                    state,
+                    project,
+                    &document,
+                    datasource_name.clone(),
+                )
+                .await
+                {
+                    Ok(reference) if reference.authorize(caller).is_ok() => Some(reference),
+                    _ => None,
+                };
+                resolved.insert(datasource_name, reference.clone());
+                reference
+            }
+        };
         queries.push(LiveQuery {
             panel,
             index,

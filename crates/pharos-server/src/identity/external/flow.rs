@@ -200,11 +200,10 @@ async fn callback(
             response
         }
         Err(error) => {
-            let mut back = url::Url::parse("http://pharos/login")
-                .unwrap_or_else(|_| unreachable!("a constant URL parses"));
-            back.query_pairs_mut()
-                .append_pair("error", &error.to_string());
-            let location = format!("/login?{}", back.query().unwrap_or_default());
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", &error.to_string())
+                .finish();
+            let location = format!("/login?{query}");
             (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
         }
     };

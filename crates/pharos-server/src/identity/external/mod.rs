@@ -110,7 +110,12 @@ impl std::fmt::Debug for Provider {
 
 impl Provider {
     fn oidc(settings: &OidcProvider) -> Self {
-        let issuer = settings.issuer.trim_end_matches('/').to_owned();
+        let discovery_url = settings.discovery_url.clone().unwrap_or_else(|| {
+            format!(
+                "{}/.well-known/openid-configuration",
+                settings.issuer.trim_end_matches('/')
+            )
+        });
         Self {
             kind: ProviderKind::Oidc,
             slug: settings.slug_id.clone(),
@@ -121,19 +126,11 @@ impl Provider {
             pkce: !settings.disable_pkce,
             url_params: settings.url_params.clone().into_iter().collect(),
             login_field: settings.login_claim.clone(),
-            discovery_url: settings.discovery_url.clone(),
+            discovery_url: Some(discovery_url),
             issuer: settings.issuer.clone(),
             endpoints: RwLock::default(),
             keys: RwLock::default(),
         }
-        .with_issuer(issuer)
-    }
-
-    fn with_issuer(mut self, trimmed: String) -> Self {
-        if self.discovery_url.is_none() {
-            self.discovery_url = Some(format!("{trimmed}/.well-known/openid-configuration"));
-        }
-        self
     }
 
     fn oauth(settings: &OAuthProvider) -> Self {
