@@ -1,0 +1,1 @@
+//! System dashboard templates for AI workloads and their instantiation into project dashboards.
