@@ -318,7 +318,7 @@ describe('web UI', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHEUS_URL is u
       '7d': [DATA_END_MS - 168 * hour, DATA_END_MS],
       '1h across new year': [DATA_END_MS - hour / 2, DATA_END_MS + hour / 2],
     };
-    const runsPerRange = 6;
+    const runsPerRange = 20;
     results.loadTimesMs = {};
     for (const [label, [start, end]] of Object.entries(ranges)) {
       const times = [];

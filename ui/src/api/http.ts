@@ -2,6 +2,7 @@
 // the server's own message (every Pharos error body is `{"message": "...", "errors"?: [...]}`).
 // A call refused with 401 renews the session once and is sent again; when the session cannot be
 // renewed the user goes to the login page (session.ts).
+import { takeEarlyLoad } from './early';
 import { goToLogin, isAuthEnabled, renewAccessToken } from './session';
 
 /** One problem reported by server-side validation, with the JSON path it concerns. */
@@ -58,6 +59,13 @@ async function errorFrom(response: Response): Promise<ApiError> {
 }
 
 async function send(path: string, options: RequestOptions): Promise<Response> {
+  const early = options.method === undefined && options.body === undefined && options.ifMatch === undefined;
+  const earlyAnswer = early ? takeEarlyLoad(path) : undefined;
+  if (earlyAnswer !== undefined) {
+    // A failed early call is simply sent again below.
+    const answer = await earlyAnswer.catch(() => undefined);
+    if (answer !== undefined) return answer;
+  }
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['If-Match'] = options.ifMatch;

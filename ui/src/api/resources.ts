@@ -2,7 +2,6 @@
 import type {
   DashboardResource,
   DatasourceResource,
-  DatasourceSelector,
   GlobalDatasourceResource,
   Metadata,
 } from '@perses-dev/core';
@@ -123,33 +122,4 @@ export async function listDatasources(project: string, pluginKind?: string): Pro
 
 export async function listGlobalDatasources(pluginKind?: string): Promise<GlobalDatasourceResource[]> {
   return (await request<GlobalDatasourceResource[]>(`/api/v1/globaldatasources${datasourceQuery(pluginKind)}`)).body;
-}
-
-// Lookups by name use the list endpoint's name filter (a prefix) and match exactly here: a
-// datasource missing at the project level is normal (Perses then tries the global ones), and a
-// list answers that with [] instead of a 404 that the browser would log as an error.
-function datasourceLookup(pluginKind: string, name: string | undefined): string {
-  const params = new URLSearchParams({ kind: pluginKind });
-  if (name === undefined) params.set('default', 'true');
-  else params.set('name', name);
-  return `?${params.toString()}`;
-}
-
-function pick<T extends { metadata: { name: string } }>(items: T[], name: string | undefined): T | undefined {
-  return name === undefined ? items[0] : items.find((item) => item.metadata.name === name);
-}
-
-/** The project datasource a selector names, or the project's default for its kind. */
-export async function findDatasource(
-  project: string,
-  selector: DatasourceSelector,
-): Promise<DatasourceResource | undefined> {
-  const path = `${projectPath(project)}/datasources${datasourceLookup(selector.kind, selector.name)}`;
-  return pick((await request<DatasourceResource[]>(path)).body, selector.name);
-}
-
-/** The global datasource a selector names, or the global default for its kind. */
-export async function findGlobalDatasource(selector: DatasourceSelector): Promise<GlobalDatasourceResource | undefined> {
-  const path = `/api/v1/globaldatasources${datasourceLookup(selector.kind, selector.name)}`;
-  return pick((await request<GlobalDatasourceResource[]>(path)).body, selector.name);
 }

@@ -81,7 +81,7 @@ export function goToLogin(): void {
 }
 
 /** The seconds-since-epoch claims of the access token in the `jwtPayload` cookie, if any. */
-function accessClaims(): { exp?: number; iat?: number } | undefined {
+function accessClaims(): { exp?: number; iat?: number; sub?: unknown } | undefined {
   const cookie = document.cookie
     .split(';')
     .map((part) => part.trim())
@@ -93,10 +93,16 @@ function accessClaims(): { exp?: number; iat?: number } | undefined {
     if (!payload) return undefined;
     const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
     const claims = JSON.parse(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4))) as unknown;
-    return typeof claims === 'object' && claims !== null ? (claims as { exp?: number; iat?: number }) : undefined;
+    return typeof claims === 'object' && claims !== null ? (claims as { exp?: number; iat?: number; sub?: unknown }) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The user the access token in the cookies was issued to, if any. */
+export function accessTokenSubject(): string | undefined {
+  const sub = accessClaims()?.sub;
+  return typeof sub === 'string' && sub !== '' ? sub : undefined;
 }
 
 /** Milliseconds until the access token expires (negative once it has), or undefined without one. */

@@ -2,12 +2,8 @@
 // Pharos proxy, so the server applies the project's tenant enforcement; a global datasource used
 // from a dashboard goes through the project-scoped route for the same reason.
 import type { BuildDatasourceProxyUrlParams, DatasourceApi } from '@perses-dev/dashboards';
-import {
-  findDatasource,
-  findGlobalDatasource,
-  listDatasources,
-  listGlobalDatasources,
-} from '../api/resources';
+import type { DatasourceSelector } from '@perses-dev/core';
+import { listDatasources, listGlobalDatasources } from '../api/resources';
 
 const seg = encodeURIComponent;
 
@@ -39,13 +35,29 @@ function cached<A extends unknown[], R>(load: (...args: A) => Promise<R>): (...a
   };
 }
 
-/** The datasource API for dashboards of one project. */
+/** The datasource a selector names, or the default one of its kind (as the server's `default` flag says). */
+function selected<T extends { metadata: { name: string }; spec: { default?: boolean } }>(
+  items: T[],
+  selector: DatasourceSelector,
+): T | undefined {
+  return selector.name === undefined
+    ? items.find((item) => item.spec.default === true)
+    : items.find((item) => item.metadata.name === selector.name);
+}
+
+/**
+ * The datasource API for dashboards of one project. A lookup is answered from the list of its
+ * kind: one request per scope and kind for the whole dashboard, which early.ts has usually sent
+ * before this code even loaded.
+ */
 export function datasourceApiFor(project: string): DatasourceApi {
+  const projectList = cached(listDatasources);
+  const globalList = cached(listGlobalDatasources);
   return {
     buildProxyUrl: (params) => proxyUrlFor(project, params),
-    getDatasource: cached(findDatasource),
-    getGlobalDatasource: cached(findGlobalDatasource),
-    listDatasources: cached(listDatasources),
-    listGlobalDatasources: cached(listGlobalDatasources),
+    getDatasource: async (inProject, selector) => selected(await projectList(inProject, selector.kind), selector),
+    getGlobalDatasource: async (selector) => selected(await globalList(selector.kind), selector),
+    listDatasources: projectList,
+    listGlobalDatasources: globalList,
   };
 }
