@@ -78,6 +78,17 @@ pub(crate) fn convert(
         return (markdown_panel(display, text, None), Outcome::Placeholder);
     };
 
+    if kind == "text" {
+        let text = text_panel(panel, losses, &location);
+        let mut spec = Map::new();
+        spec.insert("display".into(), Value::Object(display));
+        spec.insert(
+            "plugin".into(),
+            json!({"kind": "Markdown", "spec": {"text": text}}),
+        );
+        insert_links(&mut spec, panel, losses, &location);
+        return (json!({"kind": "Panel", "spec": spec}), Outcome::Converted);
+    }
     let queries = query::convert(panel, use_default_datasource, losses, &location);
     let plugin = match kind {
         "timeseries" => Some(
@@ -499,11 +510,12 @@ fn matched_targets(
         }
     };
     if positions.is_empty() {
-        losses.add(
-            location,
-            format!("override matching {id} `{option}`"),
-            "it matches series by their displayed name, which cannot be tied to one query; not converted",
-        );
+        let why = if id == "byFrameRefID" {
+            "no query has this refId; not converted"
+        } else {
+            "it matches series by their displayed name, which no query's legend format equals; not converted"
+        };
+        losses.add(location, format!("override matching {id} `{option}`"), why);
         return None;
     }
     Some(positions)

@@ -255,6 +255,30 @@ fn min_step(interval: &str) -> Option<String> {
     Some(format!("${name}"))
 }
 
+/// The refId of the target at `position`: its own, else the letter Grafana assigns (A, B, …).
+pub(crate) fn ref_id(target: &Value, position: usize) -> String {
+    match target
+        .get("refId")
+        .or_else(|| target.get("refID"))
+        .and_then(Value::as_str)
+    {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => {
+            let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+            let mut name = String::new();
+            let mut n = position;
+            loop {
+                name.insert(0, char::from(letters.get(n % 26).copied().unwrap_or(b'A')));
+                if n < 26 {
+                    break;
+                }
+                n = n / 26 - 1;
+            }
+            name
+        }
+    }
+}
+
 /// A one-line description of a non-Prometheus target, for the loss report and Markdown text.
 fn describe_target(target: &Value) -> String {
     for key in [

@@ -57,13 +57,8 @@ pub(crate) fn spec(panel: &Value, losses: &mut Losses, location: &str) -> Value 
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|target| {
-            target
-                .get("refId")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        })
+        .enumerate()
+        .map(|(position, target)| crate::query::ref_id(target, position))
         .collect();
     let normalize = |name: &str| -> String {
         match name {
@@ -331,10 +326,30 @@ pub(crate) fn spec(panel: &Value, losses: &mut Losses, location: &str) -> Value 
                 }
             }
             "merge" => transforms.push(json!({"kind": "MergeSeries", "spec": {}})),
+            "joinByField" => {
+                let field = transformation
+                    .pointer("/options/byField")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Time");
+                if let Some(mode) = transformation
+                    .pointer("/options/mode")
+                    .and_then(Value::as_str)
+                    && mode != "outer"
+                {
+                    losses.add(
+                        location,
+                        format!("`{mode}` join"),
+                        "Perses joins rows by column value (outer join)",
+                    );
+                }
+                transforms.push(
+                    json!({"kind": "JoinByColumnValue", "spec": {"columns": [normalize(field)]}}),
+                );
+            }
             other => losses.add(
                 location,
                 format!("transformation `{other}`"),
-                "Perses tables support organize (columns) and merge only",
+                "Perses tables support organize (columns), merge and join by field only",
             ),
         }
     }
