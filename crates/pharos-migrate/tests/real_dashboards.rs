@@ -25,16 +25,18 @@ fn kind_count(f: &Fidelity, kind: &str) -> usize {
 
 /// (file, Grafana panels, converted, kept as note, Grafana queries, verbatim, variables kept,
 /// a panel kind and its count).
-const EXPECTED: &[(
-    &str,
+type Row = (
+    &'static str,
     usize,
     usize,
     usize,
     usize,
     usize,
     usize,
-    (&str, usize),
-)] = &[
+    (&'static str, usize),
+);
+
+const EXPECTED: &[Row] = &[
     (
         "argo-workflows.json",
         14,
