@@ -31,7 +31,7 @@ enum Chart {
 }
 
 /// The panels in display order: two per row, stats in a row of their own.
-const PANELS: [PanelDef; 12] = [
+const PANELS: [PanelDef; 13] = [
     PanelDef {
         key: "gpuUtilisationByCluster",
         title: "GPU utilisation by cluster",
@@ -57,35 +57,46 @@ const PANELS: [PanelDef; 12] = [
     PanelDef {
         key: "requestRate",
         title: "Inference request rate",
-        description: "Requests per second per model across replicas.",
+        description: "Requests per second per KServe predictor, counted by Knative's queue-proxy (revision_request_count).",
         chart: Chart::TimeSeries,
         queries: &[(
-            r#"sum by (model) (rate(model_inference_requests_total{cluster=~"$cluster"}[5m]))"#,
-            "{{model}}",
+            r#"sum by (service_name) (rate(revision_request_count{cluster=~"$cluster"}[5m]))"#,
+            "{{service_name}}",
         )],
         unit: "requests/sec",
     },
     PanelDef {
         key: "latencyP95",
         title: "p95 inference latency",
-        description: "95th percentile from the classic latency histogram.",
+        description: "95th percentile of the queue-proxy's request latency histogram (revision_request_latencies, milliseconds).",
         chart: Chart::TimeSeries,
         queries: &[(
-            r#"histogram_quantile(0.95, sum by (model, le) (rate(model_inference_request_duration_seconds_bucket{cluster=~"$cluster"}[5m])))"#,
-            "{{model}}",
+            r#"histogram_quantile(0.95, sum by (service_name, le) (rate(revision_request_latencies_bucket{cluster=~"$cluster"}[5m])))"#,
+            "{{service_name}}",
         )],
-        unit: "seconds",
+        unit: "milliseconds",
     },
     PanelDef {
         key: "errorRatio",
         title: "Inference error ratio",
-        description: "Share of requests answered with an error, per model and cluster.",
+        description: "Share of requests answered with a 5xx, per predictor and cluster.",
         chart: Chart::TimeSeries,
         queries: &[(
-            r#"sum by (cluster, model) (rate(model_inference_requests_total{cluster=~"$cluster", status="error"}[5m])) / sum by (cluster, model) (rate(model_inference_requests_total{cluster=~"$cluster"}[5m]))"#,
-            "{{model}} ({{cluster}})",
+            r#"sum by (cluster, service_name) (rate(revision_request_count{cluster=~"$cluster", response_code_class="5xx"}[5m])) / sum by (cluster, service_name) (rate(revision_request_count{cluster=~"$cluster"}[5m]))"#,
+            "{{service_name}} ({{cluster}})",
         )],
         unit: "percent-decimal",
+    },
+    PanelDef {
+        key: "llmTimeToFirstToken",
+        title: "LLM time to first token (p95)",
+        description: "95th percentile of vLLM's time to first token per served model and cluster.",
+        chart: Chart::TimeSeries,
+        queries: &[(
+            r#"histogram_quantile(0.95, sum by (cluster, model_name, le) (rate(vllm:time_to_first_token_seconds_bucket{cluster=~"$cluster"}[5m])))"#,
+            "{{model_name}} ({{cluster}})",
+        )],
+        unit: "seconds",
     },
     PanelDef {
         key: "hottestGpus",
@@ -102,33 +113,33 @@ const PANELS: [PanelDef; 12] = [
     PanelDef {
         key: "trainingLoss",
         title: "Training loss",
-        description: "Loss reported by each training job.",
+        description: "Loss each training job's pods report (training_loss, an application metric).",
         chart: Chart::TimeSeries,
         queries: &[(
             r#"training_loss{cluster=~"$cluster"}"#,
-            "{{training_job}} ({{cluster}})",
+            "{{pod}} ({{cluster}})",
         )],
         unit: "decimal",
     },
     PanelDef {
         key: "trainingThroughput",
         title: "Training throughput",
-        description: "Samples per second per training job; a stalled GPU drops it to almost zero.",
+        description: "Samples per second per training pod; a stalled GPU drops it to almost zero.",
         chart: Chart::TimeSeries,
         queries: &[(
-            r#"training_samples_per_second{cluster=~"$cluster"}"#,
-            "{{training_job}} ({{cluster}})",
+            r#"sum by (cluster, pod) (rate(training_samples_total{cluster=~"$cluster"}[5m]))"#,
+            "{{pod}} ({{cluster}})",
         )],
         unit: "decimal",
     },
     PanelDef {
         key: "pipelineLag",
         title: "Pipeline consumer lag",
-        description: "Records waiting to be processed, per pipeline.",
+        description: "Kafka records waiting for each pipeline's consumer group (kafka_consumergroup_lag, all partitions).",
         chart: Chart::TimeSeries,
         queries: &[(
-            r#"max by (cluster, pipeline) (pipeline_consumer_lag_records{cluster=~"$cluster"})"#,
-            "{{pipeline}} ({{cluster}})",
+            r#"sum by (cluster, consumergroup) (kafka_consumergroup_lag{cluster=~"$cluster"})"#,
+            "{{consumergroup}} ({{cluster}})",
         )],
         unit: "decimal",
     },

@@ -62,6 +62,17 @@ pub(crate) fn series(name: &str, labels: &[(&str, &str)]) -> Labels {
         .unwrap_or_default()
 }
 
+/// A histogram bound as the exporter's client library writes it in `le`: Python's
+/// `prometheus_client` always has a decimal point (`1.0`, `0.005`), Go's shortest form does not
+/// (`1`). PromQL reads both the same.
+pub(crate) fn format_le(le: f64, python: bool) -> String {
+    if python && le.fract() == 0.0 {
+        format!("{le:.1}")
+    } else {
+        le.to_string()
+    }
+}
+
 /// Daily traffic curve in `[0.35, 1.0]`, peaking mid-afternoon local time.
 pub(crate) fn diurnal(now_ms: i64, utc_offset_hours: f64) -> f64 {
     let hours = now_ms as f64 / 3_600_000.0 + utc_offset_hours;
@@ -130,15 +141,27 @@ impl World {
         Notebook::add_all(self, cluster_index, &mut free_gpus, rng);
         Pipeline::add_all(self, cluster_index, rng);
         // A pod waiting for GPUs that are all taken: what capacity dashboards look for.
-        let pending = PodSpec {
-            namespace: TRAINING_NAMESPACE,
-            name: format!("hparam-sweep-trial-{}-worker-0", rng.between(3, 19)),
-            node: None,
-            owner_kind: "PyTorchJob",
-            owner_name: "hparam-sweep".to_owned(),
-            container: "pytorch",
-            phase: Phase::Pending,
-        };
+        let trial = format!("hparam-sweep-trial-{}", rng.between(3, 19));
+        let mut pending = PodSpec::running(
+            TRAINING_NAMESPACE,
+            format!("{trial}-master-0"),
+            None,
+            ("PyTorchJob", trial.clone()),
+            "pytorch",
+            "docker.io/pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime",
+        );
+        pending.phase = Phase::Pending;
+        pending.gpus = 4;
+        pending.cpu_request = 8.0;
+        pending.memory_request_gib = 64.0;
+        pending.labels = vec![
+            ("label_training_kubeflow_org_job_name", trial),
+            (
+                "label_training_kubeflow_org_replica_type",
+                "master".to_owned(),
+            ),
+            ("label_training_kubeflow_org_replica_index", "0".to_owned()),
+        ];
         self.add_pod(cluster_index, pending, rng);
     }
 
@@ -166,7 +189,7 @@ impl World {
             (
                 pod.namespace.clone(),
                 pod.name.clone(),
-                pod.container.to_owned(),
+                pod.container.clone(),
             )
         };
         self.gpus[gpu].assign(&namespace, &name, &container);

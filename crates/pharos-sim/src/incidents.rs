@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fleet::{SERVING_NAMESPACE, World};
+use crate::fleet::World;
 use crate::rng::Rng;
 
 const MINUTE_MS: i64 = 60_000;
@@ -50,8 +50,10 @@ pub struct Incident {
     pub start_ms: i64,
     /// End, milliseconds since 1970 (exclusive).
     pub end_ms: i64,
-    /// Label values that select the affected series, e.g. `cluster`, `namespace` and `model`
-    /// for a latency spike, `cluster` and `UUID` for a stuck GPU.
+    /// Label values that select the affected series: `cluster`, `namespace` and the runtime's
+    /// model label (`model_name` for vLLM and KServe, `model` for Triton) for a latency spike
+    /// or an error burst, `cluster`, `Hostname`, `gpu` and `UUID` for a stuck GPU, `cluster`
+    /// and `consumergroup` (the pipeline's name) for a stalled pipeline.
     pub labels: BTreeMap<String, String>,
     /// A sentence for people.
     pub description: String,
@@ -160,11 +162,7 @@ impl IncidentSchedule {
                     "error burst"
                 };
                 (
-                    vec![
-                        ("cluster", model.cluster.clone()),
-                        ("namespace", SERVING_NAMESPACE.to_owned()),
-                        ("model", model.spec.name.to_owned()),
-                    ],
+                    model.target().to_vec(),
                     format!(
                         "{what} on model {} in cluster {}",
                         model.spec.name, model.cluster
@@ -199,11 +197,7 @@ impl IncidentSchedule {
             IncidentKind::PipelineStall => {
                 let pipeline = &world.pipelines[pick(world.pipelines.len())?];
                 (
-                    vec![
-                        ("cluster", pipeline.cluster.clone()),
-                        ("namespace", pipeline.namespace.to_owned()),
-                        ("pipeline", pipeline.name.to_owned()),
-                    ],
+                    pipeline.target().to_vec(),
                     format!(
                         "pipeline {} in {}/{} stalled; consumer lag grows",
                         pipeline.name, pipeline.cluster, pipeline.namespace

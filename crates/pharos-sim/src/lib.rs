@@ -10,15 +10,38 @@
 //!   appends a tick every interval until shutdown; [`Simulator::backfill`] fills any range.
 //! * [`demo_dashboard`] is a Perses dashboard of the fleet on the `local` datasource.
 //!
-//! Series (all with `cluster`; workload series with `namespace` and `pod`):
-//! `DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`, `DCGM_FI_DEV_FB_FREE`, `DCGM_FI_DEV_GPU_TEMP`,
-//! `DCGM_FI_DEV_POWER_USAGE`, `DCGM_FI_DEV_SM_CLOCK` (labels `gpu`, `UUID`, `device`,
-//! `modelName`, `Hostname`); `model_inference_requests_total{model,status}`,
-//! `model_inference_request_duration_seconds_{bucket,sum,count}`; `training_loss`,
-//! `training_accuracy`, `training_samples_per_second`, `training_steps_total`
-//! (`training_job`); `pipeline_records_processed_total`, `pipeline_consumer_lag_records`
-//! (`pipeline`); `kube_pod_info`, `kube_pod_status_phase`, `container_cpu_usage_seconds_total`,
-//! `container_memory_working_set_bytes`.
+//! The exact names, labels and conventions are listed in `docs/user/templates.md`.
+//!
+//! Every series has the name and labels of the real exporter that would write it, plus
+//! `cluster` (an external label) and the scrape's `job` and `instance`:
+//!
+//! * GPUs, NVIDIA dcgm-exporter: `DCGM_FI_DEV_{GPU_UTIL,FB_USED,FB_FREE,FB_RESERVED,GPU_TEMP,
+//!   POWER_USAGE,SM_CLOCK,MEM_CLOCK,MEM_COPY_UTIL,XID_ERRORS,TOTAL_ENERGY_CONSUMPTION,
+//!   PCIE_REPLAY_COUNTER}`, `DCGM_FI_PROF_{GR_ENGINE_ACTIVE,PIPE_TENSOR_ACTIVE,DRAM_ACTIVE}`
+//!   (labels `gpu`, `UUID`, `pci_bus_id`, `device`, `modelName`, `Hostname`,
+//!   `DCGM_FI_DRIVER_VERSION`; `namespace`, `pod`, `container` when allocated to a pod);
+//! * pods, kube-state-metrics: `kube_pod_info`, `kube_pod_owner`, `kube_pod_labels`,
+//!   `kube_pod_status_phase`, `kube_pod_container_status_restarts_total`,
+//!   `kube_pod_container_resource_requests` (`resource` = cpu, memory, nvidia_com_gpu);
+//!   cAdvisor (`job="kubelet"`, `metrics_path="/metrics/cadvisor"`):
+//!   `container_cpu_usage_seconds_total`, `container_memory_working_set_bytes`,
+//!   `container_fs_{reads,writes}_bytes_total`, `container_network_{receive,transmit}_bytes_total`;
+//! * model serving (KServe, namespace `ml-serving`): Knative queue-proxy
+//!   `revision_request_count`, `revision_request_latencies` (ms); vLLM `vllm:*` (`llm-chat`);
+//!   Triton `nv_inference_*` (`embeddings`); KServe `request_predict_seconds`
+//!   (`reranker`, `fraud-detector`);
+//! * training (`PyTorchJob`/`TFJob`, namespace `ml-training`): application metrics
+//!   `training_loss`, `training_accuracy`, `training_samples_total`,
+//!   `training_step_duration_seconds`; the operator's `training_operator_jobs_*_total`;
+//! * notebooks (Kubeflow, `team-a`/`team-b`): Jupyter Server's `kernel_currently_running_total`,
+//!   `terminal_currently_running_total`, `jupyter_server_last_activity_timestamp_seconds`,
+//!   `jupyter_server_started_timestamp_seconds`; the notebook controller's `notebook_running`,
+//!   `notebook_create_total`, `notebook_create_failed_total`, `notebook_culling_total`,
+//!   `last_notebook_culling_timestamp_seconds`;
+//! * pipelines (Argo WorkflowTemplates fed from Kafka): `kafka_consumergroup_lag`,
+//!   `kafka_consumergroup_current_offset`, `kafka_topic_partition_current_offset`;
+//!   `argo_workflows_*` (controller metrics and the per-step custom histogram
+//!   `argo_workflows_step_duration_seconds`); Kubeflow Pipelines' `run_server_*`.
 //!
 //! ```
 //! use pharos_sim::{SimOptions, Simulator};

@@ -96,7 +96,7 @@ impl Simulator {
             training.step(&mut step, pods, gpus, sink);
         }
         for notebook in notebooks.iter_mut() {
-            notebook.step(&mut step, pods, gpus);
+            notebook.step(&mut step, pods, gpus, sink);
         }
         for pipeline in pipelines.iter_mut() {
             pipeline.step(&mut step, pods, sink);
@@ -105,7 +105,7 @@ impl Simulator {
             gpu.emit(&mut step, sink);
         }
         for pod in pods.iter_mut() {
-            pod.emit(&step, sink);
+            pod.emit(&mut step, sink);
         }
     }
 }
