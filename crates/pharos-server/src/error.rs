@@ -28,6 +28,9 @@ pub enum ApiError {
     /// A resource with that name already exists.
     #[error("document already exists")]
     AlreadyExists,
+    /// The request is ambiguous or clashes with the current state; the text says how to resolve it.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The client's `metadata.version` is older than the stored one.
     #[error(
         "conflict: {what} was changed by someone else since you loaded it (you sent version {sent}, \
@@ -101,7 +104,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) | Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
-            Self::AlreadyExists | Self::StaleVersion { .. } => StatusCode::CONFLICT,
+            Self::AlreadyExists | Self::Conflict(_) | Self::StaleVersion { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

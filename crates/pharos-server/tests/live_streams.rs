@@ -131,12 +131,23 @@ async fn open(
     token: &str,
     query: &str,
 ) -> Result<EventReader, (StatusCode, String)> {
-    let request = Request::get(format!(
-        "/api/v1/projects/ml/dashboards/serving/stream?{query}"
-    ))
-    .header("authorization", format!("Bearer {token}"))
-    .body(Body::empty())
-    .unwrap();
+    open_at(
+        app,
+        token,
+        &format!("/api/v1/projects/ml/dashboards/serving/stream?{query}"),
+    )
+    .await
+}
+
+async fn open_at(
+    app: &TestApp,
+    token: &str,
+    path_and_query: &str,
+) -> Result<EventReader, (StatusCode, String)> {
+    let request = Request::get(path_and_query)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     let response = app.app.clone().oneshot(request).await.unwrap();
     if response.status() != StatusCode::OK {
         let status = response.status();
@@ -303,4 +314,48 @@ async fn bad_parameters_other_tenants_and_too_many_streams_are_refused() {
     drop(first);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(open(&app, &admin, "refresh=1s").await.is_ok());
+}
+
+#[tokio::test]
+async fn the_seed_form_finds_the_dashboard_by_name_in_the_callers_projects() {
+    let (upstream, _) = counting_upstream().await;
+    let app = app_with_dashboard(fast_settings(), &upstream).await;
+    let admin = app.admin_token.clone();
+    let path = "/api/v1/dashboards/serving/stream?refresh=1s&range=30m&var-model=llama";
+    let mut stream = open_at(&app, &admin, path).await.unwrap();
+    let (name, hello) = stream.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(name, "hello");
+    assert_eq!(hello["project"], "ml");
+    assert_eq!(hello["dashboard"], "serving");
+    let (name, event) = stream.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(name, "data");
+    assert_eq!(event["status"], "success", "{event}");
+    drop(stream);
+
+    // Unknown names, and names only in projects the caller cannot read, are missing alike.
+    let (status, _) = open_at(&app, &admin, "/api/v1/dashboards/nothing/stream")
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let stranger = app.user("mallory").await;
+    let (status, _) = open_at(&app, &stranger, path)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The same name in a second project: ambiguous, and the answer says where to go.
+    app.project("research", &["research"]).await;
+    let twin = json!({"kind": "Dashboard", "metadata": {"name": "serving"}, "spec": {
+        "duration": "1h", "layouts": [], "panels": {"up": panel("up")}}});
+    let created = app.post("/api/v1/projects/research/dashboards", twin).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let (status, text) = open_at(&app, &admin, path).await.map(|_| ()).unwrap_err();
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(text.contains("ml, research"), "{text}");
+    assert!(
+        text.contains("/api/v1/projects/{project}/dashboards/serving/stream"),
+        "{text}"
+    );
 }

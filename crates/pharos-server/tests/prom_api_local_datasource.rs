@@ -44,6 +44,8 @@ async fn created_as_default_then_kept_in_step_with_the_port() {
     assert_eq!(url_of(&document), "http://127.0.0.1:8080");
     assert_eq!(document["spec"]["default"], true);
     assert_eq!(document["spec"]["plugin"]["kind"], "PrometheusDatasource");
+    // Perses' minimum step: without it a chart's newest point could be a minute old.
+    assert_eq!(document["spec"]["plugin"]["spec"]["scrapeInterval"], "15s");
 
     let again = ensure_local_datasource(state, addr("127.0.0.1:8080"))
         .await

@@ -30,7 +30,7 @@ use axum::{
 };
 use pharos_query::{RangeQuery, now_ms};
 use queries::{LiveQuery, Prepared};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/projects/{project}/dashboards/{dashboard}/stream",
             get(stream),
         )
+        .route("/api/v1/dashboards/{dashboard}/stream", get(stream_by_name))
         .route(
             "/api/v1/projects/{project}/dashboards/{dashboard}/alerts",
             get(alerts::overlays),
@@ -181,6 +182,57 @@ async fn stream(
     Extension(ClientAddress(client)): Extension<ClientAddress>,
     Path((project, dashboard)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    open_stream(state, caller, client, project, dashboard, raw).await
+}
+
+/// The seed's project-less form, `/api/v1/dashboards/{id}/stream`: the dashboard of that name
+/// in the one project the caller can read that has it. A name found in several projects is
+/// ambiguous (409, naming them); none is 404, as for a dashboard the caller may not read.
+async fn stream_by_name(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(ClientAddress(client)): Extension<ClientAddress>,
+    Path(dashboard): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params = crate::resources::ListParams {
+        name: Some(dashboard.clone()),
+        metadata_only: true,
+        ..Default::default()
+    };
+    let listed = state
+        .resources
+        .list(&caller, pharos_model::Kind::Dashboard, None, &params)
+        .await?;
+    let mut projects: Vec<String> = listed
+        .iter()
+        .filter(|d| d.pointer("/metadata/name").and_then(Value::as_str) == Some(dashboard.as_str()))
+        .filter_map(|d| d.pointer("/metadata/project").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    projects.sort();
+    projects.dedup();
+    match projects.as_slice() {
+        [] => Err(ApiError::NotFound),
+        [project] => {
+            let project = project.clone();
+            open_stream(state, caller, client, project, dashboard, raw).await
+        }
+        several => Err(ApiError::Conflict(format!(
+            "dashboard {dashboard:?} exists in projects {}; use /api/v1/projects/{{project}}/dashboards/{dashboard}/stream",
+            several.join(", ")
+        ))),
+    }
+}
+
+async fn open_stream(
+    state: AppState,
+    caller: Caller,
+    client: String,
+    project: String,
+    dashboard: String,
+    raw: Option<String>,
 ) -> ApiResult<Response> {
     let layer = &state.settings.query_layer;
     let min_refresh_ms = i64::try_from(layer.stream_min_refresh.as_millis()).unwrap_or(5_000);

@@ -50,14 +50,26 @@ fn panel_queries(dashboard: &Value) -> Vec<(String, usize, String, Option<String
     out
 }
 
-/// The ladder step that gives at most [`TARGET_POINTS`] points over `range_ms`.
-pub(super) fn live_step(range_ms: i64) -> i64 {
+/// Points a live window may grow to so that its newest point is the tick itself.
+const MAX_FRESH_POINTS: i64 = 2_000;
+
+/// The step of a live window: the ladder step that gives at most [`TARGET_POINTS`] points over
+/// `range_ms`, as long as every tick (a multiple of `refresh_ms`) is on its grid. A step that
+/// does not divide the refresh interval would hold a new sample back until the next grid point
+/// (a 15 s step under a 5 s refresh shows it up to 15 s late), so then the refresh interval
+/// itself is the step, unless that gives more than [`MAX_FRESH_POINTS`] points.
+pub(super) fn live_step(range_ms: i64, refresh_ms: i64) -> i64 {
     let needed = (range_ms + TARGET_POINTS - 1) / TARGET_POINTS;
-    STEP_LADDER_MS
+    let planned = STEP_LADDER_MS
         .iter()
         .copied()
         .find(|s| *s >= needed)
-        .unwrap_or(86_400_000)
+        .unwrap_or(86_400_000);
+    let on_grid = refresh_ms > 0 && refresh_ms % planned == 0;
+    if !on_grid && refresh_ms > 0 && range_ms / refresh_ms < MAX_FRESH_POINTS {
+        return refresh_ms.min(planned);
+    }
+    planned
 }
 
 /// A dashboard's queries, ready for one window.
@@ -92,7 +104,7 @@ pub(super) async fn prepare(
         })
         .unwrap_or(3_600_000)
         .min(MAX_RANGE_MS);
-    let step_ms = live_step(range_ms);
+    let step_ms = live_step(range_ms, params.refresh_ms);
     let builtins = render::Builtins {
         project: project.to_owned(),
         dashboard: dashboard.to_owned(),
@@ -144,9 +156,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn live_steps_come_from_the_ladder() {
-        assert_eq!(live_step(3_600_000), 15_000);
-        assert_eq!(live_step(6 * 3_600_000), 30_000);
-        assert_eq!(live_step(7 * 86_400_000), 900_000);
+    fn live_steps_come_from_the_ladder_with_every_tick_on_the_grid() {
+        // 15 s refresh: the ladder step divides it (or is a multiple of 15 s that it cannot
+        // divide, and then the refresh interval is the step while the points stay in budget).
+        assert_eq!(live_step(3_600_000, 15_000), 15_000);
+        assert_eq!(live_step(6 * 3_600_000, 30_000), 30_000);
+        assert_eq!(live_step(6 * 3_600_000, 15_000), 15_000);
+        assert_eq!(live_step(7 * 86_400_000, 15_000), 900_000);
+        // A 5 s refresh over 5 minutes: 5 s steps, so a new sample is on the next tick.
+        assert_eq!(live_step(300_000, 5_000), 5_000);
+        assert_eq!(live_step(3_600_000, 5_000), 5_000);
+        // A refresh slower than the ladder step that is a multiple of it keeps the ladder step.
+        assert_eq!(live_step(3_600_000, 60_000), 15_000);
+        // Too many points at the refresh interval: the ladder step, freshness bound by it.
+        assert_eq!(live_step(24 * 3_600_000, 5_000), 120_000);
     }
 }

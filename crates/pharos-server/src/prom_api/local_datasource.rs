@@ -17,6 +17,11 @@ use crate::{
 pub const LOCAL_DATASOURCE: &str = "local";
 const PROMETHEUS_PLUGIN: &str = "PrometheusDatasource";
 const URL_POINTER: &str = "/spec/plugin/spec/proxy/spec/url";
+/// The resolution the embedded store is declared to have. Perses never asks a Prometheus
+/// datasource for a step finer than its `scrapeInterval` (1 minute when unset), and a chart's
+/// newest point can lag by up to one step: 15 s (the simulator's tick and a typical scrape
+/// interval) keeps live charts within the seed's 15 s freshness.
+const SCRAPE_INTERVAL: &str = "15s";
 
 /// What [`ensure_local_datasource`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +165,10 @@ fn document(url: &str, default: bool) -> Value {
             },
             "plugin": {
                 "kind": PROMETHEUS_PLUGIN,
-                "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": url}}}
+                "spec": {
+                    "proxy": {"kind": "HTTPProxy", "spec": {"url": url}},
+                    "scrapeInterval": SCRAPE_INTERVAL
+                }
             }
         }
     })
