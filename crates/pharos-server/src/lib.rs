@@ -15,6 +15,7 @@ mod shares;
 pub mod state;
 mod system;
 pub mod telemetry;
+mod templates;
 mod ui;
 mod web_guards;
 
@@ -24,6 +25,7 @@ use axum::{Json, Router, http::StatusCode, middleware, response::IntoResponse};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 pub use config::ServerSettings;
+pub use extract::IfMatch;
 pub use state::AppState;
 
 /// The complete router.
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::preference_routes())
         .merge(shares::routes())
         .merge(live::routes())
+        .merge(templates::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

@@ -2,6 +2,7 @@
 //! the embedded metrics store, and serves the API until SIGINT/SIGTERM.
 
 mod cli;
+mod demo_templates;
 mod fleet_demo;
 mod import;
 mod scraping;
@@ -112,8 +113,17 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     let (simulator, history_ready) = if demo {
         fleet_demo::seed_demo_resources(&state).await;
         tracing::info!("AI-platform simulator running (start with --no-demo to turn it off)");
-        let (task, history_ready) =
+        let (task, history_written) =
             fleet_demo::spawn_simulator(Arc::clone(&db), maintenance_stopped.clone());
+        // Once the history is there: scraping starts, and the templates are instantiated with
+        // values found in it.
+        let (history_ready_tx, history_ready) = tokio::sync::oneshot::channel();
+        let (seed_state, data_dir) = (state.clone(), settings.data_dir.clone());
+        tokio::spawn(async move {
+            let _ = history_written.await;
+            let _ = history_ready_tx.send(());
+            demo_templates::seed(&seed_state, &data_dir).await;
+        });
         (Some(task), Some(history_ready))
     } else {
         (None, None)

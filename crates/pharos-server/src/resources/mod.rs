@@ -9,5 +9,6 @@ mod service;
 
 pub use api::{API_KINDS, routes};
 pub use document::{SECRET_PLACEHOLDER, etag_for, parse_etag};
+pub(crate) use portable::resource_name;
 pub use portable::routes as portable_routes;
 pub use service::{ListParams, ResourceService, Versioned};

@@ -103,7 +103,7 @@ struct CloneBody {
 
 /// A resource name for `wanted`: itself when it is one, else lower-case letters, digits and
 /// dashes of it, at most 75 characters.
-fn resource_name(wanted: &str) -> ApiResult<String> {
+pub(crate) fn resource_name(wanted: &str) -> ApiResult<String> {
     if pharos_model::validate_name(wanted).is_ok() {
         return Ok(wanted.to_owned());
     }
