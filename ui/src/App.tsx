@@ -22,6 +22,8 @@ const PreferencesPage = lazy(() => import('./pages/PreferencesPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const RolesPage = lazy(() => import('./pages/RolesPage'));
 const ExplorePage = lazy(() => import('./pages/ExplorePage'));
+const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
+const TemplatePage = lazy(() => import('./pages/TemplatePage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
@@ -50,6 +52,8 @@ const router = createBrowserRouter([
       { path: '/projects/:project/datasources', element: <DatasourcesPage scope="project" /> },
       { path: '/projects/:project/roles', element: <RolesPage /> },
       { path: '/admin/datasources', element: <DatasourcesPage scope="global" /> },
+      { path: '/templates', element: <TemplatesPage /> },
+      { path: '/templates/:id', element: <TemplatePage /> },
       { path: '/import', element: <ImportPage /> },
       { path: '/preferences', element: <PreferencesPage /> },
       { path: '/audit', element: <AuditPage /> },

@@ -84,8 +84,8 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
   }
 }
 
-/** Sends one request; resolves with the parsed JSON (or undefined for 204) and the ETag. */
-export async function request<T>(path: string, options: RequestOptions = {}): Promise<Tagged<T>> {
+/** Sends one request; resolves with the successful response (any other status throws its ApiError). */
+async function checked(path: string, options: RequestOptions): Promise<Response> {
   let response = await send(path, options);
   if (response.status === 401 && isAuthEnabled() && !options.anonymous) {
     // The access token expired (or the cookies are gone): renew once and try again.
@@ -97,9 +97,29 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     }
   }
   if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+/** Sends one request; resolves with the parsed JSON (or undefined for 204) and the ETag. */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<Tagged<T>> {
+  const response = await checked(path, options);
   const etag = response.headers.get('ETag') ?? undefined;
   if (response.status === 204) return { body: undefined as T, etag };
   return { body: (await response.json()) as T, etag };
+}
+
+/** A file the server sends for download: its bytes and the name its Content-Disposition gives. */
+export interface Download {
+  blob: Blob;
+  filename?: string;
+}
+
+/** Fetches a download (same session handling and errors as `request`). */
+export async function download(path: string): Promise<Download> {
+  const response = await checked(path, {});
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const filename = /filename="?([^";]+)"?/i.exec(disposition)?.[1];
+  return { blob: await response.blob(), filename };
 }
 
 /** Turns any thrown value into a message fit for the user. */

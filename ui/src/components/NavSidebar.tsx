@@ -1,5 +1,5 @@
 // The one navigation of the UI (docs/design UI.md, "Navigation"): a left sidebar with the sections
-// that exist today (Home, Dashboards, Explore, Admin), the entry of the page being viewed
+// that exist today (Home, Dashboards with projects, templates and import, Explore, Admin), the entry of the page being viewed
 // highlighted. It collapses to icons (with their names as tooltips); the choice is remembered in
 // this browser's localStorage. Entries the user may not read are left out (the audit log, the
 // global datasources), and
@@ -23,6 +23,7 @@ import {
   FolderOutline as FolderOutlineIcon,
   History as HistoryIcon,
   HomeOutline as HomeOutlineIcon,
+  ViewDashboardVariantOutline as ViewDashboardVariantOutlineIcon,
 } from 'mdi-material-ui';
 import { useAccount } from './Account';
 
@@ -86,6 +87,13 @@ function sections(may: { readAudit: boolean; readGlobalDatasources: boolean }): 
       title: 'Dashboards',
       entries: [
         { label: 'Projects', to: '/', icon: <FolderOutlineIcon />, active: under('/projects'), testId: 'nav-projects' },
+        {
+          label: 'Templates',
+          to: '/templates',
+          icon: <ViewDashboardVariantOutlineIcon />,
+          active: under('/templates'),
+          testId: 'nav-templates',
+        },
         { label: 'Import', to: '/import', icon: <FileImportOutlineIcon />, active: under('/import'), testId: 'nav-import' },
       ],
     },

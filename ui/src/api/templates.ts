@@ -1,0 +1,99 @@
+// Dashboard templates (docs/user/templates.md), Grafana conversion (docs/user/grafana-import.md),
+// and dashboards leaving their place: export as a file, clone into a project.
+import type { DashboardResource } from '@perses-dev/core';
+import { download, request, type Download } from './http';
+
+const seg = encodeURIComponent;
+
+/** The categories the server knows, in the gallery's order, with what people call them. */
+export const TEMPLATE_CATEGORIES = [
+  { id: 'model-serving', label: 'Model serving' },
+  { id: 'llm-serving', label: 'LLM serving' },
+  { id: 'training', label: 'Training' },
+  { id: 'notebook', label: 'Notebooks' },
+  { id: 'pipeline', label: 'Pipelines' },
+  { id: 'gpu', label: 'GPU' },
+] as const;
+
+export const categoryLabel = (id: string) => TEMPLATE_CATEGORIES.find((c) => c.id === id)?.label ?? id;
+
+/** One variable to fill in when instantiating a template. */
+export interface TemplateVariable {
+  name: string;
+  description?: string;
+  required: boolean;
+  /** What the dashboard starts with when no value is given (`$__all`: every value). */
+  default?: string | string[] | null;
+}
+
+/** A template as listed in the gallery. */
+export interface TemplateSummary {
+  id: string;
+  /** `system` for the templates Pharos ships; later `global` or `project`. */
+  source?: string;
+  project?: string;
+  version: number;
+  category: string;
+  title: string;
+  description: string;
+  workload_kinds: string[];
+  variables: TemplateVariable[];
+  panels: { key: string; title: string; kind: string }[];
+}
+
+/** A template with its dashboard (whose variables say where their values come from). */
+export interface Template extends TemplateSummary {
+  dashboard: DashboardResource;
+}
+
+export async function listTemplates(category?: string): Promise<TemplateSummary[]> {
+  const query = category ? `?category=${seg(category)}` : '';
+  return (await request<TemplateSummary[]>(`/api/v1/templates${query}`)).body;
+}
+
+export async function getTemplate(id: string): Promise<Template> {
+  return (await request<Template>(`/api/v1/templates/${seg(id)}`)).body;
+}
+
+/** Creates a dashboard of `project` from a template; rejects with the server's message (400, 403, 409). */
+export async function createFromTemplate(
+  project: string,
+  templateId: string,
+  name: string,
+  variables: Record<string, string>,
+): Promise<DashboardResource> {
+  const path = `/api/v1/projects/${seg(project)}/dashboards/from-template`;
+  return (await request<DashboardResource>(path, { method: 'POST', body: { template_id: templateId, name, variables } })).body;
+}
+
+/** What could not be carried over from a Grafana dashboard. */
+export interface MigrationLoss {
+  location: string;
+  what: string;
+  why: string;
+}
+
+export interface Migration {
+  /** The converted dashboard, with an empty `metadata.project`: nothing is stored yet. */
+  dashboard: DashboardResource;
+  losses: MigrationLoss[];
+}
+
+/** Converts a Grafana dashboard JSON model; rejects with the server's 400 message for anything else. */
+export async function migrateGrafana(grafanaDashboard: unknown, signal?: AbortSignal): Promise<Migration> {
+  const answer = await request<Migration>('/api/migrate?report=true', { method: 'POST', body: { grafanaDashboard }, signal });
+  return { dashboard: answer.body.dashboard, losses: answer.body.losses ?? [] };
+}
+
+const dashboardPath = (project: string, name: string) => `/api/v1/projects/${seg(project)}/dashboards/${seg(name)}`;
+
+/** The dashboard as a file to download (`format` json or yaml). */
+export function exportDashboard(project: string, name: string, format: 'json' | 'yaml'): Promise<Download> {
+  return download(`${dashboardPath(project, name)}/export?format=${format}`);
+}
+
+/** Copies a dashboard under `name`, into `target` (its own project when the same). */
+export async function cloneDashboard(project: string, name: string, newName: string, target: string): Promise<DashboardResource> {
+  const body = target === project ? { name: newName } : { name: newName, project: target };
+  return (await request<DashboardResource>(`${dashboardPath(project, name)}/clone`, { method: 'POST', body })).body;
+}
