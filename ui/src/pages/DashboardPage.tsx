@@ -1,6 +1,6 @@
 // One dashboard: loads it with its ETag, renders it with the (lazily loaded) Perses module (live
 // when it has a refresh interval: docs/user/ui.md, "Live mode"; with the alert rules watching its
-// charts: "Alert thresholds on charts") and saves with If-Match. A refused
+// charts: "Alert thresholds on charts"; Share, Export and Clone next to its title) and saves with If-Match. A refused
 // save (412/409) shows the server's message above the dashboard and rejects, so Perses stays in
 // edit mode with everything the user changed.
 import { lazy, useCallback, useEffect, useRef, useState } from 'react';
@@ -20,6 +20,7 @@ import { timeZoneOf, useAccount } from '../components/Account';
 import { dashboardUrl, projectUrl } from '../components/Breadcrumbs';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PageLoading } from '../components/Layout';
+import { CloneButton, ExportButton } from '../components/DashboardActions';
 import { ShareButton } from '../components/ShareDialog';
 
 // Sized explicitly: inside the Perses toolbar the theme's heading variants are Perses's.
@@ -178,11 +179,13 @@ export default function DashboardPage() {
           timeZone={timeZoneOf(preferences)}
           live
           alerts
-          actions={
-            can('share', 'Dashboard', project)
-              ? (current) => <ShareButton project={project} dashboard={name} current={current} />
-              : undefined
-          }
+          actions={(current) => (
+            <>
+              {can('share', 'Dashboard', project) ? <ShareButton project={project} dashboard={name} current={current} /> : null}
+              <ExportButton project={project} dashboard={name} />
+              <CloneButton project={project} dashboard={name} />
+            </>
+          )}
         />
       </Box>
     </Box>
