@@ -142,12 +142,16 @@ pub enum Scope {
     Metrics,
     /// Pharos: the audit log.
     AuditLog,
+    /// Pharos: dashboard templates saved in a project.
+    Template,
+    /// Pharos: dashboard templates for every project.
+    GlobalTemplate,
     /// Every kind.
     All,
 }
 
 impl Scope {
-    const NAMES: [(Self, &'static str); 18] = [
+    const NAMES: [(Self, &'static str); 20] = [
         (Self::Dashboard, "Dashboard"),
         (Self::Datasource, "Datasource"),
         (Self::EphemeralDashboard, "EphemeralDashboard"),
@@ -165,6 +169,8 @@ impl Scope {
         (Self::Variable, "Variable"),
         (Self::Metrics, "Metrics"),
         (Self::AuditLog, "AuditLog"),
+        (Self::Template, "Template"),
+        (Self::GlobalTemplate, "GlobalTemplate"),
         (Self::All, "*"),
     ];
 
@@ -198,6 +204,7 @@ impl Scope {
                 | Self::User
                 | Self::Metrics
                 | Self::AuditLog
+                | Self::GlobalTemplate
         )
     }
 
@@ -502,6 +509,7 @@ pub fn default_project_roles() -> Vec<(&'static str, RoleSpec)> {
                             Scope::Secret,
                             Scope::Variable,
                             Scope::EphemeralDashboard,
+                            Scope::Template,
                         ],
                     ),
                     Permission::new([Read], [Scope::Project, Scope::Role, Scope::RoleBinding]),

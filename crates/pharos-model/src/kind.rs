@@ -37,11 +37,15 @@ pub enum Kind {
     GlobalRoleBinding,
     /// A user account (not validated yet).
     User,
+    /// A dashboard saved for reuse inside one project (a Pharos extension).
+    Template,
+    /// A dashboard saved for reuse by every project (a Pharos extension).
+    GlobalTemplate,
 }
 
 impl Kind {
-    /// All kinds, in the order of the Perses documentation.
-    pub const ALL: [Kind; 15] = [
+    /// All kinds, in the order of the Perses documentation (then Pharos' own).
+    pub const ALL: [Kind; 17] = [
         Kind::Dashboard,
         Kind::Datasource,
         Kind::EphemeralDashboard,
@@ -57,6 +61,8 @@ impl Kind {
         Kind::Secret,
         Kind::User,
         Kind::Variable,
+        Kind::Template,
+        Kind::GlobalTemplate,
     ];
 
     /// The canonical spelling used in the `kind` field, e.g. `"Dashboard"`.
@@ -77,6 +83,8 @@ impl Kind {
             Kind::GlobalRole => "GlobalRole",
             Kind::GlobalRoleBinding => "GlobalRoleBinding",
             Kind::User => "User",
+            Kind::Template => "Template",
+            Kind::GlobalTemplate => "GlobalTemplate",
         }
     }
 
@@ -98,6 +106,8 @@ impl Kind {
             Kind::GlobalRole => "globalroles",
             Kind::GlobalRoleBinding => "globalrolebindings",
             Kind::User => "users",
+            Kind::Template => "templates",
+            Kind::GlobalTemplate => "globaltemplates",
         }
     }
 
@@ -125,6 +135,7 @@ impl Kind {
                 | Kind::RoleBinding
                 | Kind::Secret
                 | Kind::Variable
+                | Kind::Template
         )
     }
 

@@ -26,5 +26,7 @@ pub use proxy::{
     find_http_proxy,
 };
 pub use resource::{Metadata, Resource, decode_resource};
-pub use spec::{DashboardSize, mask_secret_spec, project_namespaces, validate_spec_value};
+pub use spec::{
+    DashboardSize, TEMPLATE_CATEGORIES, mask_secret_spec, project_namespaces, validate_spec_value,
+};
 pub use timestamp::{format_timestamp, parse_timestamp};

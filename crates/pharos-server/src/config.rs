@@ -378,7 +378,7 @@ pub struct SecuritySettings {
     #[serde(with = "duration_text")]
     pub audit_retention: Duration,
     /// Permissions every signed-in user has (Perses' `guest_permissions`). By default: read the
-    /// global datasources and variables, so project dashboards can name them (queries through
+    /// global datasources, variables and templates, so project dashboards can name them (queries through
     /// them still go through the project's proxy and its namespace restriction).
     pub guest_permissions: Vec<pharos_auth::rbac::Permission>,
     /// The first administrator's password, from `--admin-password` / `PHAROS_ADMIN_PASSWORD`
@@ -407,6 +407,7 @@ impl Default for SecuritySettings {
                 [
                     pharos_auth::rbac::Scope::GlobalDatasource,
                     pharos_auth::rbac::Scope::GlobalVariable,
+                    pharos_auth::rbac::Scope::GlobalTemplate,
                 ],
             )],
             admin_password: None,

@@ -314,7 +314,7 @@ both_backends!(
         );
         assert_eq!(
             map.body["*"],
-            json!([{"actions": ["read"], "scopes": ["GlobalDatasource", "GlobalVariable"]}]),
+            json!([{"actions": ["read"], "scopes": ["GlobalDatasource", "GlobalVariable", "GlobalTemplate"]}]),
             "only the guest permissions: {}",
             map.text
         );

@@ -284,3 +284,207 @@ both_backends!(
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     }
 );
+
+fn saved_template(name: &str, category: &str) -> Value {
+    json!({"kind": "Template", "metadata": {"name": name}, "spec": {
+        "display": {"name": "Our model server", "description": "Latency and errors of our KServe models"},
+        "category": category, "workloadKinds": ["InferenceService"],
+        "dashboard": {"display": {"name": "Serving"}, "duration": "1h", "layouts": [],
+            "variables": [{"kind": "TextVariable", "spec": {"name": "model", "value": "llm-chat"}}],
+            "panels": {"p95": {"kind": "Panel", "spec": {"display": {"name": "p95"},
+                "plugin": {"kind": "TimeSeriesChart", "spec": {}},
+                "queries": [{"kind": "TimeSeriesQuery", "spec": {"plugin": {"kind": "PrometheusTimeSeriesQuery",
+                    "spec": {"query": "histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket{model_name=\"$model\"}[5m])))"}}}}]}}}}}})
+}
+
+both_backends!(
+    saved_templates_have_dashboard_rules_permissions_and_history,
+    |app: common::TestApp| async move {
+        app.project("ml", &["ml-serving"]).await;
+        app.project("research", &[]).await;
+        let created = app
+            .post(
+                "/api/v1/projects/ml/templates",
+                saved_template("our-serving", "model-serving"),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+
+        // Validated like a dashboard, inside `spec.dashboard`.
+        let mut broken = saved_template("broken", "model-serving");
+        broken["spec"]["dashboard"]["panels"]["p95"]["spec"]["plugin"]["kind"] =
+            json!("NoSuchChart");
+        let refused = app.post("/api/v1/projects/ml/templates", broken).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert!(
+            refused.text.contains("spec.dashboard.panels.p95"),
+            "{}",
+            refused.text
+        );
+        let refused = app
+            .post(
+                "/api/v1/projects/ml/templates",
+                saved_template("bad-category", "gpus"),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        let mut empty = saved_template("no-dashboard", "custom");
+        empty["spec"].as_object_mut().unwrap().remove("dashboard");
+        let refused = app.post("/api/v1/projects/ml/templates", empty).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        for name in ["broken", "bad-category", "no-dashboard"] {
+            let gone = app
+                .get(&format!("/api/v1/projects/ml/templates/{name}"))
+                .await;
+            assert_eq!(gone.status, StatusCode::NOT_FOUND, "{name}");
+        }
+
+        // In the catalogue with the system ones, filtered by category.
+        let listed = app.get("/api/v1/templates?category=model-serving").await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        let ours = listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "our-serving")
+            .expect("the project template is listed")
+            .clone();
+        assert_eq!(ours["source"], "project");
+        assert_eq!(ours["project"], "ml");
+        assert_eq!(ours["title"], "Our model server");
+        assert_eq!(ours["variables"][0]["name"], "model");
+        assert_eq!(ours["panels"][0]["title"], "p95");
+        assert!(
+            listed
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["source"] == "system")
+        );
+
+        // Edits keep a history, as for dashboards.
+        let mut edited = saved_template("our-serving", "model-serving");
+        edited["spec"]["display"]["name"] = json!("Our model server v2");
+        let put = app
+            .put("/api/v1/projects/ml/templates/our-serving", edited)
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+        let versions = app
+            .get("/api/v1/projects/ml/templates/our-serving/versions")
+            .await;
+        assert_eq!(versions.status, StatusCode::OK, "{}", versions.text);
+        assert_eq!(
+            versions.body.as_array().unwrap().len(),
+            2,
+            "{}",
+            versions.text
+        );
+        let first = app
+            .get("/api/v1/projects/ml/templates/our-serving/versions/0")
+            .await;
+        assert_eq!(first.body["spec"]["display"]["name"], "Our model server");
+
+        // A dashboard from it, in another project.
+        let made = app
+            .post("/api/v1/projects/research/dashboards/from-template",
+                json!({"template_id": "our-serving", "template_project": "ml", "name": "serving-copy",
+                    "variables": {"model": "reranker"}}))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        assert_eq!(
+            made.body["spec"]["variables"][0]["spec"]["value"],
+            "reranker"
+        );
+
+        // A global template: created by an administrator, seen by every signed-in user.
+        let mut global = saved_template("fleet-serving", "model-serving");
+        global["kind"] = json!("GlobalTemplate");
+        let created = app.post("/api/v1/globaltemplates", global.clone()).await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+        let _ = app.user("vera").await;
+        let bound = app
+            .post(
+                "/api/v1/projects/ml/rolebindings",
+                json!({"kind": "RoleBinding", "metadata": {"name": "vera-viewer"},
+                   "spec": {"role": "viewer", "subjects": [{"kind": "User", "name": "vera"}]}}),
+            )
+            .await;
+        assert_eq!(bound.status, StatusCode::OK, "{}", bound.text);
+        let vera = app.login("vera", "vera-password").await;
+        let seen = app
+            .send_as(&vera, Method::GET, "/api/v1/templates", None)
+            .await;
+        let ids: Vec<&str> = seen
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&"fleet-serving") && ids.contains(&"our-serving"),
+            "{ids:?}"
+        );
+        let one = app
+            .send_as(&vera, Method::GET, "/api/v1/templates/fleet-serving", None)
+            .await;
+        assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+        assert_eq!(one.body["source"], "global");
+        assert_eq!(one.body["dashboard"]["spec"]["display"]["name"], "Serving");
+        // A viewer may not save templates, here or globally.
+        global["metadata"]["name"] = json!("vera-global");
+        let refused = app
+            .send_as(&vera, Method::POST, "/api/v1/globaltemplates", Some(global))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        let refused = app
+            .send_as(
+                &vera,
+                Method::POST,
+                "/api/v1/projects/ml/templates",
+                Some(saved_template("vera-t", "custom")),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        // Someone without a role in ml does not see its templates.
+        let mallory = app.user("mallory").await;
+        let seen = app
+            .send_as(&mallory, Method::GET, "/api/v1/templates", None)
+            .await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+        assert!(
+            seen.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["id"] != "our-serving"),
+            "{}",
+            seen.text
+        );
+        let hidden = app
+            .send_as(
+                &mallory,
+                Method::POST,
+                "/api/v1/projects/research/dashboards/from-template",
+                Some(json!({"template_id": "our-serving", "template_project": "ml", "name": "x"})),
+            )
+            .await;
+        assert_ne!(hidden.status, StatusCode::CREATED, "{}", hidden.text);
+
+        let deleted = app
+            .delete("/api/v1/projects/ml/templates/our-serving")
+            .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+        let listed = app.get("/api/v1/templates").await;
+        assert!(
+            listed
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["id"] != "our-serving")
+        );
+    }
+);

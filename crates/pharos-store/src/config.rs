@@ -67,7 +67,11 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            versioned_kinds: vec!["Dashboard".into()],
+            versioned_kinds: vec![
+                "Dashboard".into(),
+                "Template".into(),
+                "GlobalTemplate".into(),
+            ],
             trashable_kinds: vec!["Dashboard".into()],
             encrypted_kinds: vec!["Secret".into(), "GlobalSecret".into()],
             max_versions: None,

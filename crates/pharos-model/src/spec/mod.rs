@@ -11,6 +11,7 @@ mod panel_plugins;
 pub mod plugins;
 mod project;
 mod secret;
+mod template;
 mod variable;
 
 use serde_json::Value;
@@ -23,6 +24,7 @@ use dashboard::DashboardFlavour;
 pub use dashboard::DashboardSize;
 pub use project::project_namespaces;
 pub use secret::{SECRET_PLACEHOLDER, mask_secret_spec};
+pub use template::TEMPLATE_CATEGORIES;
 
 /// Runs the validator of `kind` on `spec`. Kinds without a validator (roles, users)
 /// accept any object.
@@ -41,6 +43,7 @@ pub(crate) fn validate_spec(checker: &mut Checker, kind: Kind, spec: &Fields<'_>
         Kind::Secret | Kind::GlobalSecret => secret::check_secret_spec(checker, spec),
         Kind::Project => project::check_project_spec(checker, spec),
         Kind::Folder => folder::check_folder_spec(checker, spec),
+        Kind::Template | Kind::GlobalTemplate => template::check_template_spec(checker, spec),
         Kind::Role
         | Kind::RoleBinding
         | Kind::GlobalRole

@@ -61,21 +61,24 @@ const PROJECT_CHECKS: [Check; 7] = [
         resource: "dashboards",
         subresource: "",
         actions: &[Action::Create],
-        scopes: &[Scope::Dashboard],
+        // A project's templates follow its dashboards.
+        scopes: &[Scope::Dashboard, Scope::Template],
     },
     Check {
         verb: "update",
         resource: "dashboards",
         subresource: "",
         actions: &[Action::Update],
-        scopes: &[Scope::Dashboard],
+        // A project's templates follow its dashboards.
+        scopes: &[Scope::Dashboard, Scope::Template],
     },
     Check {
         verb: "delete",
         resource: "dashboards",
         subresource: "",
         actions: &[Action::Delete],
-        scopes: &[Scope::Dashboard],
+        // A project's templates follow its dashboards.
+        scopes: &[Scope::Dashboard, Scope::Template],
     },
     Check {
         verb: "create",

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// The kinds served by the generic CRUD routes.
-pub const API_KINDS: [Kind; 15] = [
+pub const API_KINDS: [Kind; 17] = [
     Kind::Project,
     Kind::Dashboard,
     Kind::EphemeralDashboard,
@@ -35,6 +35,8 @@ pub const API_KINDS: [Kind; 15] = [
     Kind::GlobalRole,
     Kind::GlobalRoleBinding,
     Kind::User,
+    Kind::Template,
+    Kind::GlobalTemplate,
 ];
 
 /// Routes for every kind in [`API_KINDS`] plus dashboard versions and trash.
@@ -50,19 +52,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             global_routes(router, kind)
         };
     }
+    for kind in [Kind::Dashboard, Kind::Template] {
+        router = version_routes(router, kind);
+    }
     router
-        .route(
-            "/api/v1/projects/{project}/dashboards/{name}/versions",
-            get(list_versions),
-        )
-        .route(
-            "/api/v1/projects/{project}/dashboards/{name}/versions/{version}",
-            get(get_version),
-        )
-        .route(
-            "/api/v1/projects/{project}/dashboards/{name}/versions/{version}/restore",
-            post(restore_version),
-        )
         .route(
             "/api/v1/projects/{project}/trash/dashboards",
             get(list_trash),
@@ -77,10 +70,50 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
 }
 
-fn project_scoped_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
-    let plural = kind.plural();
+/// The version history routes of a versioned project kind (dashboards, templates).
+fn version_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
+    let base = format!(
+        "/api/v1/projects/{{project}}/{}/{{name}}/versions",
+        kind.plural()
+    );
     router
         .route(
+            &base,
+            get(
+                move |s: State<AppState>, caller: Caller, path: Path<(String, String)>| {
+                    list_versions(s, caller, path, kind)
+                },
+            ),
+        )
+        .route(
+            &format!("{base}/{{version}}"),
+            get(
+                move |s: State<AppState>, caller: Caller, path: Path<(String, String, String)>| {
+                    get_version(s, caller, path, kind)
+                },
+            ),
+        )
+        .route(
+            &format!("{base}/{{version}}/restore"),
+            post(
+                move |s: State<AppState>,
+                      caller: Caller,
+                      path: Path<(String, String, String)>,
+                      if_match: IfMatch| {
+                    restore_version(s, caller, path, if_match, kind)
+                },
+            ),
+        )
+}
+
+fn project_scoped_routes(router: Router<AppState>, kind: Kind) -> Router<AppState> {
+    let plural = kind.plural();
+    // `/api/v1/templates` is the template catalogue (system, global and project templates
+    // together, `templates::routes`), not the flat list of one kind.
+    let router = if kind == Kind::Template {
+        router
+    } else {
+        router.route(
             &format!("/api/v1/{plural}"),
             get(move |State(s): State<AppState>, caller: Caller, Params(p): Params<ListParams>| async move {
                 list(&s, &caller, kind, None, &p).await
@@ -89,37 +122,63 @@ fn project_scoped_routes(router: Router<AppState>, kind: Kind) -> Router<AppStat
                 created(s.resources.create(&caller, kind, None, body).await)
             }),
         )
+    };
+    router
         .route(
             &format!("/api/v1/projects/{{project}}/{plural}"),
             get(
-                move |State(s): State<AppState>, caller: Caller, Path(project): Path<String>, Params(p): Params<ListParams>| async move {
+                move |State(s): State<AppState>,
+                      caller: Caller,
+                      Path(project): Path<String>,
+                      Params(p): Params<ListParams>| async move {
                     list(&s, &caller, kind, Some(&project), &p).await
                 },
             )
             .post(
-                move |State(s): State<AppState>, caller: Caller, Path(project): Path<String>, JsonBody(body)| async move {
-                    created(s.resources.create(&caller, kind, Some(&project), body).await)
+                move |State(s): State<AppState>,
+                      caller: Caller,
+                      Path(project): Path<String>,
+                      JsonBody(body)| async move {
+                    created(
+                        s.resources
+                            .create(&caller, kind, Some(&project), body)
+                            .await,
+                    )
                 },
             ),
         )
         .route(
             &format!("/api/v1/projects/{{project}}/{plural}/{{name}}"),
             get(
-                move |State(s): State<AppState>, caller: Caller, Path((project, name)): Path<(String, String)>| async move {
+                move |State(s): State<AppState>,
+                      caller: Caller,
+                      Path((project, name)): Path<(String, String)>| async move {
                     with_etag(s.resources.get(&caller, kind, Some(&project), &name).await)
                 },
             )
             .put(
-                move |State(s): State<AppState>, caller: Caller,
+                move |State(s): State<AppState>,
+                      caller: Caller,
                       Path((project, name)): Path<(String, String)>,
                       if_match: IfMatch,
                       JsonBody(body)| async move {
-                    with_etag(s.resources.update(&caller, kind, Some(&project), &name, body, if_match).await)
+                    with_etag(
+                        s.resources
+                            .update(&caller, kind, Some(&project), &name, body, if_match)
+                            .await,
+                    )
                 },
             )
             .delete(
-                move |State(s): State<AppState>, caller: Caller, Path((project, name)): Path<(String, String)>, if_match: IfMatch| async move {
-                    deleted(s.resources.delete(&caller, kind, Some(&project), &name, if_match).await)
+                move |State(s): State<AppState>,
+                      caller: Caller,
+                      Path((project, name)): Path<(String, String)>,
+                      if_match: IfMatch| async move {
+                    deleted(
+                        s.resources
+                            .delete(&caller, kind, Some(&project), &name, if_match)
+                            .await,
+                    )
                 },
             ),
         )
@@ -221,10 +280,11 @@ async fn list_versions(
     State(s): State<AppState>,
     caller: Caller,
     Path((project, name)): Path<(String, String)>,
+    kind: Kind,
 ) -> ApiResult<Response> {
     let versions = s
         .resources
-        .list_versions(&caller, Kind::Dashboard, &project, &name)
+        .list_versions(&caller, kind, &project, &name)
         .await?;
     Ok(Json(versions).into_response())
 }
@@ -233,11 +293,12 @@ async fn get_version(
     State(s): State<AppState>,
     caller: Caller,
     Path((project, name, version)): Path<(String, String, String)>,
+    kind: Kind,
 ) -> ApiResult<Response> {
     let version = parse_version(&version)?;
     with_etag(
         s.resources
-            .get_version(&caller, Kind::Dashboard, &project, &name, version)
+            .get_version(&caller, kind, &project, &name, version)
             .await,
     )
 }
@@ -247,11 +308,12 @@ async fn restore_version(
     caller: Caller,
     Path((project, name, version)): Path<(String, String, String)>,
     if_match: IfMatch,
+    kind: Kind,
 ) -> ApiResult<Response> {
     let version = parse_version(&version)?;
     with_etag(
         s.resources
-            .restore_version(&caller, Kind::Dashboard, &project, &name, version, if_match)
+            .restore_version(&caller, kind, &project, &name, version, if_match)
             .await,
     )
 }

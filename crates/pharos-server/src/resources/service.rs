@@ -482,10 +482,13 @@ impl ResourceService {
     /// Refuses a dashboard over the `api.max_*_per_dashboard` limits before the full
     /// validation, whose memory grows with every panel.
     fn check_dashboard_size(&self, kind: Kind, body: &Value) -> ApiResult<()> {
-        if !matches!(kind, Kind::Dashboard | Kind::EphemeralDashboard) {
-            return Ok(());
-        }
-        let Some(spec) = body.get("spec") else {
+        let spec = match kind {
+            Kind::Dashboard | Kind::EphemeralDashboard => body.get("spec"),
+            // A template holds a whole dashboard.
+            Kind::Template | Kind::GlobalTemplate => body.pointer("/spec/dashboard"),
+            _ => return Ok(()),
+        };
+        let Some(spec) = spec else {
             return Ok(());
         };
         let size = DashboardSize::measure(spec);

@@ -1,5 +1,7 @@
-//! The system templates: listed and read by anyone signed in (they hold no data), and turned
-//! into a project's dashboard with the caller's own permission to create one there.
+//! The template catalogue: the system templates (read by anyone signed in: they hold no data),
+//! the global templates (`GlobalTemplate`, readable by every signed-in user by default) and the
+//! project templates (`Template`, readable like the project's dashboards), listed together, and
+//! turned into a project's dashboard with the caller's own permission to create one there.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use pharos_model::Kind;
-use pharos_templates::{Category, Template};
+use pharos_templates::{Template, TemplateVariable};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -31,10 +33,9 @@ pub(super) struct ListQuery {
     category: Option<String>,
 }
 
-/// A template as listed: everything but the dashboard, plus what its gallery card shows.
-fn summary(template: &Template) -> Value {
-    let panels: Vec<Value> = template
-        .dashboard
+/// The panels of a dashboard as a gallery card previews them.
+fn panel_previews(dashboard: &Value) -> Vec<Value> {
+    dashboard
         .pointer("/spec/panels")
         .and_then(Value::as_object)
         .into_iter()
@@ -46,7 +47,11 @@ fn summary(template: &Template) -> Value {
                 "kind": panel.pointer("/spec/plugin/kind").and_then(Value::as_str).unwrap_or_default(),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// A system template as listed: everything but the dashboard.
+fn summary(template: &Template) -> Value {
     json!({
         "id": template.id,
         "source": "system",
@@ -56,47 +61,138 @@ fn summary(template: &Template) -> Value {
         "description": template.description,
         "workload_kinds": template.workload_kinds,
         "variables": template.variables,
-        "panels": panels,
+        "panels": panel_previews(&template.dashboard),
+    })
+}
+
+/// A saved template's dashboard as a `Dashboard` document (what instantiation copies).
+fn dashboard_of(resource: &Value) -> Value {
+    json!({
+        "kind": "Dashboard",
+        "metadata": {"name": resource.pointer("/metadata/name").cloned().unwrap_or(Value::Null)},
+        "spec": resource.pointer("/spec/dashboard").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// A saved (`Template` / `GlobalTemplate`) template in the catalogue's shape.
+fn saved_summary(resource: &Value) -> Value {
+    let dashboard = dashboard_of(resource);
+    let name = resource
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let project = resource
+        .pointer("/metadata/project")
+        .and_then(Value::as_str);
+    let text = |pointer: &str| resource.pointer(pointer).and_then(Value::as_str);
+    json!({
+        "id": name,
+        "source": if project.is_some() { "project" } else { "global" },
+        "project": project,
+        "version": resource.pointer("/metadata/version").cloned().unwrap_or(Value::Null),
+        "category": text("/spec/category").unwrap_or("custom"),
+        "title": text("/spec/display/name").unwrap_or(name),
+        "description": text("/spec/display/description").unwrap_or_default(),
+        "workload_kinds": resource.pointer("/spec/workloadKinds").cloned().unwrap_or_else(|| json!([])),
+        "variables": pharos_templates::variables_of(&dashboard),
+        "panels": panel_previews(&dashboard),
     })
 }
 
 pub(super) async fn list(
-    _caller: Caller,
+    State(state): State<AppState>,
+    caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            text.parse::<Category>()
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        ),
-    };
-    Ok(Json(
-        pharos_templates::system_templates()
-            .iter()
-            .filter(|t| category.is_none_or(|c| t.category == c))
-            .map(summary)
-            .collect(),
+    let category = query.category.as_deref().filter(|c| !c.is_empty());
+    if let Some(category) = category
+        && !pharos_model::TEMPLATE_CATEGORIES.contains(&category)
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown template category {category:?}: use one of {}",
+            pharos_model::TEMPLATE_CATEGORIES.join(", ")
+        )));
+    }
+    let mut listed: Vec<Value> = pharos_templates::system_templates()
+        .iter()
+        .map(summary)
+        .collect();
+    let every = crate::resources::ListParams::default();
+    for kind in [Kind::GlobalTemplate, Kind::Template] {
+        // What the caller may not read is simply not listed.
+        let saved = match state.resources.list(&caller, kind, None, &every).await {
+            Ok(saved) => saved,
+            Err(ApiError::Forbidden(_)) => Vec::new(),
+            Err(other) => return Err(other),
+        };
+        listed.extend(saved.iter().map(saved_summary));
+    }
+    listed.retain(|t| category.is_none_or(|c| t["category"] == c));
+    Ok(Json(listed))
+}
+
+/// Neither a system nor a global template is called `id`.
+fn unknown_template(id: &str) -> ApiError {
+    let known: Vec<&str> = pharos_templates::system_templates()
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    ApiError::Missing(format!(
+        "no template {id:?}; the system templates are {} (GET /api/v1/templates lists every one you can use)",
+        known.join(", ")
     ))
 }
 
-fn find(id: &str) -> ApiResult<&'static Template> {
-    pharos_templates::find(id).ok_or_else(|| {
-        let known: Vec<&str> = pharos_templates::system_templates()
-            .iter()
-            .map(|t| t.id.as_str())
-            .collect();
-        ApiError::Missing(format!(
-            "no template {id:?}; the templates are {}",
-            known.join(", ")
-        ))
-    })
+/// A template to instantiate: its dashboard and variables.
+struct Found {
+    dashboard: Value,
+    variables: Vec<TemplateVariable>,
+    summary: Value,
 }
 
-pub(super) async fn get_one(_caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let template = find(&id)?;
-    let mut answer = summary(template);
-    answer["dashboard"] = template.dashboard.clone();
+/// The template `id`: of `project` when given, else a system template, else a global one.
+async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    project: Option<&str>,
+) -> ApiResult<Found> {
+    if project.is_none()
+        && let Some(template) = pharos_templates::find(id)
+    {
+        return Ok(Found {
+            dashboard: template.dashboard.clone(),
+            variables: template.variables.clone(),
+            summary: summary(template),
+        });
+    }
+    let kind = if project.is_some() {
+        Kind::Template
+    } else {
+        Kind::GlobalTemplate
+    };
+    match state.resources.get(caller, kind, project, id).await {
+        Ok(saved) => {
+            let dashboard = dashboard_of(&saved.document);
+            Ok(Found {
+                variables: pharos_templates::variables_of(&dashboard),
+                summary: saved_summary(&saved.document),
+                dashboard,
+            })
+        }
+        Err(ApiError::NotFound) if project.is_none() => Err(unknown_template(id)),
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let found = resolve(&state, &caller, &id, None).await?;
+    let mut answer = found.summary;
+    answer["dashboard"] = found.dashboard;
     Ok(Json(answer))
 }
 
@@ -104,6 +200,9 @@ pub(super) async fn get_one(_caller: Caller, Path(id): Path<String>) -> ApiResul
 #[serde(deny_unknown_fields)]
 struct FromTemplate {
     template_id: String,
+    /// For a project template: its project (else system, then global templates are searched).
+    #[serde(default)]
+    template_project: Option<String>,
     name: String,
     #[serde(default)]
     variables: BTreeMap<String, Value>,
@@ -117,10 +216,16 @@ pub(super) async fn from_template(
 ) -> ApiResult<Response> {
     let body: FromTemplate = serde_json::from_value(body).map_err(|e| {
         ApiError::bad_request(format!(
-            "expected {{\"template_id\": \"...\", \"name\": \"...\", \"variables\"?: {{\"<name>\": \"<value>\" | [\"<value>\", ...]}}}}: {e}"
+            "expected {{\"template_id\": \"...\", \"template_project\"?: \"...\", \"name\": \"...\", \"variables\"?: {{\"<name>\": \"<value>\" | [\"<value>\", ...]}}}}: {e}"
         ))
     })?;
-    let template = find(&body.template_id)?;
+    let template = resolve(
+        &state,
+        &caller,
+        &body.template_id,
+        body.template_project.as_deref(),
+    )
+    .await?;
     let wanted = body.name.trim();
     let chars = wanted.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
