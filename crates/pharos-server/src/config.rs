@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 mod providers;
 mod query_layer;
 mod web;
+mod workloads;
 
 pub use web::{CorsSettings, HstsSettings};
 
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
+pub use workloads::WorkloadSettings;
 
 /// All settings of the HTTP server.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -41,6 +43,8 @@ pub struct ServerSettings {
     pub rate_limit: RateLimitSettings,
     /// Result cache, step planning and limits of proxied Prometheus queries.
     pub query_layer: QueryLayerSettings,
+    /// Workload discovery (`GET /api/v1/projects/{project}/workloads`).
+    pub workloads: WorkloadSettings,
 }
 
 impl ServerSettings {

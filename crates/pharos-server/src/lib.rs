@@ -18,6 +18,7 @@ pub mod telemetry;
 mod templates;
 mod ui;
 mod web_guards;
+mod workloads;
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(shares::routes())
         .merge(live::routes())
         .merge(templates::routes())
+        .merge(workloads::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.
