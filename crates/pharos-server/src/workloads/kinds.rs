@@ -152,7 +152,10 @@ fn replicas_status(object: &Value, stopped: bool) -> &'static str {
 
 /// The WorkflowTemplate a Workflow was started from, if any.
 pub(crate) fn workflow_template_of(object: &Value) -> Option<&str> {
-    let label = text(object, "/metadata/labels/workflows.argoproj.io~1workflow-template");
+    let label = text(
+        object,
+        "/metadata/labels/workflows.argoproj.io~1workflow-template",
+    );
     let reference = text(object, "/spec/workflowTemplateRef/name");
     [label, reference].into_iter().find(|s| !s.is_empty())
 }

@@ -55,10 +55,7 @@ async fn read_bounded(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > limit as u64)
-    {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
     let mut bytes = Vec::new();
@@ -142,9 +139,7 @@ async fn list_one(
     let list: Value = match serde_json::from_slice(&bytes) {
         Ok(list) => list,
         Err(e) => {
-            return Listed::Warning(format!(
-                "cannot list {what}: the answer is not JSON ({e})"
-            ));
+            return Listed::Warning(format!("cannot list {what}: the answer is not JSON ({e})"));
         }
     };
     let Some(items) = list.get("items").and_then(Value::as_array) else {

@@ -44,10 +44,18 @@ fn queries() -> [String; 8] {
             POD_LABELS.join(", ")
         ),
         format!("max by (namespace, pod, phase) (last_over_time(kube_pod_status_phase[{w}])) == 1"),
-        format!("max by (namespace, pod, model_name) (last_over_time(vllm:num_requests_running[{w}]))"),
-        format!("max by (namespace, pod, model) (last_over_time(nv_inference_request_success[{w}]))"),
-        format!("max by (namespace, pod, model_name) (last_over_time(request_predict_seconds_count[{w}]))"),
-        format!("max by (namespace, name) (last_over_time(argo_workflows_workflowtemplate_runtime_count[{w}]))"),
+        format!(
+            "max by (namespace, pod, model_name) (last_over_time(vllm:num_requests_running[{w}]))"
+        ),
+        format!(
+            "max by (namespace, pod, model) (last_over_time(nv_inference_request_success[{w}]))"
+        ),
+        format!(
+            "max by (namespace, pod, model_name) (last_over_time(request_predict_seconds_count[{w}]))"
+        ),
+        format!(
+            "max by (namespace, name) (last_over_time(argo_workflows_workflowtemplate_runtime_count[{w}]))"
+        ),
         format!(
             "max by (namespace, name, phase) (increase(argo_workflows_workflowtemplate_triggered_total[{w}])) > 0"
         ),
@@ -221,7 +229,17 @@ async fn run(
 
 /// Joins owners, labels, phases, runtime metrics and pipelines into workloads.
 fn join(answers: &[Vec<BTreeMap<String, String>>]) -> Vec<Workload> {
-    let [owners, labels, phases, vllm, triton, kserve, pipelines, triggered] = answers else {
+    let [
+        owners,
+        labels,
+        phases,
+        vllm,
+        triton,
+        kserve,
+        pipelines,
+        triggered,
+    ] = answers
+    else {
         return Vec::new();
     };
     let labels: HashMap<PodKey, &BTreeMap<String, String>> =
@@ -245,9 +263,11 @@ fn join(answers: &[Vec<BTreeMap<String, String>>]) -> Vec<Workload> {
     for owner in owners {
         let key = pod_key(owner);
         let get = |k: &str| owner.get(k).map_or("", String::as_str);
-        if let Some((kind, name)) =
-            workload_of_pod(get("owner_kind"), get("owner_name"), labels.get(&key).copied())
-        {
+        if let Some((kind, name)) = workload_of_pod(
+            get("owner_kind"),
+            get("owner_name"),
+            labels.get(&key).copied(),
+        ) {
             found
                 .entry((key.0.clone(), kind, name))
                 .or_default()
@@ -295,7 +315,11 @@ fn join(answers: &[Vec<BTreeMap<String, String>>]) -> Vec<Workload> {
             },
             _ => (None, Some(name.clone())),
         };
-        let template_kind = if *kind == "StatefulSet" { "Notebook" } else { kind };
+        let template_kind = if *kind == "StatefulSet" {
+            "Notebook"
+        } else {
+            kind
+        };
         let (template, variables) = fit(template_kind, namespace, runtime, value.as_deref());
         out.push(Workload {
             kind: (*kind).to_owned(),

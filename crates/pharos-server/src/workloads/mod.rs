@@ -100,8 +100,8 @@ async fn list(
     } else {
         metrics::discover(&state, &caller, &project, &namespaces).await
     };
-    answer.workloads.sort_by(|a, b| {
-        (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
-    });
+    answer
+        .workloads
+        .sort_by(|a, b| (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name)));
     Ok(Json(answer))
 }
