@@ -1,10 +1,10 @@
 //! Faithful stand-ins, for tests, of the services Pharos talks to that cannot run on a test
 //! machine: an OpenID Connect provider ([`idp`]: discovery document, JWKS with rotating RS256
-//! keys, authorization-code flow with PKCE, user info) and the two review endpoints of a
-//! Kubernetes API server ([`kube`]: `TokenReview` and `SubjectAccessReview` with RBAC-style
-//! rules). Both speak the real protocols on a real socket, so the code under test cannot tell
-//! them from the real thing for the parts it uses; both count the requests they serve, so
-//! tests can assert on caching.
+//! keys, authorization-code flow with PKCE, user info) and a Kubernetes API server ([`kube`]:
+//! `TokenReview` and `SubjectAccessReview` with RBAC-style rules, and namespaced lists of the
+//! resource types a test installs). Both speak the real protocols on a real socket, so the
+//! code under test cannot tell them from the real thing for the parts it uses; both count the
+//! requests they serve, so tests can assert on caching.
 
 pub mod idp;
 pub mod kube;
