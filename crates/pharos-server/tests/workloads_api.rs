@@ -563,7 +563,7 @@ async fn a_datasource_that_is_down_gives_an_empty_list_and_a_warning() {
 }
 
 both_backends!(
-    unknown_and_hidden_projects_are_not_found,
+    unknown_and_hidden_projects_are_not_found_viewers_may_list,
     |app: TestApp| async move {
         app.project("ai", &["ml-serving"]).await;
         let missing = app.get("/api/v1/projects/nope/workloads").await;
@@ -581,6 +581,23 @@ both_backends!(
             unknown.body, hidden.body,
             "a hidden project answers like a missing one"
         );
+        // A viewer of the project may list them (the project has no datasource: a warning).
+        let bound = app
+            .post(
+                "/api/v1/projects/ai/rolebindings",
+                json!({"kind": "RoleBinding", "metadata": {"name": "eve-viewer"},
+                    "spec": {"role": "viewer", "subjects": [{"kind": "User", "name": "eve"}]}}),
+            )
+            .await;
+        assert_eq!(bound.status, StatusCode::OK, "{}", bound.text);
+        let viewed = app
+            .send_as(&eve, Method::GET, "/api/v1/projects/ai/workloads", None)
+            .await;
+        assert_eq!(viewed.status, StatusCode::OK, "{}", viewed.text);
+        assert_eq!(viewed.body["source"], "metrics");
+        assert_eq!(viewed.body["workloads"], json!([]));
+        let warnings = viewed.body["warnings"].as_array().map(Vec::len);
+        assert_eq!(warnings, Some(1), "{}", viewed.text);
         let anonymous = app
             .anonymous(Method::GET, "/api/v1/projects/ai/workloads", None)
             .await;
