@@ -79,9 +79,13 @@ export interface Migration {
   losses: MigrationLoss[];
 }
 
-/** Converts a Grafana dashboard JSON model; rejects with the server's 400 message for anything else. */
-export async function migrateGrafana(grafanaDashboard: unknown, signal?: AbortSignal): Promise<Migration> {
-  const answer = await request<Migration>('/api/migrate?report=true', { method: 'POST', body: { grafanaDashboard }, signal });
+/**
+ * Converts a Grafana dashboard JSON model; rejects with the server's 400 message for anything else.
+ * With `useDefaultDatasource` no query names a datasource: the project's default answers them all.
+ */
+export async function migrateGrafana(grafanaDashboard: unknown, useDefaultDatasource: boolean, signal?: AbortSignal): Promise<Migration> {
+  const body = { grafanaDashboard, useDefaultDatasource };
+  const answer = await request<Migration>('/api/migrate?report=true', { method: 'POST', body, signal });
   return { dashboard: answer.body.dashboard, losses: answer.body.losses ?? [] };
 }
 

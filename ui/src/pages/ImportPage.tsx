@@ -7,7 +7,9 @@ import Alert from '@mui/material/Alert';
 import AlertTitle from '@mui/material/AlertTitle';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
+import Checkbox from '@mui/material/Checkbox';
 import CircularProgress from '@mui/material/CircularProgress';
+import FormControlLabel from '@mui/material/FormControlLabel';
 import MenuItem from '@mui/material/MenuItem';
 import Stack from '@mui/material/Stack';
 import Table from '@mui/material/Table';
@@ -39,6 +41,7 @@ interface Prepared {
 /** A Grafana dashboard waiting for conversion; pasted text waits for typing to pause. */
 interface Pending {
   grafana: unknown;
+  useDefaultDatasource: boolean;
   delayMs: number;
 }
 
@@ -124,6 +127,10 @@ export default function ImportPage() {
   const [text, setText] = useState('');
   const [prepared, setPrepared] = useState<Prepared>();
   const [pending, setPending] = useState<Pending>();
+  // The Grafana dashboard last given, converted again when the datasource choice changes.
+  const [grafanaInput, setGrafanaInput] = useState<unknown>();
+  // Grafana's datasource names rarely exist here: by default every query uses the project's default.
+  const [useDefaultDatasource, setUseDefaultDatasource] = useState(true);
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -133,7 +140,7 @@ export default function ImportPage() {
     if (!pending) return undefined;
     const controller = new AbortController();
     const timer = setTimeout(() => {
-      migrateGrafana(pending.grafana, controller.signal).then(
+      migrateGrafana(pending.grafana, pending.useDefaultDatasource, controller.signal).then(
         (migration) => {
           setPending(undefined);
           setPrepared({ dashboard: migration.dashboard, losses: migration.losses });
@@ -157,11 +164,13 @@ export default function ImportPage() {
     setError(undefined);
     setPrepared(undefined);
     setPending(undefined);
+    setGrafanaInput(undefined);
     if (content.trim() === '') return;
     try {
       const input = parseImport(content);
       if (input.source === 'grafana') {
-        setPending({ grafana: input.grafana, delayMs });
+        setGrafanaInput(input.grafana);
+        setPending({ grafana: input.grafana, useDefaultDatasource, delayMs });
       } else {
         setPrepared({ dashboard: input.dashboard });
         setName(input.dashboard.metadata.name);
@@ -169,6 +178,14 @@ export default function ImportPage() {
     } catch (e) {
       setError(e instanceof ImportProblem ? e : new ImportProblem(String(e)));
     }
+  };
+
+  const chooseDatasource = (useDefault: boolean) => {
+    setUseDefaultDatasource(useDefault);
+    if (grafanaInput === undefined) return;
+    setError(undefined);
+    setPrepared(undefined);
+    setPending({ grafana: grafanaInput, useDefaultDatasource: useDefault, delayMs: 0 });
   };
 
   const onFile = async (event: ChangeEvent<HTMLInputElement>) => {
@@ -230,6 +247,27 @@ export default function ImportPage() {
           onChange={(e) => takeText(e.target.value, 400)}
           inputProps={{ spellCheck: false, style: { fontFamily: 'monospace', fontSize: 12 }, 'data-testid': 'import-text' }}
         />
+        {grafanaInput !== undefined ? (
+          <FormControlLabel
+            control={
+              <Checkbox
+                checked={useDefaultDatasource}
+                onChange={(e) => chooseDatasource(e.target.checked)}
+                inputProps={{ 'aria-describedby': 'import-datasource-help' }}
+                data-testid="import-default-datasource"
+              />
+            }
+            label={
+              <Box>
+                <Typography variant="body2">Query the project's default Prometheus datasource</Typography>
+                <Typography variant="caption" color="text.secondary" id="import-datasource-help">
+                  Off: the queries keep the datasource names of the Grafana dashboard (a datasource of that name must exist in
+                  Pharos).
+                </Typography>
+              </Box>
+            }
+          />
+        ) : null}
         {pending ? (
           <Stack direction="row" spacing={1} alignItems="center" data-testid="import-converting">
             <CircularProgress size={18} aria-label="Converting" />
