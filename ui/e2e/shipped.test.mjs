@@ -1,7 +1,9 @@
 // Every dashboard pharos ships opens in the browser with every panel drawn: on a fresh data
-// directory with the simulator on (the demo dashboard, and any template seeded the same way),
-// each dashboard is opened and each panel must show data: no error, no "No data", no console or
-// page error. Needs no peers: the data is the simulator's.
+// directory with the simulator on (the demo dashboard, and every system template, which the server
+// instantiates in the demo project once the simulated history is written), each dashboard is
+// opened and each panel must show data: no error, no "No data", no console or page error. Then a
+// dashboard made through the template gallery and its form draws its data too, timed from opening
+// the gallery. Needs no peers: the data is the simulator's.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { expectProblems, launchBrowser, logIn, panelDrawn, screenshot, startPharos, waitForPanelsSettled, writeArtifact } from './harness.mjs';
@@ -13,6 +15,7 @@ describe('shipped dashboards', () => {
   let browser;
   let context;
   let problems;
+  let templateIds = [];
 
   before(async () => {
     pharos = await startPharos({ demo: true });
@@ -32,6 +35,20 @@ describe('shipped dashboards', () => {
       assert.ok(Date.now() < deadline, 'the simulated history was not written within 240 s');
       await sleep(1000);
     }
+    // Then the server instantiates every system template in the demo project (named by its id).
+    const templates = await pharos.api('GET', '/api/v1/templates');
+    assert.equal(templates.status, 200, templates.text);
+    templateIds = templates.json.map((t) => t.id);
+    assert.equal(templateIds.length, 7, `system templates: ${templateIds}`);
+    for (;;) {
+      const listed = await pharos.api('GET', '/api/v1/projects/demo/dashboards?metadata_only=true');
+      assert.equal(listed.status, 200, listed.text);
+      const names = new Set(listed.json.map((d) => d.metadata.name));
+      const missing = templateIds.filter((id) => !names.has(id));
+      if (missing.length === 0) break;
+      assert.ok(Date.now() < deadline, `the demo project has no dashboard of the templates ${missing} after 240 s (see e2e/artifacts/pharos.log)`);
+      await sleep(1000);
+    }
   });
 
   after(async () => {
@@ -44,10 +61,12 @@ describe('shipped dashboards', () => {
     const listed = await pharos.api('GET', '/api/v1/dashboards');
     assert.equal(listed.status, 200, listed.text);
     const dashboards = listed.json.map((d) => ({ project: d.metadata.project, name: d.metadata.name, panels: Object.keys(d.spec.panels ?? {}).length }));
-    assert.ok(
-      dashboards.some((d) => d.project === 'demo' && d.name === 'ai-platform-overview'),
-      `the demo dashboard was not created: ${JSON.stringify(dashboards)} (see e2e/artifacts/pharos.log)`,
-    );
+    for (const name of ['ai-platform-overview', ...templateIds]) {
+      assert.ok(
+        dashboards.some((d) => d.project === 'demo' && d.name === name),
+        `the demo dashboard ${name} was not created: ${JSON.stringify(dashboards)} (see e2e/artifacts/pharos.log)`,
+      );
+    }
     const failures = [];
     for (const dashboard of dashboards) {
       const page = await context.newPage();
@@ -70,5 +89,69 @@ describe('shipped dashboards', () => {
       await page.close();
     }
     assert.deepEqual(failures, [], 'panels that did not draw their data, and console or page errors');
+  });
+
+  test('a dashboard made from the gallery (LLM serving: vLLM) draws every panel', async () => {
+    const templates = await pharos.api('GET', '/api/v1/templates?category=llm-serving');
+    const vllm = templates.json.find((t) => t.id === 'llm-serving-vllm');
+    assert.ok(vllm, `no llm-serving-vllm template: ${templates.text}`);
+    const name = 'vllm-from-gallery';
+    const page = await context.newPage();
+    // Tall enough for every panel (see above).
+    await page.setViewportSize({ width: 1600, height: 2400 });
+    const started = Date.now();
+    await page.goto(`${pharos.base}/templates`);
+    const card = page.locator(`[data-testid="template-card"][data-template-id="${vllm.id}"]`);
+    await card.getByText(vllm.title).waitFor();
+    assert.equal(await page.getByTestId('template-card').count(), 7);
+    await screenshot(page, 'shipped-gallery');
+    // The category filter lives in the address.
+    await page.getByTestId('template-category-llm-serving').click();
+    await page.waitForURL(/\/templates\?category=llm-serving$/);
+    await page.getByTestId('template-card').first().waitFor();
+    assert.deepEqual(
+      await page.getByTestId('template-card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-template-id'))),
+      templates.json.map((t) => t.id),
+    );
+    await card.click();
+    await page.waitForURL(new RegExp(`/templates/${vllm.id}`));
+    const form = page.getByTestId('template-form');
+    await form.waitFor();
+
+    await form.getByRole('combobox', { name: 'Project' }).click();
+    await page.getByRole('option', { name: 'demo', exact: true }).click();
+    await page.getByTestId('template-name').fill(name);
+    // The values the project's datasource has, each list narrowed by the choices before it.
+    const pick = async (variable) => {
+      await page.getByTestId(`template-variable-input-${variable}`).click();
+      const option = page.getByRole('listbox').getByRole('option').first();
+      await option.waitFor();
+      const value = await option.innerText();
+      await option.click();
+      assert.equal(await page.getByTestId(`template-variable-input-${variable}`).inputValue(), value);
+      return value;
+    };
+    const namespace = await pick('namespace');
+    const model = await pick('model');
+    await screenshot(page, 'shipped-template-form');
+    await page.getByTestId('template-create').click();
+    await page.waitForURL(new RegExp(`/projects/demo/dashboards/${name}(\\?|$)`));
+    await page.getByTestId('dashboard-title').waitFor();
+    const states = await waitForPanelsSettled(page, 150_000);
+    const elapsed = Date.now() - started;
+    await screenshot(page, 'shipped-from-gallery');
+
+    const created = await pharos.api('GET', `/api/v1/projects/demo/dashboards/${name}`);
+    assert.equal(created.status, 200, created.text);
+    const values = Object.fromEntries(created.json.spec.variables.map((v) => [v.spec.name, v.spec.defaultValue]));
+    assert.equal(values.namespace, namespace);
+    assert.equal(values.model, model);
+    writeArtifact('shipped-from-gallery.json', { namespace, model, elapsedMs: elapsed, states });
+    console.log(`gallery → every panel of "${name}" drawn: ${(elapsed / 1000).toFixed(1)} s (namespace ${namespace}, model ${model})`);
+    assert.equal(states.length, vllm.panels.length, `panels on the page ${JSON.stringify(states.map((s) => s.title))}`);
+    assert.deepEqual(states.filter((s) => !panelDrawn(s)), [], 'panels that did not draw their data');
+    assert.ok(elapsed < 150_000, `from opening the gallery to every panel drawn took ${elapsed} ms`);
+    expectProblems(problems, page, []);
+    await page.close();
   });
 });
