@@ -2,7 +2,12 @@
 // as-is (no module federation, no plugin server). Adding a panel type means adding a line here.
 import * as barChart from '@perses-dev/bar-chart-plugin';
 import * as gaugeChart from '@perses-dev/gauge-chart-plugin';
+import * as heatMapChart from '@perses-dev/heatmap-chart-plugin';
 import * as markdown from '@perses-dev/markdown-plugin';
+import { getPluginModule as pieChartModule } from '@perses-dev/pie-chart-plugin';
+// The 0.9 package's index leaves out the plugin object itself (Perses loads it through module
+// federation as `./PieChart`), so it is taken from its module.
+import { PieChart } from '@perses-dev/pie-chart-plugin/lib/PieChart';
 import * as prometheus from '@perses-dev/prometheus-plugin';
 import * as statChart from '@perses-dev/stat-chart-plugin';
 import * as table from '@perses-dev/table-plugin';
@@ -25,7 +30,20 @@ const staticListVariable = {
   StaticListVariable: prometheus.StaticListVariable,
 };
 
-const PACKAGES: PluginPackage[] = [prometheus, timeSeriesChart, statChart, gaugeChart, barChart, table, markdown, staticListVariable];
+const pieChart = { getPluginModule: pieChartModule, PieChart };
+
+const PACKAGES: PluginPackage[] = [
+  prometheus,
+  timeSeriesChart,
+  statChart,
+  gaugeChart,
+  barChart,
+  table,
+  markdown,
+  pieChart,
+  heatMapChart,
+  staticListVariable,
+];
 
 /** The loader given to `PluginRegistry`; the package namespace maps plugin names to plugins. */
 export const pluginLoader = dynamicImportPluginLoader(

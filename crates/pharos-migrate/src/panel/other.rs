@@ -100,6 +100,22 @@ pub(super) fn heatmap(panel: &Value, losses: &mut Losses, location: &str) -> Val
             "Perses draws the buckets the query returns; use a `_bucket` histogram query",
         );
     }
+    // The heat map plugin Pharos bundles (Perses' 0.3) says "only native histograms are
+    // supported" for anything else, so a heat map over classic `_bucket` series shows no data.
+    let classic = panel
+        .get("targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("expr").and_then(Value::as_str))
+        .any(|expr| expr.contains("_bucket"));
+    if classic {
+        losses.add(
+            location,
+            "heat map over classic histogram buckets (`_bucket` series)",
+            "the Perses heat map panel draws native histograms only; this panel will show no data until its queries return native histograms",
+        );
+    }
     Value::Object(spec)
 }
 
