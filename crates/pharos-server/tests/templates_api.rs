@@ -386,6 +386,19 @@ both_backends!(
             .await;
         assert_eq!(first.body["spec"]["display"]["name"], "Our model server");
 
+        let read = app.get("/api/v1/templates/our-serving?project=ml").await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+        assert_eq!(read.body["source"], "project");
+        assert_eq!(
+            read.body["dashboard"]["spec"]["panels"]["p95"]["spec"]["display"]["name"],
+            "p95"
+        );
+        // Without the project it is neither a system nor a global template.
+        assert_eq!(
+            app.get("/api/v1/templates/our-serving").await.status,
+            StatusCode::NOT_FOUND
+        );
+
         // A dashboard from it, in another project.
         let made = app
             .post("/api/v1/projects/research/dashboards/from-template",

@@ -185,12 +185,21 @@ async fn resolve(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct GetQuery {
+    /// A project template of this project (else a system, then a global template).
+    #[serde(default)]
+    project: Option<String>,
+}
+
 pub(super) async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<GetQuery>,
 ) -> ApiResult<Json<Value>> {
-    let found = resolve(&state, &caller, &id, None).await?;
+    let project = query.project.as_deref().filter(|p| !p.is_empty());
+    let found = resolve(&state, &caller, &id, project).await?;
     let mut answer = found.summary;
     answer["dashboard"] = found.dashboard;
     Ok(Json(answer))
