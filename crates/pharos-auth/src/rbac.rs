@@ -146,12 +146,15 @@ pub enum Scope {
     Template,
     /// Pharos: dashboard templates for every project.
     GlobalTemplate,
+    /// Pharos: the fleet's cluster registry (`/api/v1/clusters`, the fleet summary and its
+    /// events); `read` also sees health and capabilities, never credentials.
+    Cluster,
     /// Every kind.
     All,
 }
 
 impl Scope {
-    const NAMES: [(Self, &'static str); 20] = [
+    const NAMES: [(Self, &'static str); 21] = [
         (Self::Dashboard, "Dashboard"),
         (Self::Datasource, "Datasource"),
         (Self::EphemeralDashboard, "EphemeralDashboard"),
@@ -171,6 +174,7 @@ impl Scope {
         (Self::AuditLog, "AuditLog"),
         (Self::Template, "Template"),
         (Self::GlobalTemplate, "GlobalTemplate"),
+        (Self::Cluster, "Cluster"),
         (Self::All, "*"),
     ];
 
@@ -205,6 +209,7 @@ impl Scope {
                 | Self::Metrics
                 | Self::AuditLog
                 | Self::GlobalTemplate
+                | Self::Cluster
         )
     }
 

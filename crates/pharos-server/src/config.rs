@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod fleet;
 mod providers;
 mod query_layer;
 mod web;
@@ -13,6 +14,7 @@ mod workloads;
 
 pub use web::{CorsSettings, HstsSettings};
 
+pub use fleet::{CheckTimingSettings, FleetSettings};
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
 pub use workloads::WorkloadSettings;
@@ -45,6 +47,8 @@ pub struct ServerSettings {
     pub query_layer: QueryLayerSettings,
     /// Workload discovery (`GET /api/v1/projects/{project}/workloads`).
     pub workloads: WorkloadSettings,
+    /// The fleet's cluster registry, health checks and event bus.
+    pub fleet: FleetSettings,
 }
 
 impl ServerSettings {
@@ -76,6 +80,7 @@ impl ServerSettings {
         security.providers.validate()?;
         security.cors.validate()?;
         self.query_layer.validate()?;
+        self.fleet.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 mod extract;
+mod fleet;
 pub mod identity;
 mod live;
 mod openapi;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::routes())
         .merge(templates::routes())
         .merge(workloads::routes())
+        .merge(fleet::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

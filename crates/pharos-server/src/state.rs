@@ -59,6 +59,8 @@ pub struct AppState {
     pub query_cache: Arc<pharos_query::QueryCache>,
     /// The embedded metrics store behind the Prometheus API; `None` when it is disabled.
     pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
+    /// The fleet: cluster registry, health, capabilities and the event bus.
+    pub fleet: pharos_fleet::FleetService,
 }
 
 impl AppState {
@@ -81,7 +83,13 @@ impl AppState {
             pharos_query::QueryCache::with_redis(layer.cache_settings(), redis_url)
                 .unwrap_or_else(|_| pharos_query::QueryCache::new(layer.cache_settings())),
         );
+        let fleet = pharos_fleet::FleetService::new(
+            store.clone(),
+            settings.fleet.options(),
+            http_client.clone(),
+        );
         Ok(Self {
+            fleet,
             resources: ResourceService::new(store, Arc::clone(&settings), identity.clone()),
             identity,
             enforcer: Arc::new(Enforcer::new(settings.tenancy.cache_capacity)),

@@ -73,7 +73,12 @@ impl Default for StoreOptions {
                 "GlobalTemplate".into(),
             ],
             trashable_kinds: vec!["Dashboard".into()],
-            encrypted_kinds: vec!["Secret".into(), "GlobalSecret".into()],
+            encrypted_kinds: vec![
+                "Secret".into(),
+                "GlobalSecret".into(),
+                // The fleet's cluster credentials (pharos-fleet's registry).
+                "ClusterCredentials".into(),
+            ],
             max_versions: None,
             trash_retention: TimeDelta::days(30),
         }
@@ -109,6 +114,7 @@ mod tests {
         let options = StoreOptions::default();
         assert!(options.is_versioned("Dashboard") && options.is_trashable("Dashboard"));
         assert!(options.is_encrypted("Secret") && options.is_encrypted("GlobalSecret"));
+        assert!(options.is_encrypted("ClusterCredentials"));
         assert!(!options.is_encrypted("Dashboard") && !options.is_versioned("Secret"));
     }
 }

@@ -93,6 +93,12 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         );
     }
     let housekeeping = spawn_housekeeping(state.clone());
+    // The fleet's background health checks (fleet.health_checks: false turns them off).
+    let fleet_checks = state
+        .settings
+        .fleet
+        .health_checks
+        .then(|| state.fleet.spawn_health_checks());
     // One stop signal for every background task that writes to the metrics store.
     let (stop_maintenance, maintenance_stopped) = tokio::sync::watch::channel(false);
     let maintenance = tsdb::spawn_maintenance(Arc::clone(&db), maintenance_stopped.clone());
@@ -147,6 +153,10 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     housekeeping.abort();
     // Awaiting the aborted task drops its copy of the state (and of the store).
     let _ = housekeeping.await;
+    if let Some(fleet_checks) = fleet_checks {
+        fleet_checks.abort();
+        let _ = fleet_checks.await;
+    }
     let _ = stop_maintenance.send(true);
     let _ = scraper.await;
     if let Some(simulator) = simulator {
