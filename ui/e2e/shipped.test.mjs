@@ -155,4 +155,55 @@ describe('shipped dashboards', () => {
     expectProblems(problems, page, []);
     await page.close();
   });
+
+  test('a workload found in the project opens its template filled in; a dashboard saved as a template makes new ones', async () => {
+    const found = await pharos.api('GET', '/api/v1/projects/demo/workloads');
+    assert.equal(found.status, 200, found.text);
+    const chat = found.json.workloads.find((w) => w.kind === 'InferenceService' && w.template === 'llm-serving-vllm');
+    assert.ok(chat, `no vLLM InferenceService among ${found.text}`);
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1600, height: 2400 });
+    await page.goto(`${pharos.base}/templates?project=demo`);
+    const row = page.locator(`[data-testid="workload-row"][data-workload="${chat.name}"]`);
+    await row.waitFor();
+    assert.equal(await page.getByTestId('workload-row').count(), found.json.workloads.length);
+    await screenshot(page, 'shipped-workloads');
+    await row.getByTestId('workload-open-template').click();
+    await page.waitForURL(/\/templates\/llm-serving-vllm\?/);
+    await page.getByTestId('template-form').waitFor();
+    // The workload's values are filled in: namespace and model.
+    for (const [variable, value] of Object.entries(chat.variables)) {
+      assert.equal(await page.getByTestId(`template-variable-input-${variable}`).inputValue(), value, variable);
+    }
+    await page.getByTestId('template-name').fill('chat-from-workload');
+    await page.getByTestId('template-create').click();
+    await page.waitForURL(/\/projects\/demo\/dashboards\/chat-from-workload(\?|$)/);
+    const states = await waitForPanelsSettled(page, 150_000);
+    assert.deepEqual(states.filter((s) => !panelDrawn(s)), [], 'panels that did not draw their data');
+
+    // Save it as a template of the project; it joins the gallery and makes a new dashboard.
+    await page.getByTestId('save-template-button').click();
+    await page.getByTestId('template-save-name').fill('chat-serving');
+    await page.getByTestId('template-save-title').fill('Our chat serving');
+    await page.getByTestId('template-save-submit').click();
+    await page.getByTestId('template-saved').waitFor();
+    const saved = await pharos.api('GET', '/api/v1/projects/demo/templates/chat-serving');
+    assert.equal(saved.status, 200, saved.text);
+    assert.equal(saved.json.spec.display.name, 'Our chat serving');
+    await page.goto(`${pharos.base}/templates?project=demo`);
+    const card = page.locator('[data-testid="template-card"][data-template-id="chat-serving"]');
+    await card.getByText('Our chat serving').waitFor();
+    assert.match(await card.getByTestId('template-source').innerText(), /project demo/);
+    await card.click();
+    await page.waitForURL(/\/templates\/chat-serving\?.*from=demo/);
+    await page.getByTestId('template-name').fill('chat-from-saved-template');
+    await page.getByTestId('template-create').click();
+    await page.waitForURL(/\/projects\/demo\/dashboards\/chat-from-saved-template(\?|$)/);
+    const again = await waitForPanelsSettled(page, 150_000);
+    assert.equal(again.length, states.length);
+    assert.deepEqual(again.filter((s) => !panelDrawn(s)), [], 'panels of the dashboard made from the saved template');
+    await screenshot(page, 'shipped-from-saved-template');
+    expectProblems(problems, page, []);
+    await page.close();
+  });
 });

@@ -13,6 +13,7 @@ export const TEMPLATE_CATEGORIES = [
   { id: 'notebook', label: 'Notebooks' },
   { id: 'pipeline', label: 'Pipelines' },
   { id: 'gpu', label: 'GPU' },
+  { id: 'custom', label: 'Custom' },
 ] as const;
 
 export const categoryLabel = (id: string) => TEMPLATE_CATEGORIES.find((c) => c.id === id)?.label ?? id;
@@ -51,8 +52,10 @@ export async function listTemplates(category?: string): Promise<TemplateSummary[
   return (await request<TemplateSummary[]>(`/api/v1/templates${query}`)).body;
 }
 
-export async function getTemplate(id: string): Promise<Template> {
-  return (await request<Template>(`/api/v1/templates/${seg(id)}`)).body;
+/** A system or global template, or with `project` that project's template. */
+export async function getTemplate(id: string, project?: string): Promise<Template> {
+  const query = project ? `?project=${seg(project)}` : '';
+  return (await request<Template>(`/api/v1/templates/${seg(id)}${query}`)).body;
 }
 
 /** Creates a dashboard of `project` from a template; rejects with the server's message (400, 403, 409). */
@@ -61,9 +64,54 @@ export async function createFromTemplate(
   templateId: string,
   name: string,
   variables: Record<string, string>,
+  templateProject?: string,
 ): Promise<DashboardResource> {
   const path = `/api/v1/projects/${seg(project)}/dashboards/from-template`;
-  return (await request<DashboardResource>(path, { method: 'POST', body: { template_id: templateId, name, variables } })).body;
+  const body = { template_id: templateId, name, variables, ...(templateProject ? { template_project: templateProject } : {}) };
+  return (await request<DashboardResource>(path, { method: 'POST', body })).body;
+}
+
+/** Where a saved template lives: one project's templates, or every project's. */
+export type TemplateScope = { project: string } | 'global';
+
+/** Saves `dashboard`'s spec as a template (a `Template` of the project or a `GlobalTemplate`). */
+export async function saveAsTemplate(
+  scope: TemplateScope,
+  name: string,
+  display: { name: string; description: string },
+  category: string,
+  dashboard: DashboardResource,
+): Promise<void> {
+  const spec = { display, category, dashboard: dashboard.spec };
+  if (scope === 'global') {
+    await request('/api/v1/globaltemplates', { method: 'POST', body: { kind: 'GlobalTemplate', metadata: { name }, spec } });
+  } else {
+    const path = `/api/v1/projects/${seg(scope.project)}/templates`;
+    await request(path, { method: 'POST', body: { kind: 'Template', metadata: { name, project: scope.project }, spec } });
+  }
+}
+
+/** A model server, training job, notebook or pipeline found in a project (docs/user/workloads.md). */
+export interface Workload {
+  kind: string;
+  name: string;
+  namespace: string;
+  status: string;
+  /** The system template that fits, if any, and the values to give it. */
+  template: string | null;
+  variables: Record<string, string>;
+  pods: number | null;
+}
+
+export interface Workloads {
+  source: 'kubernetes' | 'metrics';
+  workloads: Workload[];
+  warnings: string[];
+}
+
+export async function listWorkloads(project: string): Promise<Workloads> {
+  const answer = (await request<Workloads>(`/api/v1/projects/${seg(project)}/workloads`)).body;
+  return { source: answer.source, workloads: answer.workloads ?? [], warnings: answer.warnings ?? [] };
 }
 
 /** What could not be carried over from a Grafana dashboard. */

@@ -21,6 +21,7 @@ import { dashboardUrl, projectUrl } from '../components/Breadcrumbs';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PageLoading } from '../components/Layout';
 import { CloneButton, ExportButton } from '../components/DashboardActions';
+import { SaveTemplateButton } from '../components/SaveTemplateDialog';
 import { ShareButton } from '../components/ShareDialog';
 
 // Sized explicitly: inside the Perses toolbar the theme's heading variants are Perses's.
@@ -184,6 +185,7 @@ export default function DashboardPage() {
               {can('share', 'Dashboard', project) ? <ShareButton project={project} dashboard={name} current={current} /> : null}
               <ExportButton project={project} dashboard={name} />
               <CloneButton project={project} dashboard={name} />
+              <SaveTemplateButton project={project} dashboard={name} />
             </>
           )}
         />

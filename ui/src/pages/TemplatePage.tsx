@@ -134,7 +134,9 @@ export default function TemplatePage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const { can } = useAccount();
-  const template = useLoad(() => getTemplate(id), id);
+  // A project template names its project (`from`); workload links pass values (`var-<name>`).
+  const from = params.get('from') ?? undefined;
+  const template = useLoad(() => getTemplate(id, from), `${from ?? ''}/${id}`);
   const projects = useLoad(listProjects, 'projects');
   const permitted = useMemo(
     () => (projects.data ?? []).map((p) => p.metadata.name).filter((p) => can('create', 'Dashboard', p)),
@@ -144,7 +146,11 @@ export default function TemplatePage() {
   const wanted = params.get('project');
   const project = chosenProject ?? (wanted && permitted.includes(wanted) ? wanted : permitted[0]) ?? '';
   const proxy = useLoad(() => (project ? defaultPrometheusProxy(project) : Promise.resolve(undefined)), project);
-  const [values, setValues] = useState<Record<string, string>>({});
+  const [values, setValues] = useState<Record<string, string>>(() => {
+    const given: Record<string, string> = {};
+    for (const [key, value] of params) if (key.startsWith('var-')) given[key.slice(4)] = value;
+    return given;
+  });
   const [typedName, setTypedName] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -182,7 +188,7 @@ export default function TemplatePage() {
       if (value !== '') chosen[v.name] = value;
     }
     try {
-      const created = await createFromTemplate(project, loaded.id, name.trim(), chosen);
+      const created = await createFromTemplate(project, loaded.id, name.trim(), chosen, from);
       navigate(dashboardUrl(project, created.metadata.name));
     } catch (e) {
       setError(refusal(e, project, name.trim()));

@@ -1,4 +1,5 @@
-// The template gallery (docs/user/templates.md, "In the UI"): a card per dashboard template with
+// The template gallery (docs/user/templates.md, "In the UI"): the workloads found in a project,
+// each with the template that fits it (WorkloadPicker), then a card per dashboard template with
 // its category, the workloads it fits and its panels; a category filter kept in the address
 // (`?category=`). A card opens the form that makes a dashboard of it (TemplatePage).
 import { Link as RouterLink, useSearchParams } from 'react-router-dom';
@@ -15,11 +16,9 @@ import { useLoad } from '../api/useLoad';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page, PageLoading } from '../components/Layout';
 import { CategoryChip, PanelPreview, SourceBadge } from '../components/PanelPreview';
+import { WorkloadPicker } from '../components/WorkloadPicker';
+import { templateUrl } from '../components/templateUrl';
 
-/** The form's address, keeping the project the gallery was opened for. */
-export function templateUrl(id: string, project?: string | null): string {
-  return `/templates/${encodeURIComponent(id)}${project ? `?project=${encodeURIComponent(project)}` : ''}`;
-}
 
 function TemplateCard({ template, project }: { template: TemplateSummary; project: string | null }) {
   const required = template.variables.filter((v) => v.required).map((v) => v.name);
@@ -27,7 +26,7 @@ function TemplateCard({ template, project }: { template: TemplateSummary; projec
     <Card variant="outlined" data-testid="template-card" data-template-id={template.id} sx={{ display: 'flex' }}>
       <CardActionArea
         component={RouterLink}
-        to={templateUrl(template.id, project)}
+        to={templateUrl(template.id, project, template.source === 'project' ? template.project : null)}
         aria-label={`Create a dashboard from ${template.title}`}
         sx={{ display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}
       >
@@ -97,6 +96,7 @@ export default function TemplatesPage() {
           />
         ))}
       </Stack>
+      <WorkloadPicker project={project} />
       <ErrorNotice error={templates.error} onRetry={templates.reload} />
       {templates.loading && !templates.data ? <PageLoading /> : null}
       {templates.data && templates.data.length === 0 ? (
