@@ -6,9 +6,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
-    ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, HttpSettings, ProxySettings,
-    QueryLayerSettings, RateLimitSettings, RemoteWriteSettings, SecuritySettings, ServerSettings,
-    TenancySettings, TrashSettings,
+    ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, FleetSettings, HttpSettings,
+    ProxySettings, QueryLayerSettings, RateLimitSettings, RemoteWriteSettings, SecuritySettings,
+    ServerSettings, TenancySettings, TrashSettings, WorkloadSettings,
 };
 use serde::Deserialize;
 
@@ -161,6 +161,10 @@ pub struct FileConfig {
     pub remote_write: RemoteWriteSettings,
     /// See [`QueryLayerSettings`].
     pub query_layer: QueryLayerSettings,
+    /// See [`WorkloadSettings`].
+    pub workloads: WorkloadSettings,
+    /// See [`FleetSettings`].
+    pub fleet: FleetSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -328,6 +332,8 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         http: file.http,
         remote_write: file.remote_write,
         query_layer: file.query_layer,
+        workloads: file.workloads,
+        fleet: file.fleet,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit
