@@ -13,11 +13,15 @@
 //! * [`model`]: the cluster's JSON shapes and their validation;
 //! * [`registry`]: persistence as the `Cluster` and `ClusterCredentials` store kinds;
 //! * [`probe`]: health checks and capability discovery with bounded time and memory;
-//! * [`events`]: the bus, with a seam for a cross-replica relay.
+//! * [`events`]: the bus, with a seam for a cross-replica relay;
+//! * [`federate`]: federated PromQL — the request, its validation and the merge; the fan-out
+//!   is [`FleetService::federated_query`] and [`FleetService::federated_labels`].
 
 pub mod credentials;
 pub mod error;
 pub mod events;
+mod fan_out;
+pub mod federate;
 mod health;
 pub mod model;
 pub mod options;
@@ -28,6 +32,10 @@ mod service;
 pub use credentials::{Connection, Credentials};
 pub use error::FleetError;
 pub use events::{EventBus, EventRelay, EventType, FleetEvent, Received, Subscription, Topic};
+pub use federate::{
+    ClusterOutcome, ClusterReport, Evaluation, FederatedAnswer, FederatedInput, FederatedQuery,
+    Targets,
+};
 pub use health::StatusReport;
 pub use model::{
     Capabilities, ClusterInput, ClusterSpec, ClusterStatus, ClusterType, ClusterView, HealthState,
