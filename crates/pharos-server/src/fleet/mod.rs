@@ -1,8 +1,10 @@
 //! The fleet API: the cluster registry (`/api/v1/clusters…`), the fleet summary and the event
-//! stream (`/api/v1/events`, Server-Sent Events). Handlers are thin: `pharos_fleet::FleetService`
+//! stream (`/api/v1/events`, Server-Sent Events), federated PromQL (`/api/v1/metrics/…`) and the
+//! fleet as a Prometheus API (`/api/v1/fleet/prometheus/api/v1/…`). Handlers are thin: `pharos_fleet::FleetService`
 //! does the work and asks the caller's RBAC (scope `Cluster`, global) through [`CallerAccess`].
 
 mod events;
+mod federate;
 
 use axum::{
     Json, Router,
@@ -34,6 +36,30 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/clusters/{id}/refresh", post(refresh))
         .route("/api/v1/fleet/summary", get(summary))
         .route("/api/v1/events", get(events::stream))
+        .route(
+            "/api/v1/metrics/query",
+            get(federate::query).post(federate::query),
+        )
+        .route(
+            "/api/v1/metrics/query_range",
+            get(federate::query_range).post(federate::query_range),
+        )
+        .route(
+            "/api/v1/metrics/labels",
+            get(federate::labels).post(federate::labels),
+        )
+        .route(
+            "/api/v1/fleet/prometheus/api/v1/query",
+            get(federate::prometheus_query).post(federate::prometheus_query),
+        )
+        .route(
+            "/api/v1/fleet/prometheus/api/v1/query_range",
+            get(federate::prometheus_query_range).post(federate::prometheus_query_range),
+        )
+        .route(
+            "/api/v1/fleet/prometheus/api/v1/labels",
+            get(federate::prometheus_labels).post(federate::prometheus_labels),
+        )
 }
 
 /// The caller's permissions on the registry: `read`/`create`/`update`/`delete` on the global

@@ -1,0 +1,307 @@
+//! Federated PromQL over the fleet: `/api/v1/metrics/query`, `/api/v1/metrics/query_range`
+//! (POST JSON, POST form or GET parameters) and `/api/v1/metrics/labels`, answered with the
+//! merged result and a `clusters` section; and the same fan-out as a plain Prometheus API under
+//! `/api/v1/fleet/prometheus` (per-cluster status in `warnings`/`infos`) for a `fleet` global
+//! datasource. Read on the global `Cluster` scope is needed, as for the registry.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use pharos_fleet::{FederatedAnswer, FederatedInput, FleetError};
+use serde_json::{Map, Value, json};
+
+use super::CallerAccess;
+use crate::{error::ApiError, identity::Caller, state::AppState};
+
+/// How the answer is shaped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// With the `clusters` section (`/api/v1/metrics/...`).
+    Federated,
+    /// The plain Prometheus envelope (`/api/v1/fleet/prometheus/...`).
+    Prometheus,
+}
+
+fn bad_data(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"status": "error", "errorType": "bad_data", "error": message})),
+    )
+        .into_response()
+}
+
+fn refusal(error: FleetError) -> Response {
+    match error {
+        FleetError::Invalid(message) => bad_data(&message),
+        other => ApiError::from(other).into_response(),
+    }
+}
+
+/// `cluster_selector` as form text: `env=prod,region=eu`.
+fn selector_of(text: &str) -> Result<Value, String> {
+    let mut selector = Map::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            format!("cluster_selector \"{pair}\" is not label=value: send env=prod,region=eu")
+        })?;
+        selector.insert(
+            key.trim().to_owned(),
+            Value::String(value.trim().to_owned()),
+        );
+    }
+    Ok(Value::Object(selector))
+}
+
+/// The request as [`FederatedInput`]: a JSON body, or form parameters (body and URL query;
+/// parameters other than the known ones are ignored, as Prometheus clients send extras).
+fn input_of(headers: &HeaderMap, raw: Option<&str>, body: &[u8]) -> Result<FederatedInput, String> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
+    if json {
+        return serde_json::from_slice(body).map_err(|e| {
+            format!(
+                "the body is not a federated query ({e}); send {{\"query\": \"...\", \"time\"?: ..., \
+                 \"start\"?, \"end\"?, \"step\"?, \"clusters\"?: [\"name\"], \"cluster_selector\"?: {{\"label\": \"value\"}}, \"timeout\"?: \"5s\"}}"
+            )
+        });
+    }
+    let mut fields = Map::new();
+    let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .chain(url::form_urlencoded::parse(body));
+    for (key, value) in pairs {
+        let value = match key.as_ref() {
+            "query" | "time" | "start" | "end" | "step" | "timeout" | "clusters" => {
+                Value::String(value.into_owned())
+            }
+            "cluster_selector" => selector_of(&value)?,
+            _ => continue,
+        };
+        fields.insert(key.into_owned(), value);
+    }
+    serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
+}
+
+fn answer(answer: FederatedAnswer, shape: Shape) -> Response {
+    let failed = answer.all_failed();
+    let data = if answer.result_type == "labels" {
+        Value::Array(answer.result)
+    } else {
+        json!({"resultType": answer.result_type, "result": answer.result})
+    };
+    let mut body = Map::new();
+    if failed {
+        let why: Vec<&str> = answer.warnings.iter().map(String::as_str).collect();
+        body.insert("status".into(), "error".into());
+        body.insert("errorType".into(), "unavailable".into());
+        body.insert(
+            "error".into(),
+            format!("no cluster answered: {}", why.join("; ")).into(),
+        );
+    } else {
+        body.insert("status".into(), "success".into());
+    }
+    if shape == Shape::Federated || !failed {
+        body.insert("data".into(), data);
+    }
+    if shape == Shape::Federated {
+        body.insert("clusters".into(), json!(answer.clusters));
+    }
+    if !answer.warnings.is_empty() {
+        body.insert("warnings".into(), json!(answer.warnings));
+    }
+    if !answer.infos.is_empty() {
+        body.insert("infos".into(), json!(answer.infos));
+    }
+    let status = if failed {
+        StatusCode::BAD_GATEWAY
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(Value::Object(body))).into_response()
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    body: &[u8],
+    range: bool,
+    shape: Shape,
+) -> Response {
+    // Refuse callers without the permission before looking at what they sent.
+    if let Err(e) = caller.require(
+        pharos_auth::rbac::Action::Read,
+        None,
+        pharos_auth::rbac::Scope::Cluster,
+    ) {
+        return e.into_response();
+    }
+    let input = match input_of(headers, raw, body) {
+        Ok(input) => input,
+        Err(message) => return bad_data(&message),
+    };
+    let query = match input.validate(range, pharos_query::now_ms()) {
+        Ok(query) => query,
+        Err(e) => return refusal(e),
+    };
+    match state
+        .fleet
+        .federated_query(&CallerAccess(caller), &query)
+        .await
+    {
+        Ok(federated) => answer(federated, shape),
+        Err(e) => refusal(e),
+    }
+}
+
+pub(super) async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        false,
+        Shape::Federated,
+    )
+    .await
+}
+
+pub(super) async fn query_range(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        true,
+        Shape::Federated,
+    )
+    .await
+}
+
+pub(super) async fn prometheus_query(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        false,
+        Shape::Prometheus,
+    )
+    .await
+}
+
+pub(super) async fn prometheus_query_range(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        true,
+        Shape::Prometheus,
+    )
+    .await
+}
+
+async fn run_labels(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    body: &[u8],
+    shape: Shape,
+) -> Response {
+    if let Err(e) = caller.require(
+        pharos_auth::rbac::Action::Read,
+        None,
+        pharos_auth::rbac::Scope::Cluster,
+    ) {
+        return e.into_response();
+    }
+    let input = match input_of(headers, raw, body) {
+        Ok(input) => input,
+        Err(message) => return bad_data(&message),
+    };
+    let (targets, timeout) = match (input.targets(), input.client_timeout()) {
+        (Ok(targets), Ok(timeout)) => (targets, timeout),
+        (Err(e), _) | (_, Err(e)) => return refusal(e),
+    };
+    match state
+        .fleet
+        .federated_labels(&CallerAccess(caller), &targets, timeout)
+        .await
+    {
+        Ok(federated) => answer(federated, shape),
+        Err(e) => refusal(e),
+    }
+}
+
+pub(super) async fn labels(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run_labels(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        Shape::Federated,
+    )
+    .await
+}
+
+pub(super) async fn prometheus_labels(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    run_labels(
+        &state,
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &body,
+        Shape::Prometheus,
+    )
+    .await
+}
