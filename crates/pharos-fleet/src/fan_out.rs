@@ -55,7 +55,12 @@ fn millis(elapsed: Duration) -> u64 {
 #[derive(Clone)]
 enum Ask {
     Query(String, Evaluation),
-    Labels,
+    /// `GET /api/v1/labels` (`label: None`) or `/api/v1/label/<label>/values`, with the
+    /// client's `start`, `end` and `match[]`.
+    List {
+        label: Option<String>,
+        params: Vec<(String, String)>,
+    },
 }
 
 impl FleetService {
@@ -80,19 +85,46 @@ impl FleetService {
         Ok(self.fan_out(plan, ask).await)
     }
 
-    /// The label names of the clusters of `targets`, merged (plus `cluster`).
+    /// The label names (`label: None`) or the values of `label` of the clusters of `targets`,
+    /// merged; `params` (`start`, `end`, `match[]`) go to every cluster. Names include
+    /// `cluster`; the values of `cluster` are the clusters that answered.
     pub async fn federated_labels(
         &self,
         access: &dyn Access,
         targets: &Targets,
         timeout: Option<Duration>,
+        label: Option<&str>,
+        params: &[(String, String)],
     ) -> Result<FederatedAnswer, FleetError> {
         access
             .check(FleetAction::Read)
             .map_err(FleetError::Forbidden)?;
+        if let Some(label) = label {
+            let fine = !label.is_empty()
+                && label.len() <= 256
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !label.starts_with(|c: char| c.is_ascii_digit());
+            if !fine {
+                return Err(FleetError::Invalid(format!(
+                    "\"{}\" is not a label name",
+                    label.chars().take(80).collect::<String>()
+                )));
+            }
+        }
         metrics::counter!("pharos_fleet_queries_total", "kind" => "labels").increment(1);
         let plan = self.plan(targets, false, timeout).await?;
-        Ok(self.fan_out(plan, Ask::Labels).await)
+        let params = params
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "start" | "end" | "match[]"))
+            .cloned()
+            .collect();
+        let ask = Ask::List {
+            label: label.map(str::to_owned),
+            params,
+        };
+        Ok(self.fan_out(plan, ask).await)
     }
 
     async fn plan(
@@ -161,7 +193,7 @@ impl FleetService {
             result_type: match &ask {
                 Ask::Query(_, Evaluation::Instant { .. }) => "vector".to_owned(),
                 Ask::Query(_, Evaluation::Range { .. }) => "matrix".to_owned(),
-                Ask::Labels => "labels".to_owned(),
+                Ask::List { .. } => "labels".to_owned(),
             },
             result: Vec::new(),
             clusters: BTreeMap::new(),
@@ -213,6 +245,13 @@ impl FleetService {
         }
         replies.sort_by(|a, b| a.0.cmp(&b.0));
         let mut labels = BTreeSet::new();
+        let (listing, cluster_values) = match &ask {
+            Ask::List { label: None, .. } => (true, false),
+            Ask::List {
+                label: Some(label), ..
+            } => (true, label == CLUSTER_LABEL),
+            Ask::Query(..) => (false, false),
+        };
         let mut seen_type: Option<String> = None;
         for (name, timeout, elapsed, reply) in replies {
             let (status, error) = match reply {
@@ -237,7 +276,11 @@ impl FleetService {
                     )),
                 ),
                 Ok(Reply::Labels(names)) => {
-                    labels.extend(names);
+                    if cluster_values {
+                        labels.insert(name.clone());
+                    } else {
+                        labels.extend(names);
+                    }
                     (ClusterOutcome::Ok, None)
                 }
                 Err(BackendError::Timeout(_)) => (
@@ -263,8 +306,9 @@ impl FleetService {
                 },
             );
         }
-        if matches!(ask, Ask::Labels) {
-            if !labels.is_empty() {
+        if listing {
+            if !labels.is_empty() && !cluster_values && matches!(ask, Ask::List { label: None, .. })
+            {
                 labels.insert(CLUSTER_LABEL.to_owned());
             }
             answer.result = labels.into_iter().map(Value::String).collect();
@@ -287,7 +331,16 @@ async fn ask_one(
     let backend = connection.prometheus_backend(timeout);
     let name = connection.cluster.as_str();
     let answer = match ask {
-        Ask::Labels => return labels_of(connection, limit).await.map(Reply::Labels),
+        Ask::List { label, params } => {
+            // The values of `cluster` are the clusters that answer: any cheap list will do.
+            let path = match label.as_deref() {
+                Some(label) if label != CLUSTER_LABEL => format!("/api/v1/label/{label}/values"),
+                _ => "/api/v1/labels".to_owned(),
+            };
+            return list_of(connection, limit, &path, params)
+                .await
+                .map(Reply::Labels);
+        }
         Ask::Query(query, Evaluation::Instant { time_ms }) => {
             let request = InstantQuery {
                 query: query.clone(),
@@ -324,15 +377,22 @@ async fn ask_one(
     })
 }
 
-/// `GET /api/v1/labels` of one cluster (its `data` is a list, which the query backend, made for
-/// `{resultType, result}` objects, does not read), with at most `limit` bytes read.
-async fn labels_of(connection: &Connection, limit: usize) -> Result<Vec<String>, BackendError> {
+/// `GET <path>` of one cluster for a list of names (its `data` is a list, which the query
+/// backend, made for `{resultType, result}` objects, does not read), with at most `limit` bytes
+/// read.
+async fn list_of(
+    connection: &Connection,
+    limit: usize,
+    path: &str,
+    params: &[(String, String)],
+) -> Result<Vec<String>, BackendError> {
     let mut url = connection.prometheus.clone();
     let base = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{base}/api/v1/labels"));
+    url.set_path(&format!("{base}{path}"));
     let mut request = connection
         .client
         .get(url)
+        .query(params)
         .header(reqwest::header::ACCEPT, "application/json");
     for (name, value) in &connection.headers {
         request = request.header(name.as_str(), value.as_str());
@@ -352,7 +412,7 @@ async fn labels_of(connection: &Connection, limit: usize) -> Result<Vec<String>,
     {
         if body.len() + chunk.len() > limit {
             return Err(unavailable(format!(
-                "answered more than {limit} bytes of label names"
+                "answered more than {limit} bytes for {path}"
             )));
         }
         body.extend_from_slice(&chunk);
@@ -374,5 +434,5 @@ async fn labels_of(connection: &Connection, limit: usize) -> Result<Vec<String>,
                 .filter_map(|n| n.as_str().map(str::to_owned))
                 .collect()
         })
-        .ok_or_else(|| unavailable("answered label names that are not a list".to_owned()))
+        .ok_or_else(|| unavailable(format!("answered {path} with data that is not a list")))
 }

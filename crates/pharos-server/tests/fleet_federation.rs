@@ -52,6 +52,9 @@ async fn fed_fake(delay: Duration, dcgm: bool) -> Arc<FedFake> {
                 ("/api/v1/status/buildinfo", _) => {
                     json!({"status": "success", "data": {"version": "2.99.0"}})
                 }
+                ("/api/v1/label/fake_label/values", _) => {
+                    json!({"status": "success", "data": ["a", "b"]})
+                }
                 ("/api/v1/labels", _) => {
                     json!({"status": "success", "data": ["__name__", "fake_label"]})
                 }
@@ -521,4 +524,80 @@ async fn federation_needs_read_on_the_cluster_scope() {
         .await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text);
     assert_eq!(clusters_of(&allowed.body), ["one"]);
+}
+
+#[tokio::test]
+async fn the_fleet_as_a_prometheus_datasource() {
+    let app = app_with_hub_timeout(Duration::from_secs(1)).await;
+    let fake = fed_fake(Duration::ZERO, false).await;
+    register(&app, cluster("ok", "hub", &fake.url)).await;
+    register(&app, cluster("dead", "hub", &closed_port().await)).await;
+    let datasource = app
+        .post(
+            "/api/v1/globaldatasources",
+            json!({"kind": "GlobalDatasource", "metadata": {"name": "fleet"},
+                "spec": {"default": false, "plugin": {"kind": "PrometheusDatasource",
+                    "spec": {"directUrl": "http://127.0.0.1:8080/api/v1/fleet/prometheus",
+                        "queryParams": {"clusters": "ok,dead"}}}}}),
+        )
+        .await;
+    assert_eq!(datasource.status, StatusCode::OK, "{}", datasource.text);
+
+    // As the Perses Prometheus plugin sends it: a form POST with the datasource's queryParams.
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/fleet/prometheus/api/v1/query_range?clusters=ok,dead")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(
+            "query=fed_metric&start=0&end=60&step=15",
+        ))
+        .unwrap();
+    let answer = app.send_raw(request).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["status"], "success");
+    assert!(answer.body.get("clusters").is_none(), "{}", answer.text);
+    assert_eq!(answer.body["data"]["resultType"], "matrix");
+    assert_eq!(clusters_of(&answer.body), ["ok"]);
+    let warnings = answer.body["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{}", answer.text);
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster dead: error:"),
+        "{}",
+        answer.text
+    );
+
+    // Variables: the values of `cluster` are the clusters that answer; other labels merge.
+    let answer = app
+        .get("/api/v1/fleet/prometheus/api/v1/label/cluster/values?clusters=ok,dead")
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["data"], json!(["ok"]));
+    let answer = app
+        .get("/api/v1/fleet/prometheus/api/v1/label/fake_label/values?clusters=ok&match[]=fed_metric")
+        .await;
+    assert_eq!(answer.body["data"], json!(["a", "b"]), "{}", answer.text);
+    let answer = app
+        .get("/api/v1/fleet/prometheus/api/v1/label/bad-name/values")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+
+    // Nobody answers: a Prometheus error envelope naming every cluster.
+    let answer = app
+        .get("/api/v1/fleet/prometheus/api/v1/query?query=fed_metric&clusters=dead")
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.text);
+    assert_eq!(answer.body["status"], "error");
+    assert_eq!(answer.body["errorType"], "unavailable");
+    assert!(answer.body.get("data").is_none(), "{}", answer.text);
+    assert!(
+        answer.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("cluster dead"),
+        "{}",
+        answer.text
+    );
 }

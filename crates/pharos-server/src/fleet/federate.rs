@@ -7,10 +7,11 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use pharos_auth::rbac::{Action, Scope};
 use pharos_fleet::{FederatedAnswer, FederatedInput, FleetError};
 use serde_json::{Map, Value, json};
 
@@ -58,12 +59,15 @@ fn selector_of(text: &str) -> Result<Value, String> {
 
 /// The request as [`FederatedInput`]: a JSON body, or form parameters (body and URL query;
 /// parameters other than the known ones are ignored, as Prometheus clients send extras).
-fn input_of(headers: &HeaderMap, raw: Option<&str>, body: &[u8]) -> Result<FederatedInput, String> {
-    let json = headers
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
-    if json {
+        .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"))
+}
+
+fn input_of(headers: &HeaderMap, raw: Option<&str>, body: &[u8]) -> Result<FederatedInput, String> {
+    if is_json(headers) {
         return serde_json::from_slice(body).map_err(|e| {
             format!(
                 "the body is not a federated query ({e}); send {{\"query\": \"...\", \"time\"?: ..., \
@@ -237,19 +241,39 @@ pub(super) async fn prometheus_query_range(
     .await
 }
 
+/// What goes to every cluster with a list request: `start`, `end` and `match[]`.
+fn list_params(
+    input: &FederatedInput,
+    raw: Option<&str>,
+    body: &[u8],
+    json: bool,
+) -> Vec<(String, String)> {
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let mut params: Vec<(String, String)> = [("start", &input.start), ("end", &input.end)]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key.to_owned(), text(v))))
+        .collect();
+    let form = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .chain(url::form_urlencoded::parse(if json { &[] } else { body }));
+    params.extend(
+        form.filter(|(k, _)| k == "match[]")
+            .map(|(k, v)| (k.into_owned(), v.into_owned())),
+    );
+    params
+}
+
 async fn run_labels(
     state: &AppState,
     caller: &Caller,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    body: &[u8],
+    request: (&HeaderMap, Option<&str>, &[u8]),
+    label: Option<&str>,
     shape: Shape,
 ) -> Response {
-    if let Err(e) = caller.require(
-        pharos_auth::rbac::Action::Read,
-        None,
-        pharos_auth::rbac::Scope::Cluster,
-    ) {
+    let (headers, raw, body) = request;
+    if let Err(e) = caller.require(Action::Read, None, Scope::Cluster) {
         return e.into_response();
     }
     let input = match input_of(headers, raw, body) {
@@ -260,9 +284,10 @@ async fn run_labels(
         (Ok(targets), Ok(timeout)) => (targets, timeout),
         (Err(e), _) | (_, Err(e)) => return refusal(e),
     };
+    let params = list_params(&input, raw, body, is_json(headers));
     match state
         .fleet
-        .federated_labels(&CallerAccess(caller), &targets, timeout)
+        .federated_labels(&CallerAccess(caller), &targets, timeout, label, &params)
         .await
     {
         Ok(federated) => answer(federated, shape),
@@ -277,15 +302,20 @@ pub(super) async fn labels(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run_labels(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        Shape::Federated,
-    )
-    .await
+    let request = (&headers, raw.as_deref(), &body[..]);
+    run_labels(&state, &caller, request, None, Shape::Federated).await
+}
+
+pub(super) async fn label_values(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(label): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = (&headers, raw.as_deref(), &body[..]);
+    run_labels(&state, &caller, request, Some(&label), Shape::Federated).await
 }
 
 pub(super) async fn prometheus_labels(
@@ -295,13 +325,18 @@ pub(super) async fn prometheus_labels(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run_labels(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        Shape::Prometheus,
-    )
-    .await
+    let request = (&headers, raw.as_deref(), &body[..]);
+    run_labels(&state, &caller, request, None, Shape::Prometheus).await
+}
+
+pub(super) async fn prometheus_label_values(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(label): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = (&headers, raw.as_deref(), &body[..]);
+    run_labels(&state, &caller, request, Some(&label), Shape::Prometheus).await
 }

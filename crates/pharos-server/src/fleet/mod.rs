@@ -49,6 +49,10 @@ pub fn routes() -> Router<AppState> {
             get(federate::labels).post(federate::labels),
         )
         .route(
+            "/api/v1/metrics/label/{name}/values",
+            get(federate::label_values).post(federate::label_values),
+        )
+        .route(
             "/api/v1/fleet/prometheus/api/v1/query",
             get(federate::prometheus_query).post(federate::prometheus_query),
         )
@@ -59,6 +63,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/fleet/prometheus/api/v1/labels",
             get(federate::prometheus_labels).post(federate::prometheus_labels),
+        )
+        .route(
+            "/api/v1/fleet/prometheus/api/v1/label/{name}/values",
+            get(federate::prometheus_label_values).post(federate::prometheus_label_values),
         )
 }
 
