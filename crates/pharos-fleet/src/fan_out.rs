@@ -219,12 +219,13 @@ impl FleetService {
         let mut tasks = JoinSet::new();
         let limit = self.inner.options.max_answer_bytes;
         for (record, timeout) in plan.asked {
-            let connection = self.connection_of(&record).await;
+            let service = self.clone();
             let ask = ask.clone();
             let name = record.name.clone();
             tasks.spawn(async move {
                 let started = Instant::now();
-                let reply = match connection {
+                // Credentials are read in the task too: one slow read delays no other cluster.
+                let reply = match service.connection_of(&record).await {
                     Ok(connection) => {
                         let asked = ask_one(&connection, limit, &ask, timeout);
                         match tokio::time::timeout(timeout, asked).await {
