@@ -245,7 +245,7 @@ describe('roles and role bindings of a project', () => {
     });
     assert.equal(temp.status, 200, temp.text);
     await page.reload();
-    await page.getByTestId('role-row').filter({ hasText: 'temp' }).waitFor();
+    await page.getByTestId('role-row').filter({ has: page.getByRole('cell', { name: 'temp', exact: true }) }).waitFor();
     await page.getByRole('button', { name: 'New binding', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'New role binding' });
     await dialog.getByRole('combobox', { name: /^Role/ }).click();
@@ -268,7 +268,7 @@ describe('roles and role bindings of a project', () => {
     await screenshot(page, 'roles-04-missing-role');
     assert.ok(await dialog.isVisible(), 'the form stays open to be corrected');
     // The list behind it is read again: the vanished role is gone from it.
-    await page.getByTestId('role-row').filter({ hasText: 'temp' }).waitFor({ state: 'detached' });
+    await page.getByTestId('role-row').filter({ has: page.getByRole('cell', { name: 'temp', exact: true }) }).waitFor({ state: 'detached' });
     const stored = await pharos.api('GET', `/api/v1/projects/${PROJECT}/rolebindings`);
     assert.deepEqual(stored.json.map((b) => b.metadata.name).sort(), ['owner', `reader-${CAROL}`]);
     await dialog.getByRole('button', { name: 'Cancel' }).click();

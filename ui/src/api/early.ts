@@ -10,11 +10,26 @@ const pending = new Map<string, Promise<Response>>();
 
 const seg = encodeURIComponent;
 
-function start(path: string): void {
-  pending.set(
-    path,
-    fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }),
-  );
+function get(path: string): Promise<Response> {
+  return fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+}
+
+function start(path: string): Promise<Response> {
+  const answer = get(path);
+  pending.set(path, answer);
+  return answer;
+}
+
+/**
+ * Starts `path` once `first` answered successfully. A page whose first call failed (a missing
+ * project) never asks for the rest, and an unasked early call that fails would still show up in
+ * the browser's console; a skipped one is simply sent again if it is asked for after all.
+ */
+function startAfter(first: Promise<Response>, path: string): void {
+  const answer = first.then((response) => (response.ok ? get(path) : Promise.reject(new Error('not started'))));
+  // Handled here, so a skipped call is no unhandled rejection; send() falls back on a rejection.
+  answer.catch(() => undefined);
+  pending.set(path, answer);
 }
 
 /** The project and dashboard of a dashboard page's path, if `pathname` is one. */
@@ -42,10 +57,11 @@ export function startEarlyLoads(pathname: string): void {
   const page = dashboardOfPath(pathname);
   if (page === undefined) return;
   const project = `/api/v1/projects/${seg(page.project)}`;
-  start(`${project}/dashboards/${seg(page.dashboard)}`);
-  // The datasources its Prometheus panels will look up (datasourceApi.ts resolves them from these lists).
-  start(`${project}/datasources?kind=PrometheusDatasource`);
-  start('/api/v1/globaldatasources?kind=PrometheusDatasource');
+  const dashboard = start(`${project}/dashboards/${seg(page.dashboard)}`);
+  // The datasources its Prometheus panels will look up (datasourceApi.ts resolves them from these
+  // lists), once the dashboard is known to exist.
+  startAfter(dashboard, `${project}/datasources?kind=PrometheusDatasource`);
+  startAfter(dashboard, '/api/v1/globaldatasources?kind=PrometheusDatasource');
 }
 
 /** The early answer for a GET of `path`, once; undefined when none was started (or it is taken). */
