@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 mod fan_out;
 pub mod federate;
+pub mod gpu;
 mod health;
 pub mod model;
 pub mod options;
@@ -36,6 +37,7 @@ pub use federate::{
     ClusterOutcome, ClusterReport, Evaluation, FederatedAnswer, FederatedInput, FederatedQuery,
     Targets,
 };
+pub use gpu::{GpuFleet, GpuNode};
 pub use health::StatusReport;
 pub use model::{
     Capabilities, ClusterInput, ClusterSpec, ClusterStatus, ClusterType, ClusterView, HealthState,

@@ -5,6 +5,7 @@
 
 mod events;
 mod federate;
+mod gpu;
 
 use axum::{
     Json, Router,
@@ -36,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/clusters/{id}/refresh", post(refresh))
         .route("/api/v1/fleet/summary", get(summary))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/gpu/nodes", get(gpu::nodes))
+        .route("/api/v1/gpu/summary", get(gpu::summary))
         .route(
             "/api/v1/metrics/query",
             get(federate::query).post(federate::query),
