@@ -1,11 +1,12 @@
 //! The fleet API: the cluster registry (`/api/v1/clusters…`), the fleet summary and the event
-//! stream (`/api/v1/events`, Server-Sent Events), federated PromQL (`/api/v1/metrics/…`) and the
+//! stream (`/api/v1/events`, Server-Sent Events, and `/ws`, WebSocket), federated PromQL (`/api/v1/metrics/…`) and the
 //! fleet as a Prometheus API (`/api/v1/fleet/prometheus/api/v1/…`). Handlers are thin: `pharos_fleet::FleetService`
 //! does the work and asks the caller's RBAC (scope `Cluster`, global) through [`CallerAccess`].
 
 mod events;
 mod federate;
 mod gpu;
+mod ws;
 
 use axum::{
     Json, Router,
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/clusters/{id}/refresh", post(refresh))
         .route("/api/v1/fleet/summary", get(summary))
         .route("/api/v1/events", get(events::stream))
+        .route("/ws", get(ws::socket))
         .route("/api/v1/gpu/nodes", get(gpu::nodes))
         .route("/api/v1/gpu/summary", get(gpu::summary))
         .route(

@@ -53,7 +53,9 @@ fn access(method: &Method, path: &str) -> Access {
     let api = path.starts_with("/api/")
         || path == "/api"
         || path.starts_with("/proxy/")
-        || path == "/proxy";
+        || path == "/proxy"
+        // The fleet's event WebSocket.
+        || path == "/ws";
     if !api {
         return Access::Open;
     }
