@@ -83,10 +83,23 @@ impl AppState {
             pharos_query::QueryCache::with_redis(layer.cache_settings(), redis_url)
                 .unwrap_or_else(|_| pharos_query::QueryCache::new(layer.cache_settings())),
         );
-        let fleet = pharos_fleet::FleetService::new(
+        let fleet_options = settings.fleet.options();
+        // With Redis, fleet events reach the subscribers of every replica.
+        let fleet_bus = settings
+            .rate_limit
+            .redis_url
+            .as_deref()
+            .and_then(|url| {
+                crate::fleet::bus_with_redis(fleet_options.event_capacity, url)
+                    .map_err(|error| tracing::warn!(%error, "fleet events stay on this replica: rate_limit.redis_url is unusable"))
+                    .ok()
+            })
+            .unwrap_or_else(|| pharos_fleet::EventBus::new(fleet_options.event_capacity));
+        let fleet = pharos_fleet::FleetService::with_bus(
             store.clone(),
-            settings.fleet.options(),
+            fleet_options,
             http_client.clone(),
+            fleet_bus,
         );
         Ok(Self {
             fleet,
