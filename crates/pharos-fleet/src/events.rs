@@ -1,4 +1,4 @@
-//! The in-process event bus: fleet events (`CLUSTER_*` now; alerts, GPU updates and anomalies
+//! The in-process event bus: fleet events (`CLUSTER_*`, `ALERT_*`; GPU updates and anomalies
 //! later) fan out to every subscriber through one bounded `tokio::sync::broadcast` channel.
 //! A subscriber that reads too slowly loses the oldest events and is told how many
 //! ([`Received::Lagged`]); memory never grows with slow readers.
@@ -31,12 +31,19 @@ pub enum EventType {
     ClusterCredentialsUpdated,
     /// Discovery found different capabilities.
     ClusterCapabilitiesChanged,
+    /// An Alertmanager alert started firing (new, or firing again).
+    AlertFired,
+    /// An alert resolved.
+    AlertResolved,
 }
 
 impl EventType {
-    /// The topic subscribers ask for (`clusters` for every cluster event).
+    /// The topic subscribers ask for (`clusters` for every cluster event, `alerts` for alerts).
     pub fn topic(self) -> Topic {
-        Topic::Clusters
+        match self {
+            Self::AlertFired | Self::AlertResolved => Topic::Alerts,
+            _ => Topic::Clusters,
+        }
     }
 }
 
@@ -46,16 +53,19 @@ impl EventType {
 pub enum Topic {
     /// Registry and health events (`CLUSTER_*`).
     Clusters,
+    /// Alerts from Alertmanager (`ALERT_FIRED`, `ALERT_RESOLVED`).
+    Alerts,
 }
 
 impl Topic {
     /// Every topic that exists today.
-    pub const ALL: [Topic; 1] = [Topic::Clusters];
+    pub const ALL: [Topic; 2] = [Topic::Clusters, Topic::Alerts];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::Clusters => "clusters",
+            Topic::Alerts => "alerts",
         }
     }
 
@@ -205,6 +215,8 @@ fn event_type_name(event_type: EventType) -> &'static str {
         EventType::ClusterStatusChanged => "CLUSTER_STATUS_CHANGED",
         EventType::ClusterCredentialsUpdated => "CLUSTER_CREDENTIALS_UPDATED",
         EventType::ClusterCapabilitiesChanged => "CLUSTER_CAPABILITIES_CHANGED",
+        EventType::AlertFired => "ALERT_FIRED",
+        EventType::AlertResolved => "ALERT_RESOLVED",
     }
 }
 

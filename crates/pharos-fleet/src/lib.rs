@@ -17,6 +17,7 @@
 //! * [`federate`]: federated PromQL — the request, its validation and the merge; the fan-out
 //!   is [`FleetService::federated_query`] and [`FleetService::federated_labels`].
 
+pub mod alerts;
 pub mod credentials;
 pub mod error;
 pub mod events;
@@ -30,6 +31,7 @@ pub mod probe;
 pub mod registry;
 mod service;
 
+pub use alerts::{AlertFilter, AlertState, FleetAlert, IntakeReport};
 pub use credentials::{Connection, Credentials};
 pub use error::FleetError;
 pub use events::{EventBus, EventRelay, EventType, FleetEvent, Received, Subscription, Topic};

@@ -42,6 +42,10 @@ pub struct FleetOptions {
     pub event_capacity: usize,
     /// Checks running at once, over all clusters.
     pub max_concurrent_checks: usize,
+    /// Alerts kept from Alertmanager webhooks (the resolved longest ago are dropped first).
+    pub max_alerts: usize,
+    /// Alerts one webhook delivery may carry.
+    pub max_alerts_per_webhook: usize,
 }
 
 impl Default for FleetOptions {
@@ -55,6 +59,8 @@ impl Default for FleetOptions {
             max_answer_bytes: 1024 * 1024,
             event_capacity: 1024,
             max_concurrent_checks: 32,
+            max_alerts: 10_000,
+            max_alerts_per_webhook: 1_000,
         }
     }
 }

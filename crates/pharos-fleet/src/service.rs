@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) runtime: Mutex<HashMap<String, Runtime>>,
     /// Clients with a cluster's mTLS identity, dropped when its credentials change.
     pub(crate) tls_clients: Mutex<HashMap<String, reqwest::Client>>,
+    /// Alerts from Alertmanager webhooks.
+    pub(crate) alerts: crate::alerts::AlertBook,
 }
 
 impl std::fmt::Debug for FleetService {
@@ -98,11 +100,15 @@ impl FleetService {
         Self {
             inner: Arc::new(Inner {
                 store,
-                options,
                 bus,
                 client,
                 runtime: Mutex::default(),
                 tls_clients: Mutex::default(),
+                alerts: crate::alerts::AlertBook::new(
+                    options.max_alerts,
+                    options.max_alerts_per_webhook,
+                ),
+                options,
             }),
         }
     }
@@ -286,7 +292,7 @@ impl FleetService {
         self.view_of(record).await
     }
 
-    /// Counts by status and type, GPUs from DCGM discovery; alerts come with alert intake.
+    /// Counts by status and type, GPUs from DCGM discovery, alerts firing now (from webhooks).
     pub async fn summary(&self, access: &dyn Access) -> Result<Value, FleetError> {
         allowed(access, FleetAction::Read)?;
         let records = registry::list(&self.inner.store).await?;
@@ -309,7 +315,7 @@ impl FleetService {
         Ok(json!({
             "clusters": {"total": records.len(), "by_status": by_status, "by_type": by_type},
             "gpus": gpus,
-            "firing_alerts": null,
+            "firing_alerts": self.firing_alerts(),
         }))
     }
 

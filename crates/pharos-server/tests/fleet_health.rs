@@ -94,7 +94,7 @@ async fn discovery_finds_gpus_and_the_summary_counts_them() {
         json!({"clusters": {"total": 2,
             "by_status": {"degraded": 0, "healthy": 1, "unknown": 0, "unreachable": 1},
             "by_type": {"edge": 1, "far_edge": 0, "hub": 0, "spoke": 1}},
-            "gpus": 8, "firing_alerts": null})
+            "gpus": 8, "firing_alerts": 0})
     );
 }
 

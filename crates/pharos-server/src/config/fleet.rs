@@ -61,6 +61,52 @@ pub struct FleetSettings {
     /// Comment line sent on idle event streams to keep proxies from closing them.
     #[serde(with = "duration_text")]
     pub event_heartbeat: Duration,
+    /// `fleet.alerts`: the Alertmanager webhook intake.
+    pub alerts: FleetAlertsSettings,
+}
+
+/// `fleet.alerts`.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetAlertsSettings {
+    /// When set, `POST /api/v1/alerts/webhook` needs `Authorization: Bearer <this>`
+    /// (Alertmanager's `http_config.authorization.credentials`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::redact"
+    )]
+    pub webhook_token: Option<String>,
+    /// Alerts kept in memory; past that the alert resolved longest ago is dropped first.
+    pub max_alerts: usize,
+    /// Alerts one delivery may carry (set `max_alerts` on the Alertmanager receiver to match).
+    pub max_alerts_per_webhook: usize,
+    /// Largest webhook body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for FleetAlertsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetAlertsSettings")
+            .field(
+                "webhook_token",
+                &self.webhook_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_alerts", &self.max_alerts)
+            .field("max_alerts_per_webhook", &self.max_alerts_per_webhook)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl Default for FleetAlertsSettings {
+    fn default() -> Self {
+        Self {
+            webhook_token: None,
+            max_alerts: 10_000,
+            max_alerts_per_webhook: 1_000,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
 }
 
 impl Default for FleetSettings {
@@ -76,6 +122,7 @@ impl Default for FleetSettings {
             event_buffer: 1024,
             max_concurrent_checks: 32,
             event_heartbeat: Duration::from_secs(30),
+            alerts: FleetAlertsSettings::default(),
         }
     }
 }
@@ -92,6 +139,8 @@ impl FleetSettings {
             max_answer_bytes: self.max_answer_bytes.max(1024),
             event_capacity: self.event_buffer.max(1),
             max_concurrent_checks: self.max_concurrent_checks.max(1),
+            max_alerts: self.alerts.max_alerts.max(1),
+            max_alerts_per_webhook: self.alerts.max_alerts_per_webhook.max(1),
         }
     }
 

@@ -3,10 +3,10 @@
 //! fleet as a Prometheus API (`/api/v1/fleet/prometheus/api/v1/…`). Handlers are thin: `pharos_fleet::FleetService`
 //! does the work and asks the caller's RBAC (scope `Cluster`, global) through [`CallerAccess`].
 
+mod alerts;
 mod events;
 mod federate;
 mod gpu;
-mod relay;
 mod ws;
 
 use axum::{
@@ -18,8 +18,6 @@ use axum::{
 };
 use pharos_auth::rbac::{Action, Scope};
 use pharos_fleet::{Access, ClusterInput, FleetAction, FleetError, ListFilter};
-
-pub(crate) use relay::bus_with_redis;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -44,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ws", get(ws::socket))
         .route("/api/v1/gpu/nodes", get(gpu::nodes))
         .route("/api/v1/gpu/summary", get(gpu::summary))
+        .route("/api/v1/alerts/webhook", post(alerts::webhook))
+        .route("/api/v1/fleet/alerts", get(alerts::list))
         .route(
             "/api/v1/metrics/query",
             get(federate::query).post(federate::query),

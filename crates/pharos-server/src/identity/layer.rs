@@ -71,6 +71,9 @@ fn access(method: &Method, path: &str) -> Access {
         || (method == Method::GET
             && path.starts_with("/api/auth/providers/")
             && (path.ends_with("/login") || path.ends_with("/callback")))
+        // Alertmanager's webhook has no session: its optional bearer secret
+        // (`fleet.alerts.webhook_token`) is checked, in constant time, by the route itself.
+        || (method == Method::POST && path == "/api/v1/alerts/webhook")
         // Share links carry their own secret, checked by the share routes.
         || path.starts_with("/api/v1/shared/")
         || path.starts_with("/proxy/shared/");
@@ -387,6 +390,8 @@ mod tests {
             "/proxy/globaldatasources/x/api/v1/query"
         ));
         assert!(is_anonymous(&Method::GET, "/api/auth/logout"));
+        assert!(is_anonymous(&Method::POST, "/api/v1/alerts/webhook"));
+        assert!(!is_anonymous(&Method::GET, "/api/v1/fleet/alerts"));
         assert!(!is_anonymous(&Method::GET, "/api/v1/user/whoami"));
     }
 
