@@ -7,6 +7,7 @@ mod alerts;
 mod events;
 mod federate;
 mod gpu;
+mod relay;
 mod ws;
 
 use axum::{
@@ -18,6 +19,8 @@ use axum::{
 };
 use pharos_auth::rbac::{Action, Scope};
 use pharos_fleet::{Access, ClusterInput, FleetAction, FleetError, ListFilter};
+
+pub(crate) use relay::bus_with_redis;
 
 use crate::{
     error::{ApiError, ApiResult},
