@@ -92,15 +92,15 @@ mod tests {
 
     #[test]
     fn topics_default_to_all_and_unknown_ones_are_refused() {
-        assert_eq!(topics_of(None).ok(), Some(vec![Topic::Clusters]));
+        assert_eq!(topics_of(None).ok(), Some(Topic::ALL.to_vec()));
         assert_eq!(
             topics_of(Some("topics=clusters,clusters")).ok(),
             Some(vec![Topic::Clusters])
         );
-        let error = topics_of(Some("topics=alerts"))
+        let error = topics_of(Some("topics=gossip"))
             .map(|_| ())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("known topics are clusters"), "{error}");
+        assert!(error.contains("known topics are clusters, alerts"), "{error}");
     }
 }
