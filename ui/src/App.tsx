@@ -22,6 +22,7 @@ const PreferencesPage = lazy(() => import('./pages/PreferencesPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const RolesPage = lazy(() => import('./pages/RolesPage'));
 const ExplorePage = lazy(() => import('./pages/ExplorePage'));
+const FleetPage = lazy(() => import('./pages/FleetPage'));
 const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
 const TemplatePage = lazy(() => import('./pages/TemplatePage'));
 
@@ -58,6 +59,7 @@ const router = createBrowserRouter([
       { path: '/preferences', element: <PreferencesPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/explore', element: <ExplorePage /> },
+      { path: '/fleet/clusters', element: <FleetPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -18,6 +18,7 @@ import Tooltip from '@mui/material/Tooltip';
 import {
   CogOutline as CogOutlineIcon,
   CompassOutline as CompassOutlineIcon,
+  ServerNetwork as ServerNetworkIcon,
   DatabaseOutline as DatabaseOutlineIcon,
   FileImportOutline as FileImportOutlineIcon,
   FolderOutline as FolderOutlineIcon,
@@ -75,7 +76,7 @@ interface Section {
 
 const under = (prefix: string) => (pathname: string) => pathname === prefix || pathname.startsWith(`${prefix}/`);
 
-function sections(may: { readAudit: boolean; readGlobalDatasources: boolean }): Section[] {
+function sections(may: { readAudit: boolean; readGlobalDatasources: boolean; readFleet: boolean }): Section[] {
   return [
     {
       entries: [
@@ -100,6 +101,16 @@ function sections(may: { readAudit: boolean; readGlobalDatasources: boolean }): 
     {
       entries: [{ label: 'Explore', to: '/explore', icon: <CompassOutlineIcon />, active: under('/explore'), testId: 'nav-explore' }],
     },
+    ...(may.readFleet
+      ? [
+          {
+            title: 'Fleet',
+            entries: [
+              { label: 'Clusters', to: '/fleet/clusters', icon: <ServerNetworkIcon />, active: under('/fleet/clusters'), testId: 'nav-clusters' },
+            ],
+          },
+        ]
+      : []),
     {
       title: 'Admin',
       entries: [
@@ -160,7 +171,11 @@ function NavEntry({ entry, collapsed, selected }: { entry: Entry; collapsed: boo
 export function NavSidebar({ collapsed }: { collapsed: boolean }) {
   const { pathname } = useLocation();
   const { can } = useAccount();
-  const all = sections({ readAudit: can('read', 'AuditLog'), readGlobalDatasources: can('read', 'GlobalDatasource') });
+  const all = sections({
+    readAudit: can('read', 'AuditLog'),
+    readGlobalDatasources: can('read', 'GlobalDatasource'),
+    readFleet: can('read', 'Cluster'),
+  });
   // One entry is highlighted: the first that claims the page.
   const activeEntry = all.flatMap((s) => s.entries).find((e) => e.active(pathname));
   return (
