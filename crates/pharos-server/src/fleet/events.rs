@@ -101,6 +101,9 @@ mod tests {
             .map(|_| ())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("known topics are clusters, alerts"), "{error}");
+        assert!(
+            error.contains("known topics are clusters, alerts"),
+            "{error}"
+        );
     }
 }
