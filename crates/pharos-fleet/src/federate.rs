@@ -158,17 +158,17 @@ pub struct FederatedAnswer {
 impl FederatedAnswer {
     /// Whether no asked cluster answered although at least one was asked.
     pub fn all_failed(&self) -> bool {
-        let asked = self
-            .clusters
-            .values()
-            .filter(|c| c.status != ClusterOutcome::Skipped)
-            .count();
-        asked > 0
-            && self
-                .clusters
-                .values()
-                .all(|c| c.status != ClusterOutcome::Ok)
+        none_answered(&self.clusters)
     }
+}
+
+/// Whether at least one cluster was asked (not skipped) and none answered.
+pub(crate) fn none_answered(clusters: &BTreeMap<String, ClusterReport>) -> bool {
+    let mut asked = clusters
+        .values()
+        .filter(|c| c.status != ClusterOutcome::Skipped)
+        .peekable();
+    asked.peek().is_some() && asked.all(|c| c.status != ClusterOutcome::Ok)
 }
 
 fn invalid(message: impl Into<String>) -> FleetError {

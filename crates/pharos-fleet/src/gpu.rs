@@ -122,16 +122,7 @@ pub struct GpuFleet {
 impl GpuFleet {
     /// Whether no asked cluster answered although one was asked.
     pub fn all_failed(&self) -> bool {
-        let asked = self
-            .clusters
-            .values()
-            .filter(|c| c.status != ClusterOutcome::Skipped)
-            .count();
-        asked > 0
-            && self
-                .clusters
-                .values()
-                .all(|c| c.status != ClusterOutcome::Ok)
+        crate::federate::none_answered(&self.clusters)
     }
 
     /// `GET /api/v1/gpu/nodes`: `{"nodes": [...], "clusters": {...}, "warnings"?}`.

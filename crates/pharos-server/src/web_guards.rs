@@ -22,9 +22,7 @@ fn allowed_origin(state: &AppState, request: &Request) -> Option<HeaderValue> {
         .settings
         .security
         .cors
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == text)
+        .allows(text)
         .then(|| origin.clone())
 }
 

@@ -18,6 +18,11 @@ pub struct CorsSettings {
 }
 
 impl CorsSettings {
+    /// Whether `origin` (an `Origin` header's value) is listed.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
+
     /// Checks that every origin is `scheme://host[:port]` and none is `*`.
     pub fn validate(&self) -> Result<(), String> {
         for origin in &self.allowed_origins {

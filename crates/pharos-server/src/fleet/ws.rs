@@ -53,7 +53,7 @@ pub(super) async fn socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    check_origin(&headers, &state.settings.security.cors.allowed_origins)?;
+    check_origin(&headers, &state.settings.security.cors)?;
     // Checks the permission now; the connection starts with no topic.
     let subscription = state.fleet.subscribe(&CallerAccess(&caller), Vec::new())?;
     let heartbeat = state.settings.fleet.event_heartbeat;
@@ -63,7 +63,7 @@ pub(super) async fn socket(
 }
 
 /// Refuses a browser page of another origin (the `Origin` header names it; other clients send none).
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> ApiResult<()> {
+fn check_origin(headers: &HeaderMap, cors: &crate::config::CorsSettings) -> ApiResult<()> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
@@ -76,7 +76,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> ApiResult<()> {
         url.host_str()
             .is_some_and(|h| format!("{h}{port}").eq_ignore_ascii_case(host))
     });
-    if same || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
+    if same || cors.allows(origin) {
         return Ok(());
     }
     Err(ApiError::Forbidden(format!(
@@ -306,10 +306,13 @@ mod tests {
             }
             h
         };
-        assert!(check_origin(&headers(None), &[]).is_ok());
-        assert!(check_origin(&headers(Some("http://pharos.example:8080")), &[]).is_ok());
-        assert!(check_origin(&headers(Some("https://evil.example")), &[]).is_err());
-        let allowed = vec!["https://grafana.example".to_owned()];
+        let none = crate::config::CorsSettings::default();
+        assert!(check_origin(&headers(None), &none).is_ok());
+        assert!(check_origin(&headers(Some("http://pharos.example:8080")), &none).is_ok());
+        assert!(check_origin(&headers(Some("https://evil.example")), &none).is_err());
+        let allowed = crate::config::CorsSettings {
+            allowed_origins: vec!["https://grafana.example".to_owned()],
+        };
         assert!(check_origin(&headers(Some("https://grafana.example")), &allowed).is_ok());
     }
 }
