@@ -17,6 +17,7 @@
 //! * [`federate`]: federated PromQL — the request, its validation and the merge; the fan-out
 //!   is [`FleetService::federated_query`] and [`FleetService::federated_labels`].
 
+mod alert_delivery;
 pub mod alerts;
 pub mod credentials;
 pub mod error;
