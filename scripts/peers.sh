@@ -6,7 +6,7 @@
 #   scripts/peers.sh env              `export` lines for the running peers: eval "$(scripts/peers.sh env)"
 #   scripts/peers.sh status [NAME...] one line per peer; with NAMEs, exit 0 only if all of them run
 #
-# NAME: prometheus postgres alertmanager pushgateway redis, or `all`.
+# NAME: prometheus postgres alertmanager pushgateway redis cluster_a cluster_b cluster_c, or `all`.
 #
 # Environment (all optional):
 #   PHAROS_PEERS_DIR=<repo>/.peers      state: one dir per peer with pid, log, config, data
@@ -17,11 +17,21 @@
 #   PHAROS_PEERS_PG_BIN=/usr/lib/postgresql/15/bin
 #   PHAROS_PEERS_PROMETHEUS_ARGS="..."  extra Prometheus flags
 #   PHAROS_PEERS_ALERTMANAGER_CONFIG=F  use F instead of the generated alertmanager.yml
+#   PHAROS_PEERS_ALERTMANAGER_WEBHOOK_PORT=19094  where the generated config sends its webhooks
+#   PHAROS_PEERS_CLUSTER_A_PORT=19101  PHAROS_PEERS_CLUSTER_B_PORT=19102  PHAROS_PEERS_CLUSTER_C_PORT=19103
 #
 # Every start begins with empty data. Prometheus gets the deterministic data set of
 # testdata/peers/gen-tenant-data.py backfilled (6 h ending 2026-01-01T00:00:00Z) and scrapes itself
 # as jobs `prometheus`, `tenant-a` (namespace=team-a) and `tenant-b` (namespace=team-b), with one
 # alerting rule, TenantTargetUp (`up{job="tenant-a"} > 0.5`), that fires from the first evaluation.
+#
+# Alertmanager (generated config) sends every alert, and its resolution, by webhook to a Pharos
+# the test runs at 127.0.0.1:$PHAROS_PEERS_ALERTMANAGER_WEBHOOK_PORT/api/v1/alerts/webhook.
+#
+# cluster_a, cluster_b and cluster_c are three more, empty Prometheus servers that play the
+# clusters of a fleet: each scrapes only itself (job `cluster`, external label cluster=<name>) and
+# takes remote-write, so a test writes its own series into each. A test may stop one (say
+# cluster_c) to see the fleet report it unreachable; `start` brings it back empty.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -37,11 +47,15 @@ STOP_TIMEOUT=${PHAROS_PEERS_STOP_TIMEOUT:-20}
 export DEBIAN_FRONTEND=noninteractive
 
 # Start order: Prometheus last, so its generated config can point at whatever else runs.
-ALL_PEERS=(alertmanager pushgateway redis postgres prometheus)
-declare -A DEFAULT_PORT=([prometheus]=19090 [postgres]=15432 [alertmanager]=19093 [pushgateway]=19091 [redis]=16379)
+ALL_PEERS=(alertmanager pushgateway redis postgres prometheus cluster_a cluster_b cluster_c)
+CLUSTER_PEERS=(cluster_a cluster_b cluster_c)
+declare -A DEFAULT_PORT=([prometheus]=19090 [postgres]=15432 [alertmanager]=19093 [pushgateway]=19091 [redis]=16379
+  [cluster_a]=19101 [cluster_b]=19102 [cluster_c]=19103)
 # The program name that must appear in /proc/PID/cmdline before we signal a recorded PID.
 declare -A PROGRAM=([prometheus]=prometheus [postgres]=postgres [alertmanager]=prometheus-alertmanager
-  [pushgateway]=prometheus-pushgateway [redis]=redis-server)
+  [pushgateway]=prometheus-pushgateway [redis]=redis-server
+  [cluster_a]=prometheus [cluster_b]=prometheus [cluster_c]=prometheus)
+ALERTMANAGER_WEBHOOK_PORT=${PHAROS_PEERS_ALERTMANAGER_WEBHOOK_PORT:-19094}
 
 say() { echo "peers: $*" >&2; }
 fail() {
@@ -161,6 +175,7 @@ missing_packages() {
   command -v setsid >/dev/null || echo util-linux
   for name in "$@"; do
     case $name in
+      cluster_a | cluster_b | cluster_c) command -v prometheus >/dev/null || echo prometheus ;;
       prometheus)
         command -v prometheus >/dev/null && command -v promtool >/dev/null || echo prometheus
         command -v python3 >/dev/null || echo python3
@@ -384,6 +399,35 @@ prometheus_has_tenant_data() {
   prometheus_has_result "count(pharos_test_requests_total) == $TENANT_DATA_SERIES_PER_METRIC" "$TENANT_DATA_END"
 }
 
+# ---------------------------------------------------------------- the fleet's cluster Prometheus servers
+
+start_cluster() {
+  local name=$1 dir port
+  dir=$(peer_dir "$name")
+  port=$(configured_port "$name")
+  fresh_dir "$dir/data"
+  cat >"$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  external_labels: {cluster: ${name#cluster_}}
+scrape_configs:
+  - job_name: cluster
+    static_configs: [{targets: ['127.0.0.1:$port']}]
+EOF
+  echo "$dir/prometheus.yml" >"$dir/marker"
+  launch "$name" prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$port" --web.external-url="http://127.0.0.1:$port" \
+    --web.enable-remote-write-receiver --web.enable-lifecycle
+}
+start_cluster_a() { start_cluster cluster_a; }
+start_cluster_b() { start_cluster cluster_b; }
+start_cluster_c() { start_cluster cluster_c; }
+# Ready, not yet scraped (the first scrape comes ~5 s later): tests write their own series.
+cluster_ready() { http_ok "http://127.0.0.1:$(configured_port "$1")/-/ready"; }
+cluster_a_ready() { cluster_ready cluster_a; }
+cluster_b_ready() { cluster_ready cluster_b; }
+cluster_c_ready() { cluster_ready cluster_c; }
+
 # ---------------------------------------------------------------- Alertmanager, Pushgateway, Redis
 
 start_alertmanager() {
@@ -394,9 +438,23 @@ start_alertmanager() {
   if [[ -n ${PHAROS_PEERS_ALERTMANAGER_CONFIG:-} ]]; then
     cp "$PHAROS_PEERS_ALERTMANAGER_CONFIG" "$dir/alertmanager.yml"
   else
-    # A receiver without integrations: alerts are accepted and listed, nothing is sent anywhere.
-    printf '%s\n' 'route:' '  receiver: discard' '  group_wait: 0s' '  group_interval: 1s' \
-      'receivers:' '  - name: discard' >"$dir/alertmanager.yml"
+    [[ $ALERTMANAGER_WEBHOOK_PORT =~ ^[0-9]+$ ]] ||
+      fail "PHAROS_PEERS_ALERTMANAGER_WEBHOOK_PORT=$ALERTMANAGER_WEBHOOK_PORT is not a TCP port number"
+    # One group per alert, sent at once and again on every change, so a test sees each fire and
+    # resolve within about a second. While no Pharos listens there, Alertmanager retries and logs.
+    cat >"$dir/alertmanager.yml" <<EOF
+route:
+  receiver: pharos
+  group_by: ['...']
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: pharos
+    webhook_configs:
+      - url: http://127.0.0.1:$ALERTMANAGER_WEBHOOK_PORT/api/v1/alerts/webhook
+        send_resolved: true
+EOF
   fi
   echo "$dir/alertmanager.yml" >"$dir/marker"
   # An empty cluster address turns off HA gossip, which would otherwise bind 0.0.0.0:9094.
@@ -530,8 +588,15 @@ cmd_env() {
     printf 'export %s=%q\n' PHAROS_TEST_DATABASE_URL "postgres://postgres@127.0.0.1:$port/postgres"
   fi
   if owned_pid alertmanager >/dev/null; then
-    printf 'export %s=%q\n' PHAROS_TEST_ALERTMANAGER_URL "http://127.0.0.1:$(recorded_port alertmanager)"
+    printf 'export %s=%q\n' PHAROS_TEST_ALERTMANAGER_URL "http://127.0.0.1:$(recorded_port alertmanager)" \
+      PHAROS_TEST_ALERTMANAGER_WEBHOOK_PORT "$ALERTMANAGER_WEBHOOK_PORT"
   fi
+  local name
+  for name in "${CLUSTER_PEERS[@]}"; do
+    # Also while stopped (once started), so a test that stopped one can still name it.
+    [[ -f $(peer_dir "$name")/port ]] || continue
+    printf 'export %s=%q\n' "PHAROS_TEST_${name^^}_URL" "http://127.0.0.1:$(recorded_port "$name")"
+  done
   if owned_pid pushgateway >/dev/null; then
     printf 'export %s=%q\n' PHAROS_TEST_PUSHGATEWAY_URL "http://127.0.0.1:$(recorded_port pushgateway)"
   fi
