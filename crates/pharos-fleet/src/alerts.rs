@@ -457,8 +457,13 @@ impl FleetService {
                 "cluster must be a cluster name (letters, digits, '-', '_', '.')",
             ));
         }
+        let delivery = parse_delivery(body, self.inner.alerts.max_per_webhook())?;
+        Ok(self.file_delivery(cluster, delivery))
+    }
+
+    /// Files a checked delivery (a webhook's or a poll's) and publishes its state changes.
+    pub(crate) fn file_delivery(&self, cluster: Option<&str>, delivery: Delivery) -> IntakeReport {
         let book = &self.inner.alerts;
-        let delivery = parse_delivery(body, book.max_per_webhook())?;
         let (report, events) = book.file(cluster, delivery);
         metrics::counter!("pharos_fleet_alert_deliveries_total").increment(1);
         metrics::gauge!("pharos_fleet_alerts_kept").set(book.len() as f64);
@@ -466,7 +471,7 @@ impl FleetService {
         for (event_type, cluster, data) in events {
             self.publish(event_type, &cluster, data);
         }
-        Ok(report)
+        report
     }
 
     /// `GET /api/v1/fleet/alerts` (read on the registry).

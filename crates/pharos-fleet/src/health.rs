@@ -157,6 +157,9 @@ impl FleetService {
         )
         .await;
         self.record(&record.name, record.spec.cluster_type, &result);
+        if result.state != HealthState::Unreachable {
+            self.poll_alerts(&connection, timing.timeout).await;
+        }
         Ok(())
     }
 
@@ -173,6 +176,9 @@ impl FleetService {
             probe::check_health(&connection, timing.timeout, max),
         );
         self.record(&record.name, record.spec.cluster_type, &health);
+        if health.state != HealthState::Unreachable {
+            self.poll_alerts(&connection, timing.timeout).await;
+        }
         let changed = found.differs_from(&record.capabilities);
         // Re-read: a PUT may have changed the spec while discovery ran.
         let current = registry::get(&self.inner.store, &record.name).await?;

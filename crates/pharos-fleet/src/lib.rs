@@ -18,6 +18,7 @@
 //!   is [`FleetService::federated_query`] and [`FleetService::federated_labels`].
 
 mod alert_delivery;
+mod alert_poll;
 pub mod alerts;
 pub mod credentials;
 pub mod error;

@@ -27,7 +27,7 @@ pub struct HealthResult {
 
 /// Why a request gave no usable answer.
 #[derive(Debug, Clone, PartialEq)]
-enum Failure {
+pub(crate) enum Failure {
     /// Connection refused, reset, DNS, TLS...
     Transport(String),
     /// No complete answer in time.
@@ -46,7 +46,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-fn endpoint(base: &url::Url, path: &str, query: &[(&str, &str)]) -> url::Url {
+pub(crate) fn endpoint(base: &url::Url, path: &str, query: &[(&str, &str)]) -> url::Url {
     let mut url = base.clone();
     let prefix = url.path().trim_end_matches('/').to_owned();
     url.set_path(&format!("{prefix}{path}"));
@@ -66,7 +66,7 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// GET `url` with the cluster's credentials; the status and at most `max_bytes` of body.
-async fn fetch(
+pub(crate) async fn fetch(
     conn: &Connection,
     url: url::Url,
     timeout: Duration,

@@ -67,8 +67,10 @@ pub(crate) struct Inner {
     pub(crate) runtime: Mutex<HashMap<String, Runtime>>,
     /// Clients with a cluster's mTLS identity, dropped when its credentials change.
     pub(crate) tls_clients: Mutex<HashMap<String, reqwest::Client>>,
-    /// Alerts from Alertmanager webhooks.
+    /// Alerts from Alertmanager webhooks and polls.
     pub(crate) alerts: crate::alerts::AlertBook,
+    /// Per cluster, the alerts its Alertmanager's last answered poll listed (by fingerprint).
+    pub(crate) polled: Mutex<HashMap<String, BTreeMap<String, Value>>>,
 }
 
 impl std::fmt::Debug for FleetService {
@@ -104,6 +106,7 @@ impl FleetService {
                 client,
                 runtime: Mutex::default(),
                 tls_clients: Mutex::default(),
+                polled: Mutex::default(),
                 alerts: crate::alerts::AlertBook::new(
                     options.max_alerts,
                     options.max_alerts_per_webhook,
@@ -241,6 +244,7 @@ impl FleetService {
         let record = registry::get(&self.inner.store, name).await?;
         registry::delete(&self.inner.store, name).await?;
         self.forget(name, record.spec.cluster_type);
+        self.forget_polled(name);
         self.publish(EventType::ClusterDeleted, name, json!({}));
         Ok(())
     }
