@@ -1,6 +1,7 @@
-//! Fleet events across replicas through the real Redis: two servers on one store with
-//! `rate_limit.redis_url`; an event published on one reaches the subscribers of both, each exactly
-//! once (a replica skips its own messages).
+//! Fleet events across replicas through the real Redis: two servers on one store (SQLite, and
+//! the real PostgreSQL as a scaled-out deployment runs) with `rate_limit.redis_url`; an event
+//! published on one reaches the subscribers of both, each exactly once (a replica skips its own
+//! messages), and the cluster registered through one is served by the other.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,27 +12,42 @@ use std::time::Duration;
 
 use pharos_fleet::{EventType, FleetEvent, Received, Subscription, Topic};
 
-/// The next event of `subscription` within `wait`.
+/// The next event about cluster `name` within `wait` (other tests share the Redis channel).
 async fn next(
     subscription: &mut Subscription,
+    name: &str,
     wait: Duration,
 ) -> Option<std::sync::Arc<FleetEvent>> {
-    match tokio::time::timeout(wait, subscription.next()).await {
-        Ok(Received::Event(event)) => Some(event),
-        _ => None,
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, subscription.next()).await {
+            Ok(Received::Event(event)) if event.cluster == name => return Some(event),
+            Ok(Received::Event(_) | Received::Lagged(_)) => {}
+            _ => return None,
+        }
     }
 }
 
 #[tokio::test]
-async fn an_event_on_one_replica_reaches_the_subscribers_of_every_replica_once() {
+async fn on_sqlite() {
+    replicas_share_events(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn on_postgres() {
+    replicas_share_events(common::Backend::Postgres).await;
+}
+
+async fn replicas_share_events(backend: common::Backend) {
     let Some(redis) = common::peer_url("REDIS") else {
         return;
     };
     let mut settings = fleet_support::fast_settings();
     settings.rate_limit.redis_url = Some(redis);
-    let first = common::TestApp::new(common::Backend::Sqlite, settings.clone())
-        .await
-        .unwrap();
+    let Some(first) = common::TestApp::new(backend, settings.clone()).await else {
+        eprintln!("PHAROS_TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+        return;
+    };
     let second = first.replica(settings);
     let mut on_first = first.state.fleet.bus().subscribe(vec![Topic::Clusters]);
     let mut on_second = second.state.fleet.bus().subscribe(vec![Topic::Clusters]);
@@ -43,12 +59,12 @@ async fn an_event_on_one_replica_reaches_the_subscribers_of_every_replica_once()
     let name = format!("relay-{}", std::process::id());
     fleet_support::register(&first, fleet_support::cluster(&name, "far_edge", &closed)).await;
 
-    let here = next(&mut on_first, Duration::from_secs(5))
+    let here = next(&mut on_first, &name, Duration::from_secs(5))
         .await
         .expect("the local event");
     assert_eq!(here.cluster, name);
     assert_eq!(here.event_type, EventType::ClusterRegistered);
-    let there = next(&mut on_second, Duration::from_secs(5))
+    let there = next(&mut on_second, &name, Duration::from_secs(5))
         .await
         .expect("the event through Redis");
     assert_eq!(there.cluster, name);
@@ -58,10 +74,14 @@ async fn an_event_on_one_replica_reaches_the_subscribers_of_every_replica_once()
     );
     // No echo: the first replica does not get its own event back from Redis.
     let mut echoes = 0;
-    while let Some(event) = next(&mut on_first, Duration::from_millis(700)).await {
+    while let Some(event) = next(&mut on_first, &name, Duration::from_millis(700)).await {
         if event.event_type == EventType::ClusterRegistered && event.cluster == name {
             echoes += 1;
         }
     }
     assert_eq!(echoes, 0, "the first replica saw its own event twice");
+    // One registry: the other replica serves the cluster from the shared store.
+    let served = second.get(&format!("/api/v1/clusters/{name}")).await;
+    assert_eq!(served.status, axum::http::StatusCode::OK, "{}", served.text);
+    assert_eq!(served.body["type"], "far_edge");
 }
