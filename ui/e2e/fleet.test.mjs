@@ -80,10 +80,14 @@ describe('fleet clusters page', { skip: prometheus ? false : 'PHAROS_TEST_PROMET
     assert.equal(await page.evaluate(() => window.pharosFleetTestMarker), 'same page', 'no reload');
     await screenshot(page, 'fleet-01-clusters');
 
+    // The detail drawer: addressable (?cluster=dead), with the history and its reasons.
     await row(page, 'dead').getByTestId('cluster-history-toggle').click();
     const history = page.getByTestId('cluster-history');
     await history.waitFor();
     assert.match(await history.innerText(), /unknown[\s\S]*unreachable/);
+    assert.equal(new URL(page.url()).searchParams.get('cluster'), 'dead');
+    await page.getByTestId('cluster-detail').getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('cluster-detail').waitFor({ state: 'detached' });
 
     // A bad registration says what to fix.
     await register(page, 'Bad Name', prometheus);

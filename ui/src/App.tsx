@@ -23,6 +23,9 @@ const AuditPage = lazy(() => import('./pages/AuditPage'));
 const RolesPage = lazy(() => import('./pages/RolesPage'));
 const ExplorePage = lazy(() => import('./pages/ExplorePage'));
 const FleetPage = lazy(() => import('./pages/FleetPage'));
+const FleetOverviewPage = lazy(() => import('./pages/FleetOverviewPage'));
+const FleetAlertsPage = lazy(() => import('./pages/FleetAlertsPage'));
+const FleetGpusPage = lazy(() => import('./pages/FleetGpusPage'));
 const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
 const TemplatePage = lazy(() => import('./pages/TemplatePage'));
 
@@ -59,7 +62,10 @@ const router = createBrowserRouter([
       { path: '/preferences', element: <PreferencesPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/explore', element: <ExplorePage /> },
+      { path: '/fleet', element: <FleetOverviewPage /> },
       { path: '/fleet/clusters', element: <FleetPage /> },
+      { path: '/fleet/alerts', element: <FleetAlertsPage /> },
+      { path: '/fleet/gpus', element: <FleetGpusPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -3,7 +3,8 @@
 // highlighted. It collapses to icons (with their names as tooltips); the choice is remembered in
 // this browser's localStorage. Entries the user may not read are left out (the audit log, the
 // global datasources), and
-// sections of later waves (Fleet, Alerts, Services, Assistant) appear only with their pages.
+// sections of later waves (Services, Assistant) appear only with their pages. The Fleet section
+// (overview, clusters, alerts, GPUs) shows to users who may read `Cluster`.
 import { useCallback, useState, type ReactElement } from 'react';
 import { Link as RouterLink, useLocation } from 'react-router-dom';
 import Box from '@mui/material/Box';
@@ -16,7 +17,10 @@ import ListSubheader from '@mui/material/ListSubheader';
 import Tooltip from '@mui/material/Tooltip';
 // Named imports from the ESM index: the per-icon files are CommonJS.
 import {
+  BellOutline as BellOutlineIcon,
   CogOutline as CogOutlineIcon,
+  ExpansionCardVariant as ExpansionCardVariantIcon,
+  ViewGridOutline as ViewGridOutlineIcon,
   CompassOutline as CompassOutlineIcon,
   ServerNetwork as ServerNetworkIcon,
   DatabaseOutline as DatabaseOutlineIcon,
@@ -106,7 +110,10 @@ function sections(may: { readAudit: boolean; readGlobalDatasources: boolean; rea
           {
             title: 'Fleet',
             entries: [
+              { label: 'Overview', to: '/fleet', icon: <ViewGridOutlineIcon />, active: (p: string) => p === '/fleet', testId: 'nav-fleet' },
               { label: 'Clusters', to: '/fleet/clusters', icon: <ServerNetworkIcon />, active: under('/fleet/clusters'), testId: 'nav-clusters' },
+              { label: 'Alerts', to: '/fleet/alerts', icon: <BellOutlineIcon />, active: under('/fleet/alerts'), testId: 'nav-fleet-alerts' },
+              { label: 'GPUs', to: '/fleet/gpus', icon: <ExpansionCardVariantIcon />, active: under('/fleet/gpus'), testId: 'nav-gpus' },
             ],
           },
         ]

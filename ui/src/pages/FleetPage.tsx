@@ -1,9 +1,10 @@
-// The fleet's clusters (docs/user/fleet.md, "In the UI"): counts by health, one row per cluster
-// with its health, reason, latency and what discovery found, registration and removal, and each
-// cluster's recent health transitions. The page is live: the registry's event stream
-// (`/api/v1/events?topics=clusters`) makes it reload what changed; when the stream is refused or
-// drops it polls every 15 s instead.
-import { Fragment, useEffect, useRef, useState } from 'react';
+// The fleet's clusters (`/fleet/clusters`, docs/user/fleet.md "The fleet pages"): counts by health,
+// one row per cluster with its health, reason, latency and what discovery found; filters by type,
+// health and text (name, region, labels) kept in the address; registering, editing and removing
+// for those allowed to; and each cluster's detail with its health history in a drawer
+// (`?cluster=NAME`). Live over the shared event stream (fleet/events.ts).
+import { useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -20,154 +21,16 @@ import TableCell from '@mui/material/TableCell';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
-import Typography from '@mui/material/Typography';
-import {
-  CLUSTER_EVENTS_URL,
-  CLUSTER_TYPES,
-  clusterHistory,
-  deleteCluster,
-  fleetSummary,
-  listClusters,
-  refreshCluster,
-  registerCluster,
-  type Cluster,
-  type ClusterType,
-  type HealthState,
-  type Transition,
-} from '../api/fleet';
 import { useLoad } from '../api/useLoad';
 import { useAccount } from '../components/Account';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page, PageLoading } from '../components/Layout';
-
-const STATE_COLOR: Record<HealthState, 'success' | 'warning' | 'error' | 'default'> = {
-  healthy: 'success',
-  degraded: 'warning',
-  unreachable: 'error',
-  unknown: 'default',
-};
-
-const POLL_MS = 15_000;
-
-function StateChip({ state }: { state: HealthState }) {
-  return <Chip size="small" color={STATE_COLOR[state]} label={state} data-testid="cluster-state" data-state={state} />;
-}
-
-/** Reloads through `reload` whenever the registry changes: live over SSE, else by polling. */
-function useLiveRegistry(reload: () => void): 'live' | 'polling' {
-  const [mode, setMode] = useState<'live' | 'polling'>('live');
-  const latest = useRef(reload);
-  latest.current = reload;
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Bursts (register → discovery → first check) become one reload.
-    const soon = () => {
-      if (timer === undefined) timer = setTimeout(() => ((timer = undefined), latest.current()), 300);
-    };
-    const source = new EventSource(CLUSTER_EVENTS_URL);
-    let poll: ReturnType<typeof setInterval> | undefined;
-    source.onmessage = soon;
-    source.addEventListener('lagged', soon);
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED && poll === undefined) {
-        setMode('polling');
-        poll = setInterval(() => latest.current(), POLL_MS);
-      }
-    };
-    return () => {
-      source.close();
-      if (timer !== undefined) clearTimeout(timer);
-      if (poll !== undefined) clearInterval(poll);
-    };
-  }, []);
-  return mode;
-}
-
-function RegisterDialog({ onClose, onDone }: { onClose: () => void; onDone: () => void }) {
-  const [name, setName] = useState('');
-  const [type, setType] = useState<ClusterType>('spoke');
-  const [url, setUrl] = useState('');
-  const [alertmanager, setAlertmanager] = useState('');
-  const [region, setRegion] = useState('');
-  const [labels, setLabels] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    const pairs: Record<string, string> = {};
-    for (const pair of labels.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const [key, ...rest] = pair.split('=');
-      pairs[(key ?? '').trim()] = rest.join('=').trim();
-    }
-    try {
-      await registerCluster({
-        name: name.trim(),
-        type,
-        prometheus_url: url.trim(),
-        ...(alertmanager.trim() ? { alertmanager_url: alertmanager.trim() } : {}),
-        ...(region.trim() ? { region: region.trim() } : {}),
-        ...(Object.keys(pairs).length > 0 ? { labels: pairs } : {}),
-      });
-      onDone();
-      onClose();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog open onClose={onClose} fullWidth maxWidth="sm" aria-labelledby="register-title">
-      <DialogTitle id="register-title">Register a cluster</DialogTitle>
-      <DialogContent>
-        <TextField autoFocus fullWidth margin="dense" label="Name" value={name} onChange={(e) => setName(e.target.value)}
-          helperText="Lowercase letters, digits and “-”; its id in every address" inputProps={{ 'data-testid': 'cluster-name' }} />
-        <TextField select fullWidth margin="dense" label="Type" value={type} onChange={(e) => setType(e.target.value as ClusterType)}
-          helperText="How often it is checked: hub 15 s, spoke 30 s, edge 60 s, far edge 120 s" inputProps={{ 'data-testid': 'cluster-type' }}>
-          {CLUSTER_TYPES.map((t) => (
-            <MenuItem key={t.id} value={t.id}>
-              {t.label}
-            </MenuItem>
-          ))}
-        </TextField>
-        <TextField fullWidth margin="dense" label="Prometheus or Thanos URL" value={url} onChange={(e) => setUrl(e.target.value)}
-          placeholder="https://thanos-querier.openshift-monitoring.svc:9091" inputProps={{ 'data-testid': 'cluster-url' }} />
-        <TextField fullWidth margin="dense" label="Alertmanager URL (optional)" value={alertmanager} onChange={(e) => setAlertmanager(e.target.value)} />
-        <TextField fullWidth margin="dense" label="Region (optional)" value={region} onChange={(e) => setRegion(e.target.value)} />
-        <TextField fullWidth margin="dense" label="Labels (optional)" value={labels} onChange={(e) => setLabels(e.target.value)} placeholder="env=prod, team=ml" />
-        <ErrorNotice error={error} title="Not registered" />
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose}>Cancel</Button>
-        <Button variant="contained" onClick={() => void submit()} disabled={busy || !name.trim() || !url.trim()} data-testid="cluster-register-submit">
-          Register
-        </Button>
-      </DialogActions>
-    </Dialog>
-  );
-}
-
-function History({ name }: { name: string }) {
-  const history = useLoad<Transition[]>(() => clusterHistory(name), name);
-  if (history.error) return <ErrorNotice error={history.error} />;
-  if (!history.data) return <Typography variant="body2">Loading…</Typography>;
-  if (history.data.length === 0) return <Typography variant="body2">No health change yet.</Typography>;
-  return (
-    <Table size="small" data-testid="cluster-history">
-      <TableBody>
-        {history.data.map((t) => (
-          <TableRow key={`${t.at}-${t.to}`}>
-            <TableCell>{new Date(t.at).toLocaleString()}</TableCell>
-            <TableCell>
-              <StateChip state={t.from} /> → <StateChip state={t.to} />
-            </TableCell>
-            <TableCell>{t.reason ?? ''}</TableCell>
-          </TableRow>
-        ))}
-      </TableBody>
-    </Table>
-  );
-}
+import { CLUSTER_TYPES, deleteCluster, fleetSummary, listClusters, refreshCluster, type Cluster } from '../fleet/api';
+import { ClusterDialog } from '../fleet/ClusterDialog';
+import { ClusterDrawer } from '../fleet/ClusterDrawer';
+import { useDebounced, useFleetEvents } from '../fleet/events';
+import { labelText } from '../fleet/format';
+import { FleetLive, HEALTH_STATES, STATE_COLOR, StateChip, typeLabel } from '../fleet/StatusChip';
 
 function capabilities(c: Cluster): string {
   const found = [];
@@ -178,36 +41,76 @@ function capabilities(c: Cluster): string {
   return found.join(' · ');
 }
 
+/** Whether `c` matches the free text: its name, region or one of its labels (`key=value`). */
+function matchesText(c: Cluster, text: string): boolean {
+  const needle = text.trim().toLowerCase();
+  if (!needle) return true;
+  const haystack = [c.name, c.region ?? '', labelText(c.labels), ...Object.entries(c.labels ?? {}).map(([k, v]) => `${k}=${v}`)];
+  return needle.split(/\s+/).every((word) => haystack.some((h) => h.toLowerCase().includes(word)));
+}
+
 export default function FleetPage() {
   const { can } = useAccount();
+  const [params, setParams] = useSearchParams();
   const clusters = useLoad(listClusters, 'clusters');
   const summary = useLoad(fleetSummary, 'summary');
-  const mode = useLiveRegistry(() => {
+  const [version, setVersion] = useState(0);
+  const reloadAll = () => {
     clusters.reload();
     summary.reload();
-  });
-  const [registering, setRegistering] = useState(false);
-  const [open, setOpen] = useState<string>();
+    setVersion((v) => v + 1);
+  };
+  // Bursts (register → discovery → first check) become one reload.
+  const soon = useDebounced(reloadAll);
+  const soonSummary = useDebounced(summary.reload);
+  const live = useFleetEvents((event) => (event.type.startsWith('CLUSTER_') ? soon() : soonSummary()), reloadAll);
+  const [dialog, setDialog] = useState<{ editing?: Cluster } | undefined>();
   const [removing, setRemoving] = useState<string>();
   const [error, setError] = useState<unknown>();
   const act = async (work: () => Promise<unknown>) => {
     setError(undefined);
     try {
       await work();
-      clusters.reload();
-      summary.reload();
+      reloadAll();
     } catch (e) {
       setError(e);
     }
   };
+
+  const typeFilter = params.get('type') ?? '';
+  const statusFilter = params.get('status') ?? '';
+  const textFilter = params.get('q') ?? '';
+  const selected = params.get('cluster') ?? undefined;
+  const setParam = (key: string, value: string | undefined) =>
+    setParams(
+      (previous) => {
+        const next = new URLSearchParams(previous);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        return next;
+      },
+      { replace: key !== 'cluster' },
+    );
+  const shown = useMemo(
+    () =>
+      (clusters.data ?? []).filter(
+        (c) => (!typeFilter || c.type === typeFilter) && (!statusFilter || c.status.state === statusFilter) && matchesText(c, textFilter),
+      ),
+    [clusters.data, typeFilter, statusFilter, textFilter],
+  );
+  const detail = selected ? clusters.data?.find((c) => c.name === selected) : undefined;
+  const filtered = Boolean(typeFilter || statusFilter || textFilter);
+  const mayCreate = can('create', 'Cluster');
+  const mayUpdate = can('update', 'Cluster');
+  const mayDelete = can('delete', 'Cluster');
 
   const counts = summary.data?.clusters.by_status;
   return (
     <Page
       title="Clusters"
       actions={
-        can('create', 'Cluster') ? (
-          <Button variant="contained" onClick={() => setRegistering(true)} data-testid="cluster-register">
+        mayCreate ? (
+          <Button variant="contained" onClick={() => setDialog({})} data-testid="cluster-register">
             Register cluster
           </Button>
         ) : undefined
@@ -216,23 +119,94 @@ export default function FleetPage() {
       <Stack direction="row" spacing={1} sx={{ mb: 2 }} alignItems="center" flexWrap="wrap" useFlexGap data-testid="fleet-summary">
         <Chip size="small" variant="outlined" label={`${summary.data?.clusters.total ?? '…'} clusters`} />
         {counts
-          ? (['healthy', 'degraded', 'unreachable', 'unknown'] as HealthState[]).map((s) => (
-              <Chip key={s} size="small" color={STATE_COLOR[s]} variant={counts[s] ? 'filled' : 'outlined'} label={`${counts[s] ?? 0} ${s}`} data-testid={`fleet-count-${s}`} />
+          ? HEALTH_STATES.map((s) => (
+              <Chip
+                key={s}
+                size="small"
+                color={STATE_COLOR[s]}
+                variant={counts[s] ? 'filled' : 'outlined'}
+                label={`${counts[s] ?? 0} ${s}`}
+                data-testid={`fleet-count-${s}`}
+                onClick={() => setParam('status', statusFilter === s ? undefined : s)}
+                aria-pressed={statusFilter === s}
+              />
             ))
           : null}
         {summary.data?.gpus != null ? <Chip size="small" variant="outlined" label={`${summary.data.gpus} GPUs`} /> : null}
         {summary.data?.firing_alerts != null ? <Chip size="small" variant="outlined" label={`${summary.data.firing_alerts} alerts firing`} /> : null}
         <Box sx={{ flex: 1 }} />
-        <Chip size="small" label={mode === 'live' ? 'Live' : 'Polling every 15 s'} color={mode === 'live' ? 'success' : 'default'} variant="outlined" data-testid="fleet-live" data-state={mode} />
+        <FleetLive state={live} />
       </Stack>
-      <ErrorNotice error={clusters.error ?? summary.error ?? error} onRetry={clusters.reload} />
+      <Stack direction="row" spacing={1} sx={{ mb: 2 }} flexWrap="wrap" useFlexGap role="search" aria-label="Filter clusters">
+        <TextField
+          select
+          size="small"
+          label="Type"
+          value={typeFilter}
+          onChange={(e) => setParam('type', e.target.value)}
+          sx={{ minWidth: 140 }}
+          SelectProps={{ inputProps: { 'data-testid': 'clusters-filter-type' } }}
+        >
+          <MenuItem value="">Any type</MenuItem>
+          {CLUSTER_TYPES.map((t) => (
+            <MenuItem key={t.id} value={t.id}>
+              {t.label}
+            </MenuItem>
+          ))}
+        </TextField>
+        <TextField
+          select
+          size="small"
+          label="Health"
+          value={statusFilter}
+          onChange={(e) => setParam('status', e.target.value)}
+          sx={{ minWidth: 140 }}
+        >
+          <MenuItem value="">Any health</MenuItem>
+          {HEALTH_STATES.map((s) => (
+            <MenuItem key={s} value={s}>
+              {s}
+            </MenuItem>
+          ))}
+        </TextField>
+        <TextField
+          size="small"
+          label="Name, region or label"
+          placeholder="env=prod eu-west"
+          value={textFilter}
+          onChange={(e) => setParam('q', e.target.value)}
+          sx={{ minWidth: 260 }}
+          inputProps={{ 'data-testid': 'clusters-filter-text' }}
+        />
+        {filtered ? (
+          <Button size="small" onClick={() => setParams({}, { replace: true })}>
+            Clear filters
+          </Button>
+        ) : null}
+      </Stack>
+      <ErrorNotice error={clusters.error ?? summary.error ?? error} onRetry={reloadAll} />
       {clusters.loading && !clusters.data ? <PageLoading /> : null}
       {clusters.data && clusters.data.length === 0 ? (
-        <Alert severity="info" data-testid="fleet-empty">
+        <Alert
+          severity="info"
+          data-testid="fleet-empty"
+          action={
+            mayCreate ? (
+              <Button color="inherit" size="small" onClick={() => setDialog({})}>
+                Register a cluster
+              </Button>
+            ) : undefined
+          }
+        >
           No clusters yet — register one with its Prometheus or Thanos URL.
         </Alert>
       ) : null}
-      {clusters.data && clusters.data.length > 0 ? (
+      {clusters.data && clusters.data.length > 0 && shown.length === 0 ? (
+        <Alert severity="info" data-testid="clusters-none-match">
+          No cluster matches these filters.
+        </Alert>
+      ) : null}
+      {shown.length > 0 ? (
         <Table size="small" aria-label="Clusters" data-testid="clusters">
           <TableHead>
             <TableRow>
@@ -247,50 +221,61 @@ export default function FleetPage() {
             </TableRow>
           </TableHead>
           <TableBody>
-            {clusters.data.map((c) => (
-              <Fragment key={c.name}>
-                <TableRow data-testid="cluster-row" data-cluster={c.name} hover>
-                  <TableCell>{c.name}</TableCell>
-                  <TableCell>{CLUSTER_TYPES.find((t) => t.id === c.type)?.label ?? c.type}</TableCell>
-                  <TableCell>{c.region ?? ''}</TableCell>
-                  <TableCell>
-                    <StateChip state={c.status.state} />
-                  </TableCell>
-                  <TableCell sx={{ maxWidth: 280 }}>{c.status.reason ?? ''}</TableCell>
-                  <TableCell>{c.status.latency_ms != null ? `${c.status.latency_ms} ms` : ''}</TableCell>
-                  <TableCell data-testid="cluster-capabilities">{capabilities(c)}</TableCell>
-                  <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
-                    <Button size="small" onClick={() => setOpen(open === c.name ? undefined : c.name)} data-testid="cluster-history-toggle">
-                      History
+            {shown.map((c) => (
+              <TableRow key={c.name} data-testid="cluster-row" data-cluster={c.name} hover selected={c.name === selected}>
+                <TableCell>{c.name}</TableCell>
+                <TableCell>{typeLabel(c.type)}</TableCell>
+                <TableCell>{c.region ?? ''}</TableCell>
+                <TableCell>
+                  <StateChip state={c.status.state} />
+                </TableCell>
+                <TableCell sx={{ maxWidth: 280 }}>{c.status.reason ?? ''}</TableCell>
+                <TableCell>{c.status.latency_ms != null ? `${c.status.latency_ms} ms` : ''}</TableCell>
+                <TableCell data-testid="cluster-capabilities">{capabilities(c)}</TableCell>
+                <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
+                  <Button size="small" onClick={() => setParam('cluster', c.name)} data-testid="cluster-history-toggle" aria-label={`Details of ${c.name}`}>
+                    Details
+                  </Button>
+                  {mayUpdate ? (
+                    <Button size="small" onClick={() => setDialog({ editing: c })} aria-label={`Edit ${c.name}`} data-testid="cluster-edit">
+                      Edit
                     </Button>
-                    {can('update', 'Cluster') ? (
-                      <Button size="small" onClick={() => void act(() => refreshCluster(c.name))} data-testid="cluster-refresh">
-                        Check now
-                      </Button>
-                    ) : null}
-                    {can('delete', 'Cluster') ? (
-                      <Button size="small" color="error" onClick={() => setRemoving(c.name)} aria-label={`Remove ${c.name}`}>
-                        Remove
-                      </Button>
-                    ) : null}
-                  </TableCell>
-                </TableRow>
-                {open === c.name ? (
-                  <TableRow>
-                    <TableCell colSpan={8}>
-                      <History name={c.name} />
-                    </TableCell>
-                  </TableRow>
-                ) : null}
-              </Fragment>
+                  ) : null}
+                  {mayUpdate ? (
+                    <Button size="small" onClick={() => void act(() => refreshCluster(c.name))} data-testid="cluster-refresh">
+                      Check now
+                    </Button>
+                  ) : null}
+                  {mayDelete ? (
+                    <Button size="small" color="error" onClick={() => setRemoving(c.name)} aria-label={`Remove ${c.name}`}>
+                      Remove
+                    </Button>
+                  ) : null}
+                </TableCell>
+              </TableRow>
             ))}
           </TableBody>
         </Table>
       ) : null}
-      {registering ? <RegisterDialog onClose={() => setRegistering(false)} onDone={() => clusters.reload()} /> : null}
+      {selected && clusters.data && !detail ? (
+        <Alert severity="warning" sx={{ mt: 2 }} onClose={() => setParam('cluster', undefined)} data-testid="cluster-missing">
+          There is no cluster named “{selected}” (any more).
+        </Alert>
+      ) : null}
+      {detail ? (
+        <ClusterDrawer
+          cluster={detail}
+          version={version}
+          onClose={() => setParam('cluster', undefined)}
+          onEdit={mayUpdate ? () => setDialog({ editing: detail }) : undefined}
+          onRefresh={mayUpdate ? () => void act(() => refreshCluster(detail.name)) : undefined}
+          onRemove={mayDelete ? () => setRemoving(detail.name) : undefined}
+        />
+      ) : null}
+      {dialog ? <ClusterDialog editing={dialog.editing} onClose={() => setDialog(undefined)} onDone={reloadAll} /> : null}
       {removing ? (
-        <Dialog open onClose={() => setRemoving(undefined)}>
-          <DialogTitle>Remove {removing}?</DialogTitle>
+        <Dialog open onClose={() => setRemoving(undefined)} aria-labelledby="remove-title">
+          <DialogTitle id="remove-title">Remove {removing}?</DialogTitle>
           <DialogContent>Its credentials and health history go with it; its metrics stay where they are.</DialogContent>
           <DialogActions>
             <Button onClick={() => setRemoving(undefined)}>Cancel</Button>
@@ -300,6 +285,7 @@ export default function FleetPage() {
               onClick={() => {
                 const name = removing;
                 setRemoving(undefined);
+                if (name === selected) setParam('cluster', undefined);
                 void act(() => deleteCluster(name));
               }}
               data-testid="cluster-remove-confirm"
