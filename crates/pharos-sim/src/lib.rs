@@ -66,3 +66,8 @@ pub use incidents::{Incident, IncidentKind};
 pub use options::SimOptions;
 pub use runner::{BackfillSummary, run, run_notifying};
 pub use simulator::Simulator;
+
+/// Alerting rules that fire during the simulator's incidents (Prometheus rule file YAML),
+/// loaded when the demo runs: `ModelLatencyHigh`, `ModelErrorRateHigh`,
+/// `GpuStuckAtFullUtilisation` and `PipelineLagGrowing`.
+pub const DEMO_RULES: &str = include_str!("../rules/demo-rules.yml");
