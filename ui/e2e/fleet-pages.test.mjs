@@ -84,6 +84,7 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
   let browser;
   let context;
   let problems;
+  let newContext;
 
   before(async () => {
     // Hubs checked every 2 s, so status changes show within seconds.
@@ -92,7 +93,7 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
       // A second Pharos as a GPU cluster: its embedded store takes the DCGM gauges by remote-write.
       startPharos({ auth: 'disabled' }),
     ]);
-    ({ browser, context, problems } = await launchBrowser());
+    ({ browser, context, problems, newContext } = await launchBrowser());
     await logIn(context, pharos, problems);
   });
 
@@ -376,5 +377,91 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
     await page.getByTestId('card-gpus-value').getByText('3', { exact: true }).waitFor();
     expectProblems(problems, page);
     await page.close();
+  });
+  test('the event stream drops: Reconnecting…, then Live again with what happened meanwhile', async () => {
+    const page = await context.newPage();
+    // The first stream says hello and ends (a dropped connection); the next ones are refused
+    // until `blocked` is lifted; then the real stream answers again.
+    let streams = 0;
+    let blocked = true;
+    await page.route('**/api/v1/events*', async (route) => {
+      streams += 1;
+      if (streams === 1) {
+        await route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: 'event: hello\ndata: {"topics": []}\n\n' });
+      } else if (blocked) {
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    await page.goto(`${pharos.base}/fleet`);
+    await page.locator('[data-testid="cluster-grid"], [data-testid="fleet-empty"]').first().waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="fleet-live"]')?.getAttribute('data-state') === 'reconnecting', undefined, {
+      timeout: 15_000,
+    });
+    assert.match(await page.getByTestId('fleet-live').innerText(), /Reconnecting/);
+    await screenshot(page, 'fleet-pages-08-reconnecting');
+
+    // Registered while the page hears nothing: shown once the stream is back (a resync reload).
+    const created = await pharos.api('POST', '/api/v1/clusters', { name: 'north', type: 'edge', prometheus_url: prometheus });
+    assert.equal(created.status, 201, created.text);
+    // At least one retry is refused before the stream may come back.
+    for (let waited = 0; streams < 2 && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    assert.match(await page.getByTestId('fleet-live').innerText(), /Reconnecting/);
+    blocked = false;
+    await page.waitForFunction(() => document.querySelector('[data-testid="fleet-live"]')?.getAttribute('data-state') === 'live', undefined, {
+      timeout: 30_000,
+    });
+    await tile(page, 'north').waitFor({ timeout: 10_000 });
+    assert.ok(streams >= 3, `streams opened: ${streams}`);
+    assert.equal((await pharos.api('DELETE', '/api/v1/clusters/north')).status, 204);
+    await tile(page, 'north').waitFor({ state: 'detached' });
+    // Each refused stream is a failed request in the console.
+    expectProblems(problems, page, [{ text: /ERR_CONNECTION_RESET|net::ERR/, resource: /\/api\/v1\/events/, optional: true }]);
+    await page.close();
+  });
+
+  test('a fleet viewer reads but cannot change; without the permission the pages say so', async () => {
+    // The cluster the first test registered (registered here when this test runs alone).
+    const east = await pharos.api('POST', '/api/v1/clusters', { name: 'east', type: 'hub', prometheus_url: prometheus });
+    assert.ok([201, 409].includes(east.status), east.text);
+    const password = 'fleet-viewer-pw-1';
+    const user = await pharos.api('POST', '/api/v1/users', { kind: 'User', metadata: { name: 'fiona' }, spec: { nativeProvider: { password } } });
+    assert.equal(user.status, 200, user.text);
+    const viewer = await newContext();
+    const page = await viewer.newPage();
+    await page.goto(`${pharos.base}/login?rd=%2Ffleet`);
+    await page.getByLabel('Username').fill('fiona');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('fleet-no-access').waitFor();
+    assert.equal(await page.getByTestId('nav-fleet').count(), 0, 'no Fleet section without read on Cluster');
+
+    const role = await pharos.api('POST', '/api/v1/globalroles', {
+      kind: 'GlobalRole',
+      metadata: { name: 'fleet-viewer' },
+      spec: { permissions: [{ actions: ['read'], scopes: ['Cluster'] }] },
+    });
+    assert.equal(role.status, 200, role.text);
+    const binding = await pharos.api('POST', '/api/v1/globalrolebindings', {
+      kind: 'GlobalRoleBinding',
+      metadata: { name: 'fiona-fleet' },
+      spec: { role: 'fleet-viewer', subjects: [{ kind: 'User', name: 'fiona' }] },
+    });
+    assert.equal(binding.status, 200, binding.text);
+    await page.goto(`${pharos.base}/fleet/clusters`);
+    await page.locator('[data-testid="cluster-row"][data-cluster="east"]').waitFor();
+    await page.getByTestId('nav-gpus').waitFor();
+    assert.equal(await page.getByTestId('cluster-register').count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Edit east' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Remove east' }).count(), 0);
+    await page.getByRole('button', { name: 'Details of east' }).click();
+    await page.getByTestId('cluster-detail').waitFor();
+    assert.equal(await page.getByTestId('cluster-detail-edit').count(), 0);
+    await page.waitForFunction(() => document.querySelector('[data-testid="fleet-live"]')?.getAttribute('data-state') === 'live');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, 'fleet-pages-09-viewer-detail');
+    expectProblems(problems, page);
+    await viewer.close();
   });
 });

@@ -4,6 +4,7 @@
 import { Suspense, lazy } from 'react';
 import { RouterProvider, createBrowserRouter } from 'react-router-dom';
 import { setNavigator } from './api/session';
+import { FleetGate } from './fleet/FleetGate';
 import { Layout, PageLoading } from './components/Layout';
 import { RequireSession, SessionProvider } from './components/Session';
 import LoginPage from './pages/LoginPage';
@@ -62,10 +63,10 @@ const router = createBrowserRouter([
       { path: '/preferences', element: <PreferencesPage /> },
       { path: '/audit', element: <AuditPage /> },
       { path: '/explore', element: <ExplorePage /> },
-      { path: '/fleet', element: <FleetOverviewPage /> },
-      { path: '/fleet/clusters', element: <FleetPage /> },
-      { path: '/fleet/alerts', element: <FleetAlertsPage /> },
-      { path: '/fleet/gpus', element: <FleetGpusPage /> },
+      { path: '/fleet', element: <FleetGate title="Fleet overview"><FleetOverviewPage /></FleetGate> },
+      { path: '/fleet/clusters', element: <FleetGate title="Clusters"><FleetPage /></FleetGate> },
+      { path: '/fleet/alerts', element: <FleetGate title="Alerts"><FleetAlertsPage /></FleetGate> },
+      { path: '/fleet/gpus', element: <FleetGate title="GPUs"><FleetGpusPage /></FleetGate> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -29,7 +29,7 @@ import { CLUSTER_TYPES, deleteCluster, fleetSummary, listClusters, refreshCluste
 import { ClusterDialog } from '../fleet/ClusterDialog';
 import { ClusterDrawer } from '../fleet/ClusterDrawer';
 import { useDebounced, useFleetEvents } from '../fleet/events';
-import { labelText } from '../fleet/format';
+import { labelText, plural } from '../fleet/format';
 import { FleetLive, HEALTH_STATES, STATE_COLOR, StateChip, typeLabel } from '../fleet/StatusChip';
 
 function capabilities(c: Cluster): string {
@@ -117,7 +117,7 @@ export default function FleetPage() {
       }
     >
       <Stack direction="row" spacing={1} sx={{ mb: 2 }} alignItems="center" flexWrap="wrap" useFlexGap data-testid="fleet-summary">
-        <Chip size="small" variant="outlined" label={`${summary.data?.clusters.total ?? '…'} clusters`} />
+        <Chip size="small" variant="outlined" label={summary.data ? plural(summary.data.clusters.total, 'cluster') : '… clusters'} />
         {counts
           ? HEALTH_STATES.map((s) => (
               <Chip
@@ -132,8 +132,8 @@ export default function FleetPage() {
               />
             ))
           : null}
-        {summary.data?.gpus != null ? <Chip size="small" variant="outlined" label={`${summary.data.gpus} GPUs`} /> : null}
-        {summary.data?.firing_alerts != null ? <Chip size="small" variant="outlined" label={`${summary.data.firing_alerts} alerts firing`} /> : null}
+        {summary.data?.gpus != null ? <Chip size="small" variant="outlined" label={plural(summary.data.gpus, 'GPU')} /> : null}
+        {summary.data?.firing_alerts != null ? <Chip size="small" variant="outlined" label={`${plural(summary.data.firing_alerts, 'alert')} firing`} /> : null}
         <Box sx={{ flex: 1 }} />
         <FleetLive state={live} />
       </Stack>
