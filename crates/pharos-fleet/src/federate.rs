@@ -53,6 +53,11 @@ pub struct FederatedInput {
     /// A per-cluster timeout shorter than the cluster type's health-check timeout.
     #[serde(default)]
     pub timeout: Option<Value>,
+    /// Ask as a member of this project: its tenant restriction is applied to the query before
+    /// the fan-out (the server checks the permission and rewrites the query; the fleet only
+    /// carries the name).
+    #[serde(default)]
+    pub project: Option<String>,
 }
 
 /// When to evaluate.

@@ -618,3 +618,96 @@ async fn the_fleet_as_a_prometheus_datasource() {
         answer.text
     );
 }
+
+/// Sorted distinct values of `label` in a vector answer.
+fn label_values_of(answer: &Value, label: &str) -> Vec<String> {
+    let mut values: Vec<String> = answer["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"][label].as_str().unwrap_or("").to_owned())
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+#[tokio::test]
+async fn a_project_member_asks_the_fleet_only_for_its_own_namespaces() {
+    let Some(url) = common::peer_url("PROMETHEUS") else {
+        return;
+    };
+    let app = app_with_hub_timeout(Duration::from_secs(2)).await;
+    register(&app, cluster("east", "hub", &url)).await;
+    register(&app, cluster("west", "spoke", &url)).await;
+    app.project("team-a", &["team-a"]).await;
+    app.project("team-b", &["team-b"]).await;
+    let _ = app.user("vera").await;
+    let bound = app
+        .post(
+            "/api/v1/projects/team-a/rolebindings",
+            json!({"kind": "RoleBinding", "metadata": {"name": "vera-viewer"},
+               "spec": {"role": "viewer", "subjects": [{"kind": "User", "name": "vera"}]}}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.text);
+    let vera = app.login("vera", "vera-password").await;
+    let end = tenant_data_end();
+    let ask = |body: Value| {
+        let (app, vera) = (&app, vera.clone());
+        async move {
+            app.send_as(&vera, Method::POST, "/api/v1/metrics/query", Some(body))
+                .await
+        }
+    };
+
+    // As the project: every cluster answers, and only team-a's series come back — also when
+    // the query names another namespace or none.
+    for query in [
+        "pharos_test_queue_depth",
+        "pharos_test_queue_depth{namespace=\"team-b\"}",
+        "sum by (namespace) (pharos_test_queue_depth{namespace=~\".+\"})",
+    ] {
+        let answer = ask(json!({"query": query, "time": end, "project": "team-a"})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text);
+        assert_eq!(
+            label_values_of(&answer.body, "namespace"),
+            ["team-a"],
+            "{query}: {}",
+            answer.text
+        );
+        assert_eq!(clusters_of(&answer.body).len() % 2, 0, "{}", answer.text);
+        assert_eq!(answer.body["clusters"]["east"]["status"], "ok");
+        assert_eq!(answer.body["clusters"]["west"]["status"], "ok");
+    }
+    // Not as a project, and not as a project she has no role in.
+    let refused = ask(json!({"query": "up", "time": end})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let refused = ask(json!({"query": "up", "time": end, "project": "team-b"})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // The project's Prometheus API (a project datasource's directUrl): queries and listings
+    // are restricted the same way.
+    let path = format!(
+        "/api/v1/projects/team-a/fleet/prometheus/api/v1/query?query=pharos_test_queue_depth&time={end}"
+    );
+    let answer = app.send_as(&vera, Method::GET, &path, None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(label_values_of(&answer.body, "namespace"), ["team-a"]);
+    let path = format!(
+        "/api/v1/projects/team-a/fleet/prometheus/api/v1/label/namespace/values?start={}&end={end}",
+        end - 3600
+    );
+    let answer = app.send_as(&vera, Method::GET, &path, None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["data"], json!(["team-a"]), "{}", answer.text);
+    // Nor through the path of a project she has no role in.
+    let answer = app
+        .send_as(
+            &vera,
+            Method::GET,
+            "/api/v1/projects/team-b/fleet/prometheus/api/v1/query?query=up",
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
+}

@@ -2,7 +2,10 @@
 //! (POST JSON, POST form or GET parameters) and `/api/v1/metrics/labels`, answered with the
 //! merged result and a `clusters` section; and the same fan-out as a plain Prometheus API under
 //! `/api/v1/fleet/prometheus` (per-cluster status in `warnings`/`infos`) for a `fleet` global
-//! datasource. Read on the global `Cluster` scope is needed, as for the registry.
+//! datasource. Read on the global `Cluster` scope is needed, as for the registry — or, asking as
+//! a project member (`project` in the request, or the routes under
+//! `/api/v1/projects/{project}/fleet/prometheus`), read on that project's datasources, with its
+//! tenant restriction written into the query ([`Asker`]).
 
 use axum::{
     Json,
@@ -15,7 +18,7 @@ use pharos_auth::rbac::{Action, Scope};
 use pharos_fleet::{FederatedAnswer, FederatedInput, FleetError};
 use serde_json::{Map, Value, json};
 
-use super::CallerAccess;
+use super::tenant::Asker;
 use crate::{error::ApiError, identity::Caller, state::AppState};
 
 /// How the answer is shaped.
@@ -80,7 +83,7 @@ fn input_of(headers: &HeaderMap, raw: Option<&str>, body: &[u8]) -> Result<Feder
         .chain(url::form_urlencoded::parse(body));
     for (key, value) in pairs {
         let value = match key.as_ref() {
-            "query" | "time" | "start" | "end" | "step" | "timeout" | "clusters" => {
+            "query" | "time" | "start" | "end" | "step" | "timeout" | "clusters" | "project" => {
                 Value::String(value.into_owned())
             }
             "cluster_selector" => selector_of(&value)?,
@@ -130,38 +133,74 @@ fn answer(answer: FederatedAnswer, shape: Shape) -> Response {
     (status, Json(Value::Object(body))).into_response()
 }
 
+/// Where the request came from: its project (from the path), its form and its body.
+struct Request<'r> {
+    project: Option<&'r str>,
+    headers: &'r HeaderMap,
+    raw: Option<&'r str>,
+    body: &'r [u8],
+}
+
+/// The input and who asks: a project in the path wins over one in the input. A caller who is
+/// neither a fleet operator nor asking as a project is refused before what they sent is read.
+async fn input_and_asker<'c>(
+    state: &AppState,
+    caller: &'c Caller,
+    request: &Request<'_>,
+) -> Result<(FederatedInput, Asker<'c>), Response> {
+    let input = input_of(request.headers, request.raw, request.body);
+    let project = request
+        .project
+        .map(str::to_owned)
+        .or_else(|| input.as_ref().ok().and_then(|i| i.project.clone()));
+    if project.is_none() {
+        caller
+            .require(Action::Read, None, Scope::Cluster)
+            .map_err(IntoResponse::into_response)?;
+    }
+    let input = input.map_err(|message| bad_data(&message))?;
+    let asker = Asker::of(state, caller, project.as_deref())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((input, asker))
+}
+
 async fn run(
     state: &AppState,
     caller: &Caller,
-    headers: &HeaderMap,
-    raw: Option<&str>,
-    body: &[u8],
+    request: Request<'_>,
     range: bool,
     shape: Shape,
 ) -> Response {
-    // Refuse callers without the permission before looking at what they sent.
-    if let Err(e) = caller.require(
-        pharos_auth::rbac::Action::Read,
-        None,
-        pharos_auth::rbac::Scope::Cluster,
-    ) {
-        return e.into_response();
-    }
-    let input = match input_of(headers, raw, body) {
-        Ok(input) => input,
-        Err(message) => return bad_data(&message),
+    let (input, asker) = match input_and_asker(state, caller, &request).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    let query = match input.validate(range, pharos_query::now_ms()) {
+    let mut query = match input.validate(range, pharos_query::now_ms()) {
         Ok(query) => query,
         Err(e) => return refusal(e),
     };
-    match state
-        .fleet
-        .federated_query(&CallerAccess(caller), &query)
-        .await
-    {
+    query.query = match asker.query(state, &query.query) {
+        Ok(enforced) => enforced,
+        Err(refused) => return refused.into_response(),
+    };
+    match state.fleet.federated_query(&asker, &query).await {
         Ok(federated) => answer(federated, shape),
         Err(e) => refusal(e),
+    }
+}
+
+fn request<'r>(
+    project: Option<&'r str>,
+    headers: &'r HeaderMap,
+    raw: &'r Option<String>,
+    body: &'r [u8],
+) -> Request<'r> {
+    Request {
+        project,
+        headers,
+        raw: raw.as_deref(),
+        body,
     }
 }
 
@@ -172,16 +211,8 @@ pub(super) async fn query(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        false,
-        Shape::Federated,
-    )
-    .await
+    let request = request(None, &headers, &raw, &body);
+    run(&state, &caller, request, false, Shape::Federated).await
 }
 
 pub(super) async fn query_range(
@@ -191,16 +222,8 @@ pub(super) async fn query_range(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        true,
-        Shape::Federated,
-    )
-    .await
+    let request = request(None, &headers, &raw, &body);
+    run(&state, &caller, request, true, Shape::Federated).await
 }
 
 pub(super) async fn prometheus_query(
@@ -210,16 +233,8 @@ pub(super) async fn prometheus_query(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        false,
-        Shape::Prometheus,
-    )
-    .await
+    let request = request(None, &headers, &raw, &body);
+    run(&state, &caller, request, false, Shape::Prometheus).await
 }
 
 pub(super) async fn prometheus_query_range(
@@ -229,16 +244,8 @@ pub(super) async fn prometheus_query_range(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(
-        &state,
-        &caller,
-        &headers,
-        raw.as_deref(),
-        &body,
-        true,
-        Shape::Prometheus,
-    )
-    .await
+    let request = request(None, &headers, &raw, &body);
+    run(&state, &caller, request, true, Shape::Prometheus).await
 }
 
 /// What goes to every cluster with a list request: `start`, `end` and `match[]`.
@@ -268,26 +275,26 @@ fn list_params(
 async fn run_labels(
     state: &AppState,
     caller: &Caller,
-    request: (&HeaderMap, Option<&str>, &[u8]),
+    request: Request<'_>,
     label: Option<&str>,
     shape: Shape,
 ) -> Response {
-    let (headers, raw, body) = request;
-    if let Err(e) = caller.require(Action::Read, None, Scope::Cluster) {
-        return e.into_response();
-    }
-    let input = match input_of(headers, raw, body) {
-        Ok(input) => input,
-        Err(message) => return bad_data(&message),
+    let (input, asker) = match input_and_asker(state, caller, &request).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let (targets, timeout) = match (input.targets(), input.client_timeout()) {
         (Ok(targets), Ok(timeout)) => (targets, timeout),
         (Err(e), _) | (_, Err(e)) => return refusal(e),
     };
-    let params = list_params(&input, raw, body, is_json(headers));
+    let params = list_params(&input, request.raw, request.body, is_json(request.headers));
+    let params = match asker.list_params(state, params) {
+        Ok(params) => params,
+        Err(refused) => return refused.into_response(),
+    };
     match state
         .fleet
-        .federated_labels(&CallerAccess(caller), &targets, timeout, label, &params)
+        .federated_labels(&asker, &targets, timeout, label, &params)
         .await
     {
         Ok(federated) => answer(federated, shape),
@@ -302,7 +309,7 @@ pub(super) async fn labels(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let request = (&headers, raw.as_deref(), &body[..]);
+    let request = request(None, &headers, &raw, &body);
     run_labels(&state, &caller, request, None, Shape::Federated).await
 }
 
@@ -314,7 +321,7 @@ pub(super) async fn label_values(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let request = (&headers, raw.as_deref(), &body[..]);
+    let request = request(None, &headers, &raw, &body);
     run_labels(&state, &caller, request, Some(&label), Shape::Federated).await
 }
 
@@ -325,7 +332,7 @@ pub(super) async fn prometheus_labels(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let request = (&headers, raw.as_deref(), &body[..]);
+    let request = request(None, &headers, &raw, &body);
     run_labels(&state, &caller, request, None, Shape::Prometheus).await
 }
 
@@ -337,6 +344,57 @@ pub(super) async fn prometheus_label_values(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let request = (&headers, raw.as_deref(), &body[..]);
+    let request = request(None, &headers, &raw, &body);
+    run_labels(&state, &caller, request, Some(&label), Shape::Prometheus).await
+}
+
+// The same Prometheus API for one project (a project datasource's `directUrl`):
+// `/api/v1/projects/{project}/fleet/prometheus/api/v1/...`.
+
+pub(super) async fn project_query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = request(Some(&project), &headers, &raw, &body);
+    run(&state, &caller, request, false, Shape::Prometheus).await
+}
+
+pub(super) async fn project_query_range(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = request(Some(&project), &headers, &raw, &body);
+    run(&state, &caller, request, true, Shape::Prometheus).await
+}
+
+pub(super) async fn project_labels(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = request(Some(&project), &headers, &raw, &body);
+    run_labels(&state, &caller, request, None, Shape::Prometheus).await
+}
+
+pub(super) async fn project_label_values(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project, label)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let request = request(Some(&project), &headers, &raw, &body);
     run_labels(&state, &caller, request, Some(&label), Shape::Prometheus).await
 }

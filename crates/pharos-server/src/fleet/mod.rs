@@ -8,6 +8,7 @@ mod events;
 mod federate;
 mod gpu;
 mod relay;
+mod tenant;
 mod ws;
 
 use axum::{
@@ -78,6 +79,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/fleet/prometheus/api/v1/label/{name}/values",
             get(federate::prometheus_label_values).post(federate::prometheus_label_values),
+        )
+        .route(
+            "/api/v1/projects/{project}/fleet/prometheus/api/v1/query",
+            get(federate::project_query).post(federate::project_query),
+        )
+        .route(
+            "/api/v1/projects/{project}/fleet/prometheus/api/v1/query_range",
+            get(federate::project_query_range).post(federate::project_query_range),
+        )
+        .route(
+            "/api/v1/projects/{project}/fleet/prometheus/api/v1/labels",
+            get(federate::project_labels).post(federate::project_labels),
+        )
+        .route(
+            "/api/v1/projects/{project}/fleet/prometheus/api/v1/label/{name}/values",
+            get(federate::project_label_values).post(federate::project_label_values),
         )
 }
 

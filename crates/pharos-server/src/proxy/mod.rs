@@ -4,7 +4,7 @@
 mod enforce;
 mod forward;
 mod query;
-mod target;
+pub(crate) mod target;
 
 pub use forward::Outgoing;
 pub use target::{DatasourceRef, TargetCache};

@@ -299,7 +299,10 @@ async fn stored_spec(
 }
 
 /// The tenant policy of a project, from `spec.namespaces`; `None` when unrestricted.
-async fn project_policy(state: &AppState, project: &str) -> ApiResult<Option<TenantPolicy>> {
+pub(crate) async fn project_policy(
+    state: &AppState,
+    project: &str,
+) -> ApiResult<Option<TenantPolicy>> {
     let row = state
         .resources
         .load_raw(Kind::Project, None, project)
