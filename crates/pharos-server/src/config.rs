@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 mod fleet;
 mod providers;
 mod query_layer;
+mod rules;
 mod web;
 mod workloads;
 
@@ -17,6 +18,7 @@ pub use web::{CorsSettings, HstsSettings};
 pub use fleet::{CheckTimingSettings, FleetSettings};
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
+pub use rules::RulesSettings;
 pub use workloads::WorkloadSettings;
 
 /// All settings of the HTTP server.
@@ -49,6 +51,8 @@ pub struct ServerSettings {
     pub workloads: WorkloadSettings,
     /// The fleet's cluster registry, health checks and event bus.
     pub fleet: FleetSettings,
+    /// Rule files evaluated by the embedded store and the Alertmanagers their alerts go to.
+    pub rules: RulesSettings,
 }
 
 impl ServerSettings {
@@ -81,6 +85,7 @@ impl ServerSettings {
         security.cors.validate()?;
         self.query_layer.validate()?;
         self.fleet.validate()?;
+        self.rules.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

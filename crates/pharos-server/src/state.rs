@@ -61,6 +61,9 @@ pub struct AppState {
     pub metrics: Option<Arc<pharos_query::LocalMetrics>>,
     /// The fleet: cluster registry, health, capabilities and the event bus.
     pub fleet: pharos_fleet::FleetService,
+    /// Rule evaluation over the embedded store (`/api/v1/rules`, `/api/v1/alerts`); `None`
+    /// when no rules are loaded.
+    pub rules: Option<Arc<pharos_rules::RuleManager>>,
 }
 
 impl AppState {
@@ -113,6 +116,7 @@ impl AppState {
             telemetry: Telemetry::global(),
             build: BuildInfo::default(),
             metrics: None,
+            rules: None,
             share_templates: Arc::default(),
             settings,
         })
@@ -122,6 +126,13 @@ impl AppState {
     #[must_use]
     pub fn with_metrics(mut self, metrics: Arc<pharos_query::LocalMetrics>) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Serves `/api/v1/rules` and `/api/v1/alerts` from `rules`.
+    #[must_use]
+    pub fn with_rules(mut self, rules: Arc<pharos_rules::RuleManager>) -> Self {
+        self.rules = Some(rules);
         self
     }
 }

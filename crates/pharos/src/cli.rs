@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pharos_query::QueryOptions;
 use pharos_server::config::{
     ApiSettings, AuthMode, DatabaseSettings, EphemeralSettings, FleetSettings, HttpSettings,
-    ProxySettings, QueryLayerSettings, RateLimitSettings, RemoteWriteSettings, SecuritySettings,
-    ServerSettings, TenancySettings, TrashSettings, WorkloadSettings,
+    ProxySettings, QueryLayerSettings, RateLimitSettings, RemoteWriteSettings, RulesSettings,
+    SecuritySettings, ServerSettings, TenancySettings, TrashSettings, WorkloadSettings,
 };
 use serde::Deserialize;
 
@@ -165,6 +165,8 @@ pub struct FileConfig {
     pub workloads: WorkloadSettings,
     /// See [`FleetSettings`].
     pub fleet: FleetSettings,
+    /// See [`RulesSettings`].
+    pub rules: RulesSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -334,6 +336,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         query_layer: file.query_layer,
         workloads: file.workloads,
         fleet: file.fleet,
+        rules: file.rules,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit

@@ -5,6 +5,7 @@ mod cli;
 mod demo_templates;
 mod fleet_demo;
 mod import;
+mod rules;
 mod scraping;
 mod tsdb;
 
@@ -69,10 +70,12 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     let demo = fleet_demo::demo_enabled(&settings.data_dir, data_dir_was_fresh, settings.no_demo);
     let db = tsdb::open(&settings.tsdb).await?;
     let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
+    // A bad rule file stops the start here, with what to fix.
+    let rule_groups = rules::load(&settings.server.rules, demo)?;
     let http_settings = settings.server.http.clone();
     let state = AppState::new(store, settings.server)
         .context("cannot build the HTTP client")?
-        .with_metrics(metrics);
+        .with_metrics(Arc::clone(&metrics));
     match state
         .identity
         .bootstrap_admin(Some(&settings.data_dir))
@@ -114,6 +117,16 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr().unwrap_or(addr);
     register_local_datasource(&state, bound).await;
+    // Rule results are "now": with the demo they wait for its history, as scraping does.
+    let (rules_ready_tx, rules_ready) = tokio::sync::watch::channel(!demo);
+    let (state, rule_evaluation) = rules::start(
+        state,
+        rule_groups,
+        metrics,
+        bound,
+        rules_ready,
+        maintenance_stopped.clone(),
+    );
     // Scraped samples are "now"; written before the simulated history, they would make the
     // store refuse that history as too old, so scraping waits for it.
     let (simulator, history_ready) = if demo {
@@ -128,6 +141,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         tokio::spawn(async move {
             let _ = history_written.await;
             let _ = history_ready_tx.send(());
+            let _ = rules_ready_tx.send(true);
             demo_templates::seed(&seed_state, &data_dir).await;
         });
         (Some(task), Some(history_ready))
@@ -159,6 +173,9 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     }
     let _ = stop_maintenance.send(true);
     let _ = scraper.await;
+    if let Some(rule_evaluation) = rule_evaluation {
+        let _ = rule_evaluation.await;
+    }
     if let Some(simulator) = simulator {
         let _ = simulator.await;
     }

@@ -7,6 +7,7 @@ mod local_datasource;
 mod params;
 mod query;
 mod response;
+mod rules;
 mod write;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use local_datasource::{
 };
 pub use params::{PromParams, now_ms, parse_duration_ms, parse_time, range_params};
 pub use response::{PromError, PromErrorType};
+pub(crate) use rules::{is_rules_path, tenant_answer as rules_for_tenant};
 
 use crate::state::AppState;
 
@@ -40,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/metadata", get(listing::metadata))
         .route("/api/v1/status/tsdb", get(listing::tsdb_status))
         .route("/api/v1/status/buildinfo", get(listing::build_info))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/write", post(write::remote_write))
         .route_layer(axum::middleware::from_fn(require_metrics_permission))
 }

@@ -56,6 +56,21 @@ pub async fn forward(
     target: &ProxyTarget,
     mut request: Outgoing,
 ) -> ApiResult<Response> {
+    // The embedded store's rules and alerts are answered here, narrowed to the tenant: the
+    // Prometheus enforcement has no way to rewrite them.
+    if request.method == axum::http::Method::GET
+        && target.plugin_kind == "PrometheusDatasource"
+        && crate::prom_api::is_rules_path(&request.sub_path)
+        && super::query::embedded_of(state, target).is_some()
+    {
+        check_allowed(target, &request)?;
+        return Ok(crate::prom_api::rules_for_tenant(
+            state,
+            target.policy.as_ref(),
+            &request.sub_path,
+            request.query.as_deref(),
+        ));
+    }
     prepare(state, target, &mut request)?;
     if let Some(question) = super::query::question(target, &request) {
         return Ok(match question {
