@@ -138,7 +138,8 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
     await waitForTile(page, 'east', 'healthy');
     await page.getByTestId('overview-count-healthy').getByText('1 healthy').waitFor();
     assert.equal(await page.getByTestId('card-clusters-value').innerText(), '1');
-    assert.match(await page.getByTestId('overview-types').innerText(), /1 hub/);
+    assert.equal(await page.getByTestId('overview-type-hub').getAttribute('aria-label'), '1 hub');
+    assert.equal(await page.getByTestId('overview-type-spoke').getAttribute('aria-label'), '0 spoke');
     assert.match(await tile(page, 'east').innerText(), /Hub/);
     await screenshot(page, 'fleet-pages-01-overview-healthy');
 
@@ -264,6 +265,7 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
     const row = page.locator('[data-testid="alert-row"][data-fingerprint="d5a07efff2b258c3"]');
     await row.waitFor({ timeout: 15_000 });
     assert.equal(await row.getAttribute('data-state'), 'firing');
+    assert.equal(await row.getAttribute('data-fresh'), 'true', 'a new row is marked');
     assert.equal(await row.getAttribute('data-cluster'), 'east');
     assert.equal(await row.getByTestId('alert-summary').innerText(), 'queue depth above 10');
     assert.equal(await row.getByTestId('alert-severity').getAttribute('data-severity'), 'warning');

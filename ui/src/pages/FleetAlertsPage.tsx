@@ -2,8 +2,9 @@
 // Alertmanagers sent, newest change first, with filters (cluster, severity, state, namespace,
 // time window) kept in the address so a copied link opens the same view. Live: a new ALERT_FIRED
 // adds its row and an ALERT_RESOLVED updates it, without a reload.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link as RouterLink, useSearchParams } from 'react-router-dom';
+import { keyframes } from '@emotion/react';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -25,6 +26,11 @@ import { alertKey, listAlerts, listClusters, type FleetAlert } from '../fleet/ap
 import { useDebounced, useFleetEvents } from '../fleet/events';
 import { ago } from '../fleet/format';
 import { AlertStateChip, FleetLive, SeverityChip } from '../fleet/StatusChip';
+
+const flash = keyframes`
+  from { background-color: rgba(255, 193, 7, 0.35); }
+  to { background-color: transparent; }
+`;
 
 const WINDOWS: { id: string; label: string; seconds?: number }[] = [
   { id: '', label: 'Any time' },
@@ -95,6 +101,18 @@ export default function FleetAlertsPage() {
   }, [clusters.data, alerts.data, filter.cluster]);
   const filtered = FILTERS.some((f) => filter[f]);
   const rows = alerts.data?.alerts ?? [];
+  // Rows that arrived or changed state since the previous read are tinted for a moment.
+  // (Not after a change of filters: then every row is simply another selection.)
+  const previous = useRef<{ key: string; states: Map<string, string> } | undefined>(undefined);
+  const fresh = useMemo(() => {
+    if (alerts.loading || !alerts.data) return new Set<string>();
+    const before = previous.current?.key === key ? previous.current.states : undefined;
+    const now = new Map(rows.map((a) => [alertKey(a), a.state]));
+    previous.current = { key, states: now };
+    if (before === undefined) return new Set<string>();
+    return new Set([...now].filter(([k, state]) => before.get(k) !== state).map(([k]) => k));
+    // Recomputed per answer only.
+  }, [alerts.data, alerts.loading]);
   const firing = rows.filter((a) => a.state === 'firing').length;
 
   return (
@@ -187,6 +205,8 @@ export default function FleetAlertsPage() {
                 data-cluster={a.cluster}
                 data-alertname={a.alertname ?? ''}
                 data-state={a.state}
+                data-fresh={fresh.has(alertKey(a)) ? 'true' : undefined}
+                sx={fresh.has(alertKey(a)) ? { animation: `${flash} 3s ease-out` } : undefined}
               >
                 <TableCell>
                   <AlertStateChip state={a.state} />

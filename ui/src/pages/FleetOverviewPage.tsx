@@ -29,7 +29,16 @@ import { useDebounced, useFleetEvents } from '../fleet/events';
 import { ago } from '../fleet/format';
 import { AlertStateChip, FleetLive, HEALTH_STATES, STATE_COLOR, STATE_PALETTE, SeverityChip, TypeBadge } from '../fleet/StatusChip';
 
-function SummaryCard({ title, value, testId, to, children }: { title: string; value: ReactNode; testId: string; to: string; children?: ReactNode }) {
+interface SummaryCardProps {
+  title: string;
+  /** The headline number; absent when the card's body is the figure. */
+  value?: ReactNode;
+  testId: string;
+  to: string;
+  children?: ReactNode;
+}
+
+function SummaryCard({ title, value, testId, to, children }: SummaryCardProps) {
   return (
     <Card variant="outlined" sx={{ flex: '1 1 220px' }} data-testid={testId}>
       <CardActionArea component={RouterLink} to={to} aria-label={title} sx={{ height: '100%' }}>
@@ -37,9 +46,11 @@ function SummaryCard({ title, value, testId, to, children }: { title: string; va
           <Typography variant="overline" color="text.secondary">
             {title}
           </Typography>
-          <Typography variant="h4" component="p" data-testid={`${testId}-value`}>
-            {value}
-          </Typography>
+          {value !== undefined ? (
+            <Typography variant="h4" component="p" data-testid={`${testId}-value`}>
+              {value}
+            </Typography>
+          ) : null}
           {children}
         </CardContent>
       </CardActionArea>
@@ -131,10 +142,19 @@ export default function FleetOverviewPage() {
               : null}
           </Stack>
         </SummaryCard>
-        <SummaryCard title="By type" value={s ? CLUSTER_TYPES.filter((t) => (byType?.[t.id] ?? 0) > 0).length : '…'} testId="card-types" to="/fleet/clusters">
-          <Typography variant="body2" color="text.secondary" data-testid="overview-types">
-            {byType ? CLUSTER_TYPES.map((t) => `${byType[t.id] ?? 0} ${t.label.toLowerCase()}`).join(' · ') : ''}
-          </Typography>
+        <SummaryCard title="By type" testId="card-types" to="/fleet/clusters">
+          <Stack direction="row" spacing={2} sx={{ mt: 0.5 }} data-testid="overview-types" aria-label="Clusters by type">
+            {CLUSTER_TYPES.map((t) => (
+              <Box key={t.id} data-testid={`overview-type-${t.id}`} aria-label={`${byType?.[t.id] ?? 0} ${t.label.toLowerCase()}`}>
+                <Typography variant="h5" component="p">
+                  {byType ? (byType[t.id] ?? 0) : '…'}
+                </Typography>
+                <Typography variant="caption" color="text.secondary">
+                  {t.label}
+                </Typography>
+              </Box>
+            ))}
+          </Stack>
         </SummaryCard>
         <SummaryCard title="GPUs" value={s ? (s.gpus ?? 0) : '…'} testId="card-gpus" to="/fleet/gpus">
           <Typography variant="body2" color="text.secondary">
