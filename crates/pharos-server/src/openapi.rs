@@ -7,6 +7,8 @@ use serde_json::{Map, Value, json};
 
 use crate::resources::API_KINDS;
 
+mod extensions;
+
 /// The OpenAPI 3.1 document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -17,13 +19,15 @@ pub fn document() -> Value {
     add_proxy_paths(&mut paths);
     add_system_paths(&mut paths);
     add_prometheus_paths(&mut paths);
+    extensions::add_extension_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Pharos API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Perses-compatible resource API, datasource proxy with tenant enforcement, \
-                            and Pharos extensions (optimistic concurrency, version history, trash)."
+                            and Pharos extensions (optimistic concurrency, version history, trash, identity, \
+                            share links, live streams, templates, the fleet)."
         },
         "paths": paths,
         "components": {
