@@ -51,11 +51,15 @@ struct App {
 
 impl App {
     async fn new() -> Self {
+        Self::with_rules(RULES).await
+    }
+
+    async fn with_rules(rules: &str) -> Self {
         let (store, guard) = pharos_store::testing::sqlite_store().await;
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
         let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), QueryOptions::default()));
-        let groups = parse_rule_file("rules.yml", RULES).unwrap();
+        let groups = parse_rule_file("rules.yml", rules).unwrap();
         let manager = Arc::new(RuleManager::new(
             groups,
             RulesConfig::default(),
@@ -99,6 +103,21 @@ impl App {
         let request = Request::get(path)
             .header("authorization", format!("Bearer {}", self.token))
             .body(Body::empty())
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let request = Request::post(path)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
             .unwrap();
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -352,4 +371,50 @@ async fn without_rules_the_lists_are_empty() {
         let body: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["data"], expected);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_on_the_local_datasource_get_alert_overlays() {
+    let app = App::with_rules(
+        "groups:\n- name: g\n  rules:\n  - alert: PodDown\n    expr: up < 1\n    annotations:\n      summary: '{{ $labels.pod }} down'\n",
+    )
+    .await;
+    let now = pharos_rules::now_ms() / 1000 * 1000;
+    for t in [now - 60_000, now - 30_000, now] {
+        app.up(t, &[("team-a", "a1", 0.0), ("team-b", "b1", 0.0)]);
+    }
+    app.manager.evaluate_group(0, now - 30_000).await;
+    app.manager.evaluate_group(0, now).await;
+    ensure_local_datasource(&app.state, "127.0.0.1:9".parse().unwrap())
+        .await
+        .unwrap();
+    app.project("alpha", "team-a").await;
+    let panel = json!({"kind": "Panel", "spec": {"display": {"name": "up"},
+        "plugin": {"kind": "TimeSeriesChart", "spec": {}},
+        "queries": [{"kind": "TimeSeriesQuery", "spec": {"plugin": {"kind": "PrometheusTimeSeriesQuery",
+            "spec": {"query": "up"}}}}]}});
+    let dashboard = json!({"kind": "Dashboard", "metadata": {"name": "pods"}, "spec": {
+        "duration": "15m", "layouts": [], "panels": {"up": panel}}});
+    let (status, created) = app
+        .post("/api/v1/projects/alpha/dashboards", &dashboard)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+
+    let (status, answer) = app
+        .get("/api/v1/projects/alpha/dashboards/pods/alerts?range=15m")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let overlay = &answer["overlays"][0];
+    assert_eq!(overlay["rule"], "PodDown", "{answer}");
+    assert_eq!(overlay["op"], "<");
+    assert_eq!(overlay["threshold"], 1.0);
+    assert_eq!(overlay["state"], "firing", "{answer}");
+    assert!(
+        !overlay["intervals"].as_array().unwrap().is_empty(),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains("b1"),
+        "team-b's alert stays hidden: {answer}"
+    );
 }

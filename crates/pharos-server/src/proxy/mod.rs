@@ -238,8 +238,8 @@ pub(crate) async fn range_through(
 }
 
 /// The alerting rules (`/api/v1/rules?type=alert`, the `groups` array) of the Prometheus the
-/// datasource `reference` names; none for the embedded store, which evaluates no rules. Read
-/// by the server itself, past the tenant allow-list: callers only pass on what matches a query
+/// datasource `reference` names; for the embedded store, those of its rule manager. Read by
+/// the server itself, past the tenant allow-list: callers only pass on what matches a query
 /// the requester may run.
 pub(crate) async fn alerting_rules_of(
     state: &AppState,
@@ -248,9 +248,16 @@ pub(crate) async fn alerting_rules_of(
     let target = target::resolve_cached(state, reference)
         .await
         .map_err(|e| QueryFailure::from_api(&e))?;
-    if target.plugin_kind != "PrometheusDatasource" || query::embedded_of(state, &target).is_some()
-    {
+    if target.plugin_kind != "PrometheusDatasource" {
         return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    if query::embedded_of(state, &target).is_some() {
+        let groups = state.rules.as_ref().map(|rules| {
+            rules
+                .rules_data(pharos_rules::RuleTypeFilter::Alerting, None)
+                .groups
+        });
+        return Ok(serde_json::to_value(groups.unwrap_or_default()).unwrap_or_default());
     }
     let (remote, _) = query::remote_of(state, &target);
     remote
