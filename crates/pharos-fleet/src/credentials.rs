@@ -176,6 +176,8 @@ pub struct Connection {
     pub client: reqwest::Client,
     /// Headers to add to every request (credentials).
     pub headers: Vec<(String, String)>,
+    /// Set for a cluster in the embedded store: asked in process, not over HTTP.
+    pub embedded: Option<crate::embedded::EmbeddedScope>,
 }
 
 impl fmt::Debug for Connection {

@@ -329,6 +329,9 @@ async fn ask_one(
     ask: &Ask,
     timeout: Duration,
 ) -> Result<Reply, BackendError> {
+    if let Some(scope) = &connection.embedded {
+        return ask_embedded(scope, connection.cluster.as_str(), ask, timeout).await;
+    }
     let backend = connection.prometheus_backend(timeout);
     let name = connection.cluster.as_str();
     let answer = match ask {
@@ -366,6 +369,56 @@ async fn ask_one(
                 timeout: Some(timeout),
             };
             backend.range(&request).await?
+        }
+    };
+    let (result_type, series) = label_series(answer.data.to_value(), name).ok_or_else(|| {
+        BackendError::Unavailable("answered something that is not a vector or a matrix".to_owned())
+    })?;
+    Ok(Reply::Series {
+        result_type,
+        series,
+        warnings: answer.warnings,
+    })
+}
+
+/// [`ask_one`] for a cluster in the embedded store.
+async fn ask_embedded(
+    scope: &crate::embedded::EmbeddedScope,
+    name: &str,
+    ask: &Ask,
+    timeout: Duration,
+) -> Result<Reply, BackendError> {
+    let answer = match ask {
+        Ask::List { label, params } => {
+            let label = label.as_deref().filter(|l| *l != CLUSTER_LABEL);
+            return scope.list(label, params).await.map(Reply::Labels);
+        }
+        Ask::Query(query, Evaluation::Instant { time_ms }) => {
+            scope
+                .instant(InstantQuery {
+                    query: query.clone(),
+                    time_ms: *time_ms,
+                    timeout: Some(timeout),
+                })
+                .await?
+        }
+        Ask::Query(
+            query,
+            Evaluation::Range {
+                start_ms,
+                end_ms,
+                step_ms,
+            },
+        ) => {
+            scope
+                .range(RangeQuery {
+                    query: query.clone(),
+                    start_ms: *start_ms,
+                    end_ms: *end_ms,
+                    step_ms: *step_ms,
+                    timeout: Some(timeout),
+                })
+                .await?
         }
     };
     let (result_type, series) = label_series(answer.data.to_value(), name).ok_or_else(|| {

@@ -21,6 +21,7 @@ mod alert_delivery;
 mod alert_poll;
 pub mod alerts;
 pub mod credentials;
+pub mod embedded;
 pub mod error;
 pub mod events;
 mod fan_out;
@@ -35,6 +36,7 @@ mod service;
 
 pub use alerts::{AlertFilter, AlertState, FleetAlert, IntakeReport};
 pub use credentials::{Connection, Credentials};
+pub use embedded::EmbeddedStore;
 pub use error::FleetError;
 pub use events::{EventBus, EventRelay, EventType, FleetEvent, Received, Subscription, Topic};
 pub use federate::{

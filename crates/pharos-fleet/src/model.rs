@@ -391,7 +391,14 @@ impl ClusterInput {
         let prometheus_url = self
             .prometheus_url
             .ok_or_else(|| FleetError::Invalid("prometheus_url is required".to_owned()))?;
-        validate_url("prometheus_url", &prometheus_url)?;
+        match crate::embedded::parse_location(&prometheus_url) {
+            Some(location) => {
+                location?;
+            }
+            None => {
+                validate_url("prometheus_url", &prometheus_url)?;
+            }
+        }
         let alertmanager_url = self.alertmanager_url.filter(|u| !u.is_empty());
         if let Some(url) = &alertmanager_url {
             validate_url("alertmanager_url", url)?;

@@ -170,6 +170,9 @@ async fn api_get(
 /// * `unreachable`: no connection, no answer in time, or an answer that is not Prometheus'
 ///   (HTML, foreign JSON, more than `max_bytes`).
 pub async fn check_health(conn: &Connection, timeout: Duration, max_bytes: usize) -> HealthResult {
+    if let Some(scope) = &conn.embedded {
+        return scope.check_health(timeout).await;
+    }
     let started = Instant::now();
     let ready_url = endpoint(&conn.prometheus, "/-/ready", &[]);
     let checks = async {
@@ -304,6 +307,11 @@ async fn alertmanager_answers(conn: &Connection, timeout: Duration) -> bool {
 /// Finds what a cluster can answer, all within `timeout`. Whatever did not answer in time
 /// counts as absent.
 pub async fn discover(conn: &Connection, timeout: Duration, max_bytes: usize) -> Capabilities {
+    if let Some(scope) = &conn.embedded {
+        let mut found = scope.discover(timeout).await;
+        found.alertmanager = alertmanager_answers(conn, timeout).await;
+        return found;
+    }
     let work = async {
         tokio::join!(
             api_get(conn, "/api/v1/status/buildinfo", &[], timeout, max_bytes),

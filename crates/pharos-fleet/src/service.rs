@@ -71,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) alerts: crate::alerts::AlertBook,
     /// Per cluster, the alerts its Alertmanager's last answered poll listed (by fingerprint).
     pub(crate) polled: Mutex<HashMap<String, BTreeMap<String, Value>>>,
+    /// This Pharos' embedded store, for clusters registered as `embedded:<label>=<value>`.
+    pub(crate) embedded: std::sync::OnceLock<crate::embedded::EmbeddedStore>,
 }
 
 impl std::fmt::Debug for FleetService {
@@ -107,6 +109,7 @@ impl FleetService {
                 runtime: Mutex::default(),
                 tls_clients: Mutex::default(),
                 polled: Mutex::default(),
+                embedded: std::sync::OnceLock::new(),
                 alerts: crate::alerts::AlertBook::new(
                     options.max_alerts,
                     options.max_alerts_per_webhook,
@@ -114,6 +117,12 @@ impl FleetService {
                 options,
             }),
         }
+    }
+
+    /// Lets clusters registered as `embedded:<label>=<value>` be answered from `store` (once;
+    /// later calls are ignored).
+    pub fn attach_embedded(&self, store: crate::embedded::EmbeddedStore) {
+        let _ = self.inner.embedded.set(store);
     }
 
     /// The event bus (for publishers of other areas and for subscribers).
@@ -349,8 +358,34 @@ impl FleetService {
             name: record.name.clone(),
             why: format!("{field}: {e}"),
         };
-        let prometheus = crate::model::validate_url("prometheus_url", &record.spec.prometheus_url)
-            .map_err(|e| invalid("prometheus_url", e))?;
+        let (prometheus, embedded) =
+            match crate::embedded::parse_location(&record.spec.prometheus_url) {
+                Some(location) => {
+                    let (label, value) = location.map_err(|e| invalid("prometheus_url", e))?;
+                    let store =
+                        self.inner
+                            .embedded
+                            .get()
+                            .cloned()
+                            .ok_or_else(|| FleetError::Corrupt {
+                                name: record.name.clone(),
+                                why:
+                                    "it lives in the embedded store, which this Pharos runs without"
+                                        .to_owned(),
+                            })?;
+                    let scope = crate::embedded::EmbeddedScope::new(store, &label, &value)
+                        .map_err(|why| invalid("prometheus_url", FleetError::Invalid(why)))?;
+                    let url = url::Url::parse(&record.spec.prometheus_url).map_err(|e| {
+                        invalid("prometheus_url", FleetError::Invalid(e.to_string()))
+                    })?;
+                    (url, Some(scope))
+                }
+                None => (
+                    crate::model::validate_url("prometheus_url", &record.spec.prometheus_url)
+                        .map_err(|e| invalid("prometheus_url", e))?,
+                    None,
+                ),
+            };
         let alertmanager = match &record.spec.alertmanager_url {
             Some(url) => Some(
                 crate::model::validate_url("alertmanager_url", url)
@@ -367,6 +402,7 @@ impl FleetService {
         Ok(Connection {
             cluster: record.name.clone(),
             prometheus,
+            embedded,
             alertmanager,
             client,
             headers: credentials.map(|c| c.headers()).unwrap_or_default(),

@@ -125,6 +125,8 @@ impl AppState {
     /// Serves the Prometheus API (`/api/v1/query`, remote-write, ...) from `metrics`.
     #[must_use]
     pub fn with_metrics(mut self, metrics: Arc<pharos_query::LocalMetrics>) -> Self {
+        self.fleet
+            .attach_embedded(pharos_fleet::EmbeddedStore::new(Arc::clone(&metrics)));
         self.metrics = Some(metrics);
         self
     }

@@ -26,6 +26,19 @@ const CLUSTER_LAYOUT: [(&str, f64, GpuModel); 3] = [
     ("dev-ap-1", 5.5, GpuModel::L4),
 ];
 
+/// Name, UTC offset and GPU model of the cluster at `index`.
+fn cluster_layout(index: usize) -> (String, f64, GpuModel) {
+    CLUSTER_LAYOUT
+        .get(index)
+        .map(|(name, offset, model)| ((*name).to_owned(), *offset, *model))
+        .unwrap_or_else(|| (format!("cluster-{}", index + 1), 0.0, GpuModel::A100))
+}
+
+/// The names of the simulated clusters (the value of every series' `cluster` label).
+pub fn cluster_names(options: &SimOptions) -> Vec<String> {
+    (0..options.clusters).map(|i| cluster_layout(i).0).collect()
+}
+
 /// A cluster and its nodes.
 #[derive(Debug, Clone)]
 pub(crate) struct Cluster {
@@ -94,10 +107,7 @@ impl World {
             pipelines: Vec::new(),
         };
         for index in 0..options.clusters {
-            let (name, utc_offset_hours, gpu_model) = CLUSTER_LAYOUT
-                .get(index)
-                .map(|(name, offset, model)| ((*name).to_owned(), *offset, *model))
-                .unwrap_or_else(|| (format!("cluster-{}", index + 1), 0.0, GpuModel::A100));
+            let (name, utc_offset_hours, gpu_model) = cluster_layout(index);
             let node = |rng: &mut Rng, kind: &str, n: usize| Node {
                 name: format!("{kind}-node-{}", n + 1),
                 ip: format!(

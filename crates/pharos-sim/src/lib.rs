@@ -61,7 +61,7 @@ mod runner;
 mod simulator;
 
 pub use dashboard::{DEMO_DASHBOARD_NAME, DEMO_DATASOURCE, DEMO_PROJECT, demo_dashboard};
-pub use fleet::{SERVING_NAMESPACE, TEAM_NAMESPACES, TRAINING_NAMESPACE};
+pub use fleet::{SERVING_NAMESPACE, TEAM_NAMESPACES, TRAINING_NAMESPACE, cluster_names};
 pub use incidents::{Incident, IncidentKind};
 pub use options::SimOptions;
 pub use runner::{BackfillSummary, run, run_notifying};

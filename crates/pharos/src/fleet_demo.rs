@@ -1,5 +1,6 @@
-//! The standalone experience: the built-in AI-platform simulator and the `demo` project with
-//! its dashboard, so a fresh `cargo run --release` shows a moving fleet within a minute.
+//! The standalone experience: the built-in AI-platform simulator, the `demo` project with its
+//! dashboard, and the simulated clusters in the fleet registry (as clusters of the embedded
+//! store), so a fresh `cargo run --release` shows a moving fleet within a minute.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -122,5 +123,65 @@ async fn create_if_missing(
         // Another replica won the race: fine.
         Err(pharos_server::error::ApiError::AlreadyExists) => Ok(false),
         Err(err) => Err(err),
+    }
+}
+
+/// Lets the demo register clusters (it acts for the server, not for a user).
+struct DemoSeeder;
+
+impl pharos_fleet::Access for DemoSeeder {
+    fn check(&self, _: pharos_fleet::FleetAction) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Type, region and environment of the simulated cluster at `index`.
+fn demo_cluster_role(index: usize, name: &str) -> (&'static str, String, &'static str) {
+    let cluster_type = match index {
+        0 => "hub",
+        1 => "spoke",
+        _ => "edge",
+    };
+    let region = name.split('-').nth(1).unwrap_or("lab").to_owned();
+    let env = if name.starts_with("prod") {
+        "prod"
+    } else {
+        "dev"
+    };
+    (cluster_type, region, env)
+}
+
+/// Registers every simulated cluster as a cluster of the embedded store
+/// (`embedded:cluster=<name>`) unless one of that name exists, then refreshes it so its
+/// health and GPUs show at once. Failures are logged: the server works without them.
+pub async fn seed_demo_clusters(state: &AppState) {
+    for (index, name) in pharos_sim::cluster_names(&SimOptions::default())
+        .into_iter()
+        .enumerate()
+    {
+        let (cluster_type, region, env) = demo_cluster_role(index, &name);
+        let input = json!({
+            "name": name, "type": cluster_type, "region": region,
+            "prometheus_url": format!("embedded:cluster={name}"),
+            "labels": {"env": env, "source": "simulator"},
+        });
+        let input = match serde_json::from_value::<pharos_fleet::ClusterInput>(input) {
+            Ok(input) => input,
+            Err(err) => {
+                tracing::warn!(%err, cluster = %name, "demo cluster input");
+                continue;
+            }
+        };
+        match state.fleet.register(&DemoSeeder, input).await {
+            Ok(_) => tracing::info!(cluster = %name, "demo cluster registered"),
+            Err(pharos_fleet::FleetError::AlreadyExists(_)) => continue,
+            Err(err) => {
+                tracing::warn!(%err, cluster = %name, "cannot register the demo cluster");
+                continue;
+            }
+        }
+        if let Err(err) = state.fleet.refresh(&DemoSeeder, &name).await {
+            tracing::warn!(%err, cluster = %name, "cannot refresh the demo cluster");
+        }
     }
 }

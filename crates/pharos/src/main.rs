@@ -143,6 +143,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
             let _ = history_ready_tx.send(());
             let _ = rules_ready_tx.send(true);
             demo_templates::seed(&seed_state, &data_dir).await;
+            fleet_demo::seed_demo_clusters(&seed_state).await;
         });
         (Some(task), Some(history_ready))
     } else {
