@@ -62,3 +62,49 @@ pub fn start(
     };
     (state.with_rules(manager), Some(task))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_rule_file_stops_the_start_with_what_to_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.yml");
+        std::fs::write(
+            &path,
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n",
+        )
+        .unwrap();
+        let settings = RulesSettings {
+            files: vec![path.display().to_string()],
+            ..RulesSettings::default()
+        };
+        let message = format!("{:#}", load(&settings, false).unwrap_err());
+        assert!(message.contains("rules.files"), "{message}");
+        assert!(message.contains("rules.yml"), "{message}");
+        assert!(message.contains("rule \"A\""), "{message}");
+    }
+
+    #[test]
+    fn the_demo_adds_its_rules() {
+        let settings = RulesSettings::default();
+        assert!(load(&settings, false).unwrap().is_empty());
+        let groups = load(&settings, true).unwrap();
+        assert!(groups.iter().all(|g| g.file == DEMO_RULES_FILE));
+        let names: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| g.rules.iter().map(|r| r.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ModelLatencyHigh",
+                "ModelErrorRateHigh",
+                "GpuStuckAtFullUtilisation",
+                "PipelineLagGrowing"
+            ]
+        );
+    }
+}
