@@ -1,8 +1,9 @@
 // The fleet's NVIDIA GPUs (`/fleet/gpus`, docs/user/fleet.md "GPU views" and "The fleet pages"):
 // one card per cluster and GPU model from `/api/v1/gpu/summary`, and every GPU node from
-// `/api/v1/gpu/nodes` in a table sortable by any column. Read every 15 s (and at once on a
-// GPU_UPDATE event); a cluster that did not answer is named on the page, the rest still shows.
-import { useMemo } from 'react';
+// `/api/v1/gpu/nodes` in a table sortable by any column. Read again on GPU_UPDATE events (a burst
+// is one read) and every 15 s when none came; a cluster that did not answer is named on the page,
+// the rest still shows.
+import { useMemo, useRef } from 'react';
 import { Link as RouterLink, useSearchParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
@@ -24,7 +25,7 @@ import { useAccount } from '../components/Account';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page, PageLoading } from '../components/Layout';
 import { gpuNodes, gpuSummary, type ClusterAnswer, type GpuGroup, type GpuNode } from '../fleet/api';
-import { useFleetEvents } from '../fleet/events';
+import { useDebounced, useFleetEvents } from '../fleet/events';
 import { bytes, fixed, percent, plural } from '../fleet/format';
 import { FleetLive } from '../fleet/StatusChip';
 
@@ -121,7 +122,21 @@ export default function FleetGpusPage() {
     nodes.reload();
     summary.reload();
   };
-  const live = useFleetEvents((event) => (event.type === 'GPU_UPDATE' ? reload() : undefined), reload, POLL_MS);
+  // GPU_UPDATE comes per cluster: a round of them is one read. Polling fills in when none came
+  // for a while (a server without GPU events, or a quiet stream).
+  const lastEvent = useRef(0);
+  const soon = useDebounced(reload, 1_000);
+  const live = useFleetEvents(
+    (event) => {
+      if (event.type !== 'GPU_UPDATE') return;
+      lastEvent.current = Date.now();
+      soon();
+    },
+    () => {
+      if (Date.now() - lastEvent.current >= POLL_MS) reload();
+    },
+    POLL_MS,
+  );
 
   const sortBy = COLUMNS.find((c) => c.id === params.get('sort')) ?? COLUMNS[0]!;
   const descending = params.get('dir') === 'desc';

@@ -118,7 +118,10 @@ export default function FleetOverviewPage() {
     alerts.reload();
     summary.reload();
   });
-  const live = useFleetEvents((event) => (event.type.startsWith('ALERT_') ? soonAlerts() : soonClusters()), reloadAll);
+  const live = useFleetEvents((event) => {
+    if (event.type.startsWith('ALERT_')) soonAlerts();
+    else if (event.type.startsWith('CLUSTER_')) soonClusters();
+  }, reloadAll);
 
   const s = summary.data;
   const byType = s?.clusters.by_type;

@@ -63,7 +63,10 @@ export default function FleetPage() {
   // Bursts (register → discovery → first check) become one reload.
   const soon = useDebounced(reloadAll);
   const soonSummary = useDebounced(summary.reload);
-  const live = useFleetEvents((event) => (event.type.startsWith('CLUSTER_') ? soon() : soonSummary()), reloadAll);
+  const live = useFleetEvents((event) => {
+    if (event.type.startsWith('CLUSTER_')) soon();
+    else if (event.type.startsWith('ALERT_')) soonSummary();
+  }, reloadAll);
   const [dialog, setDialog] = useState<{ editing?: Cluster } | undefined>();
   const [removing, setRemoving] = useState<string>();
   const [error, setError] = useState<unknown>();
