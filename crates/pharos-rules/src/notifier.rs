@@ -145,3 +145,67 @@ pub fn alerts_url(base: &url::Url) -> url::Url {
     url.set_path(&path);
     url
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(n: usize) -> PostableAlert {
+        PostableAlert {
+            labels: LabelMap::from([("n".to_owned(), n.to_string())]),
+            annotations: LabelMap::new(),
+            starts_at: "2026-01-01T00:00:00.000Z".to_owned(),
+            ends_at: "2026-01-01T00:04:00.000Z".to_owned(),
+            generator_url: "http://pharos/graph".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_queue_keeps_the_newest_alerts() {
+        let target = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let notifier = Notifier::new(vec![target], 3, Duration::from_secs(1));
+        notifier.enqueue((0..5).map(alert).collect());
+        assert_eq!(notifier.queued(), 3);
+        let queue = notifier.queue.lock().unwrap();
+        let kept: Vec<&str> = queue.iter().map(|a| a.labels["n"].as_str()).collect();
+        assert_eq!(kept, ["2", "3", "4"]);
+    }
+
+    #[test]
+    fn without_alertmanagers_nothing_is_queued() {
+        let notifier = Notifier::new(Vec::new(), 3, Duration::from_secs(1));
+        notifier.enqueue(vec![alert(1)]);
+        assert_eq!(notifier.queued(), 0);
+    }
+
+    #[test]
+    fn the_wire_form_and_url() {
+        let json = serde_json::to_value(vec![alert(1)]).unwrap();
+        assert_eq!(
+            json[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+            [
+                "labels",
+                "annotations",
+                "startsAt",
+                "endsAt",
+                "generatorURL"
+            ]
+        );
+        let base = url::Url::parse("http://am:9093/prefix/").unwrap();
+        assert_eq!(
+            alerts_url(&base).as_str(),
+            "http://am:9093/prefix/api/v2/alerts"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_alertmanager_times_out_and_the_queue_drains() {
+        let target = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let notifier = Notifier::new(vec![target], 10, Duration::from_millis(500));
+        notifier.enqueue(vec![alert(1), alert(2)]);
+        tokio::time::timeout(Duration::from_secs(5), notifier.drain())
+            .await
+            .unwrap();
+        assert_eq!(notifier.queued(), 0);
+    }
+}
