@@ -60,7 +60,7 @@ pub enum RuleKind {
 #[serde(deny_unknown_fields)]
 struct FileDoc {
     #[serde(default)]
-    groups: Vec<GroupDoc>,
+    groups: Option<Vec<GroupDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +72,7 @@ struct GroupDoc {
     #[serde(default)]
     limit: Option<usize>,
     #[serde(default)]
-    rules: Vec<RuleDoc>,
+    rules: Option<Vec<RuleDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -122,8 +122,9 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<RuleGroup>, LoadErr
         message: error.to_string(),
     })?;
     let mut seen = BTreeSet::new();
-    let mut groups = Vec::with_capacity(doc.groups.len());
-    for group in doc.groups {
+    let docs = doc.groups.unwrap_or_default();
+    let mut groups = Vec::with_capacity(docs.len());
+    for group in docs {
         let group_error = |message: String| LoadError::Group {
             file: file.to_owned(),
             group: group.name.clone(),
@@ -143,8 +144,9 @@ pub fn parse_rule_file(file: &str, text: &str) -> Result<Vec<RuleGroup>, LoadErr
             }
             None => None,
         };
-        let mut rules = Vec::with_capacity(group.rules.len());
-        for (position, doc) in group.rules.into_iter().enumerate() {
+        let docs = group.rules.unwrap_or_default();
+        let mut rules = Vec::with_capacity(docs.len());
+        for (position, doc) in docs.into_iter().enumerate() {
             let rule_name = doc.record.clone().or(doc.alert.clone()).unwrap_or_default();
             let rule = check_rule(doc).map_err(|message| LoadError::Rule {
                 file: file.to_owned(),

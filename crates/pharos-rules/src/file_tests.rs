@@ -119,3 +119,9 @@ fn files_and_globs() {
     assert!(wildcard_match(b"*.y?l", b"rules.yml"));
     assert!(!wildcard_match(b"*.yml", b"rules.yaml"));
 }
+
+#[test]
+fn empty_files_have_no_groups() {
+    assert!(parse_rule_file("e.yml", "").unwrap().is_empty());
+    assert!(parse_rule_file("e.yml", "groups:\n").unwrap().is_empty());
+}
