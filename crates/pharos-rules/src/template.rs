@@ -129,9 +129,6 @@ impl Template {
                 rest = rest.trim_start();
             }
         }
-        if rest.contains("}}") {
-            return Err(error("`}}` without `{{`".to_owned()));
-        }
         pending_text.push_str(rest);
         if !pending_text.is_empty() {
             pieces.push(Piece::Text(pending_text));
