@@ -377,6 +377,9 @@ describe('fleet pages, live', { skip: prometheus ? false : 'PHAROS_TEST_PROMETHE
     // The overview counts the GPUs discovery found.
     await page.goto(`${pharos.base}/fleet`);
     await page.getByTestId('card-gpus-value').getByText('3', { exact: true }).waitFor();
+    const totals = (await pharos.api('GET', '/api/v1/gpu/summary')).json.totals;
+    await page.getByTestId('card-gpus-detail').getByText(`avg utilisation ${totals.avg_utilisation_pct.toFixed(1)} % · 1 GPU with XID errors`).waitFor();
+    await screenshot(page, 'fleet-pages-10-overview-gpus');
     expectProblems(problems, page);
     await page.close();
   });

@@ -24,9 +24,9 @@ import { useLoad } from '../api/useLoad';
 import { useAccount } from '../components/Account';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page, PageLoading } from '../components/Layout';
-import { CLUSTER_TYPES, alertKey, fleetSummary, listAlerts, listClusters, type Cluster } from '../fleet/api';
+import { CLUSTER_TYPES, alertKey, fleetSummary, gpuSummary, listAlerts, listClusters, type Cluster } from '../fleet/api';
 import { useDebounced, useFleetEvents } from '../fleet/events';
-import { ago } from '../fleet/format';
+import { ago, percent, plural } from '../fleet/format';
 import { AlertStateChip, FleetLive, HEALTH_STATES, STATE_COLOR, STATE_PALETTE, SeverityChip, TypeBadge } from '../fleet/StatusChip';
 
 interface SummaryCardProps {
@@ -74,6 +74,7 @@ function ClusterTile({ cluster, onOpen }: { cluster: Cluster; onOpen: () => void
         sx={{
           textAlign: 'left',
           cursor: 'pointer',
+          width: '100%',
           p: 1.5,
           font: 'inherit',
           color: 'text.primary',
@@ -91,8 +92,8 @@ function ClusterTile({ cluster, onOpen }: { cluster: Cluster; onOpen: () => void
           <Chip size="small" color={STATE_COLOR[state]} label={state} />
         </Stack>
         <Typography variant="caption" color="text.secondary" noWrap component="p" sx={{ mt: 0.5 }}>
-          {cluster.region || ' '}
-          {cluster.capabilities.dcgm ? ` · ${cluster.capabilities.gpu_count ?? 0} GPUs` : ''}
+          {[cluster.region, cluster.capabilities.dcgm ? plural(cluster.capabilities.gpu_count ?? 0, 'GPU') : undefined].filter(Boolean).join(' · ') ||
+            '\u00a0'}
         </Typography>
       </Paper>
     </Tooltip>
@@ -105,11 +106,16 @@ export default function FleetOverviewPage() {
   const clusters = useLoad(listClusters, 'clusters');
   const summary = useLoad(fleetSummary, 'summary');
   const alerts = useLoad(() => listAlerts({ limit: 10 }), 'alerts');
+  // GPU headline numbers, read only when discovery found GPUs (a fan-out to the DCGM clusters).
+  const hasGpus = (summary.data?.gpus ?? 0) > 0;
+  const gpus = useLoad(() => (hasGpus ? gpuSummary() : Promise.resolve(undefined)), hasGpus ? 'gpus' : 'none');
   const reloadAll = () => {
     clusters.reload();
     summary.reload();
     alerts.reload();
+    gpus.reload();
   };
+  const soonGpus = useDebounced(gpus.reload, 1_000);
   const soonClusters = useDebounced(() => {
     clusters.reload();
     summary.reload();
@@ -121,6 +127,7 @@ export default function FleetOverviewPage() {
   const live = useFleetEvents((event) => {
     if (event.type.startsWith('ALERT_')) soonAlerts();
     else if (event.type.startsWith('CLUSTER_')) soonClusters();
+    else if (event.type === 'GPU_UPDATE') soonGpus();
   }, reloadAll);
 
   const s = summary.data;
@@ -160,8 +167,16 @@ export default function FleetOverviewPage() {
           </Stack>
         </SummaryCard>
         <SummaryCard title="GPUs" value={s ? (s.gpus ?? 0) : '…'} testId="card-gpus" to="/fleet/gpus">
-          <Typography variant="body2" color="text.secondary">
-            {s && s.gpus == null ? 'No cluster reports DCGM GPUs' : 'found by DCGM discovery'}
+          <Typography variant="body2" color="text.secondary" data-testid="card-gpus-detail">
+            {s && s.gpus == null
+              ? 'No cluster reports DCGM GPUs'
+              : gpus.data?.totals
+                ? `avg utilisation ${percent(gpus.data.totals.avg_utilisation_pct)}${
+                    gpus.data.totals.xid_errors > 0 ? ` · ${plural(gpus.data.totals.xid_errors, 'GPU')} with XID errors` : ''
+                  }`
+                : gpus.error
+                  ? 'GPU gauges unavailable right now'
+                  : 'found by DCGM discovery'}
           </Typography>
         </SummaryCard>
         <SummaryCard title="Alerts firing" value={s ? (s.firing_alerts ?? 0) : '…'} testId="card-alerts" to="/fleet/alerts?state=firing">

@@ -216,6 +216,7 @@ export default function FleetPage() {
               <TableCell>Name</TableCell>
               <TableCell>Type</TableCell>
               <TableCell>Region</TableCell>
+              <TableCell>Labels</TableCell>
               <TableCell>Health</TableCell>
               <TableCell>Reason</TableCell>
               <TableCell>Latency</TableCell>
@@ -228,7 +229,12 @@ export default function FleetPage() {
               <TableRow key={c.name} data-testid="cluster-row" data-cluster={c.name} hover selected={c.name === selected}>
                 <TableCell>{c.name}</TableCell>
                 <TableCell>{typeLabel(c.type)}</TableCell>
-                <TableCell>{c.region ?? ''}</TableCell>
+                <TableCell sx={{ whiteSpace: 'nowrap' }}>{c.region ?? ''}</TableCell>
+                <TableCell sx={{ maxWidth: 220 }}>
+                  {Object.entries(c.labels ?? {}).map(([k, v]) => (
+                    <Chip key={k} size="small" variant="outlined" label={`${k}=${v}`} sx={{ mr: 0.5, mb: 0.25 }} />
+                  ))}
+                </TableCell>
                 <TableCell>
                   <StateChip state={c.status.state} />
                 </TableCell>
