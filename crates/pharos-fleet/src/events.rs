@@ -35,6 +35,10 @@ pub enum EventType {
     AlertFired,
     /// An alert resolved.
     AlertResolved,
+    /// A cluster's GPUs now (per cluster, at `fleet.gpu_update_interval`).
+    GpuUpdate,
+    /// An anomaly was found (emitted by anomaly detection).
+    AnomalyDetected,
 }
 
 impl EventType {
@@ -42,6 +46,8 @@ impl EventType {
     pub fn topic(self) -> Topic {
         match self {
             Self::AlertFired | Self::AlertResolved => Topic::Alerts,
+            Self::GpuUpdate => Topic::Gpu,
+            Self::AnomalyDetected => Topic::Anomalies,
             _ => Topic::Clusters,
         }
     }
@@ -55,17 +61,23 @@ pub enum Topic {
     Clusters,
     /// Alerts from Alertmanager (`ALERT_FIRED`, `ALERT_RESOLVED`).
     Alerts,
+    /// GPU telemetry (`GPU_UPDATE`).
+    Gpu,
+    /// Anomalies (`ANOMALY_DETECTED`).
+    Anomalies,
 }
 
 impl Topic {
     /// Every topic that exists today.
-    pub const ALL: [Topic; 2] = [Topic::Clusters, Topic::Alerts];
+    pub const ALL: [Topic; 4] = [Topic::Clusters, Topic::Alerts, Topic::Gpu, Topic::Anomalies];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::Clusters => "clusters",
             Topic::Alerts => "alerts",
+            Topic::Gpu => "gpu",
+            Topic::Anomalies => "anomalies",
         }
     }
 
@@ -185,6 +197,12 @@ impl EventBus {
         self.deliver_remote(event);
     }
 
+    /// Broadcasts an event that every replica computes for itself (so relaying it would
+    /// deliver copies), to this replica's subscribers only.
+    pub fn publish_local(&self, event: FleetEvent) {
+        self.deliver_remote(event);
+    }
+
     /// Broadcasts an event that came from another replica, without relaying it back.
     pub fn deliver_remote(&self, event: FleetEvent) {
         metrics::counter!("pharos_fleet_events_total", "type" => event_type_name(event.event_type))
@@ -217,6 +235,8 @@ fn event_type_name(event_type: EventType) -> &'static str {
         EventType::ClusterCapabilitiesChanged => "CLUSTER_CAPABILITIES_CHANGED",
         EventType::AlertFired => "ALERT_FIRED",
         EventType::AlertResolved => "ALERT_RESOLVED",
+        EventType::GpuUpdate => "GPU_UPDATE",
+        EventType::AnomalyDetected => "ANOMALY_DETECTED",
     }
 }
 

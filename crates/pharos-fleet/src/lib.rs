@@ -27,6 +27,7 @@ pub mod events;
 mod fan_out;
 pub mod federate;
 pub mod gpu;
+mod gpu_updates;
 mod health;
 pub mod model;
 pub mod options;

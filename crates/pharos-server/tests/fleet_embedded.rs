@@ -227,3 +227,51 @@ async fn a_label_value_with_no_series_is_degraded_and_bad_locations_are_refused(
         );
     }
 }
+
+#[tokio::test]
+async fn gpu_updates_carry_each_clusters_totals() {
+    let app = PromApp::new().await;
+    load(&app, chrono::Utc::now().timestamp_millis() - 1_000);
+    for name in ["a", "b"] {
+        let created = send(
+            &app,
+            Method::POST,
+            "/api/v1/clusters",
+            json!({"name": name, "type": "hub", "prometheus_url": format!("embedded:cluster={name}")}),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/clusters/{name}/refresh"),
+            json!({}),
+        )
+        .await;
+    }
+    let mut gpu = app
+        .state
+        .fleet
+        .bus()
+        .subscribe(vec![pharos_fleet::Topic::Gpu]);
+    assert_eq!(app.state.fleet.publish_gpu_updates().await, 2);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), gpu.next()).await {
+            Ok(pharos_fleet::Received::Event(event)) => {
+                assert_eq!(event.event_type, pharos_fleet::EventType::GpuUpdate);
+                seen.push((
+                    event.cluster.clone(),
+                    event.data["gpus"].as_f64().unwrap(),
+                    event.data["avg_utilisation_pct"].as_f64().unwrap(),
+                ));
+            }
+            other => panic!("no GPU_UPDATE: {other:?}"),
+        }
+    }
+    seen.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        seen,
+        [("a".to_owned(), 2.0, 50.0), ("b".to_owned(), 1.0, 90.0)]
+    );
+}

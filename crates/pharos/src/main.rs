@@ -102,6 +102,10 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         .fleet
         .health_checks
         .then(|| state.fleet.spawn_health_checks());
+    // GPU_UPDATE events while anyone listens (fleet.gpu_update_interval: 0s turns them off).
+    let gpu_interval = state.settings.fleet.gpu_update_interval;
+    let gpu_updates =
+        (!gpu_interval.is_zero()).then(|| state.fleet.spawn_gpu_updates(gpu_interval));
     // One stop signal for every background task that writes to the metrics store.
     let (stop_maintenance, maintenance_stopped) = tokio::sync::watch::channel(false);
     let maintenance = tsdb::spawn_maintenance(Arc::clone(&db), maintenance_stopped.clone());
@@ -168,9 +172,9 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     housekeeping.abort();
     // Awaiting the aborted task drops its copy of the state (and of the store).
     let _ = housekeeping.await;
-    if let Some(fleet_checks) = fleet_checks {
-        fleet_checks.abort();
-        let _ = fleet_checks.await;
+    for task in [fleet_checks, gpu_updates].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
     }
     let _ = stop_maintenance.send(true);
     let _ = scraper.await;

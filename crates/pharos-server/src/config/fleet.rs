@@ -61,6 +61,9 @@ pub struct FleetSettings {
     /// Comment line sent on idle event streams to keep proxies from closing them.
     #[serde(with = "duration_text")]
     pub event_heartbeat: Duration,
+    /// How often `GPU_UPDATE` events are published while anyone subscribes (`0s`: never).
+    #[serde(with = "duration_text")]
+    pub gpu_update_interval: Duration,
     /// `fleet.alerts`: the Alertmanager webhook intake.
     pub alerts: FleetAlertsSettings,
 }
@@ -122,6 +125,7 @@ impl Default for FleetSettings {
             event_buffer: 1024,
             max_concurrent_checks: 32,
             event_heartbeat: Duration::from_secs(30),
+            gpu_update_interval: Duration::from_secs(30),
             alerts: FleetAlertsSettings::default(),
         }
     }
