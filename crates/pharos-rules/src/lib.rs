@@ -20,7 +20,7 @@ mod view;
 pub use alert::{Alert, AlertSet, AlertState, KEEP_RESOLVED, LabelMap, Step};
 pub use error::{LoadError, TemplateError};
 pub use file::{Rule, RuleGroup, RuleKind, load_files, parse_rule_file};
-pub use manager::{GroupState, Health, RuleManager, RuleState, RulesConfig, now_ms};
+pub use manager::{AlertSink, GroupState, Health, RuleManager, RuleState, RulesConfig, now_ms};
 pub use notifier::{Notifier, PostableAlert, alerts_url};
 pub use template::{Context, Template};
 pub use view::{AlertView, AlertsData, GroupView, RuleTypeFilter, RulesData, Visible};

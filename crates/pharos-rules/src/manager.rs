@@ -110,6 +110,15 @@ pub struct RuleManager {
     metrics: Arc<LocalMetrics>,
     pub(crate) groups: Vec<Group>,
     notifier: Notifier,
+    sinks: Vec<Arc<dyn AlertSink>>,
+}
+
+/// An in-process receiver of the alerts sent to Alertmanager (the fleet's alert book): it gets
+/// the same batches — firing alerts at the resend cadence, resolved ones once — and must not
+/// block (it runs on the evaluation task).
+pub trait AlertSink: Send + Sync {
+    /// Takes one evaluation's alerts.
+    fn deliver(&self, alerts: &[PostableAlert]);
 }
 
 impl std::fmt::Debug for RuleManager {
@@ -145,7 +154,15 @@ impl RuleManager {
             metrics,
             groups,
             notifier,
+            sinks: Vec::new(),
         }
+    }
+
+    /// Also hands every batch of alerts to `sink`.
+    #[must_use]
+    pub fn with_sink(mut self, sink: Arc<dyn AlertSink>) -> Self {
+        self.sinks.push(sink);
+        self
     }
 
     /// The groups as loaded.
@@ -185,7 +202,7 @@ impl RuleManager {
                 };
                 // Query errors leave the alerts and the written series as they were; a
                 // rule-level error (duplicates, limit) clears them, so their series end.
-                let (series, error) = match (rule.kind, result) {
+                match (rule.kind, result) {
                     (_, Err(error)) => (Vec::new(), Some(error)),
                     (RuleKind::Recording, Ok(result)) => {
                         match recorded(rule, result, group.spec.limit) {
@@ -198,8 +215,7 @@ impl RuleManager {
                             self.alert_step(rule, rule_state, result, group, now_ms, &mut to_send);
                         (with_stale_markers(rule_state, series), error)
                     }
-                };
-                (series, error)
+                }
             };
             let append_error = self.append(series, now_ms).await.err();
             let mut state = lock(&group.state);
@@ -229,6 +245,11 @@ impl RuleManager {
         }
         metrics::histogram!("pharos_rules_group_duration_seconds")
             .record(started.elapsed().as_secs_f64());
+        if !to_send.is_empty() {
+            for sink in &self.sinks {
+                sink.deliver(&to_send);
+            }
+        }
         self.notifier.enqueue(to_send);
     }
 
