@@ -1,14 +1,17 @@
 //! Rule evaluation in the binary: loads the configured rule files (and the simulator's demo
 //! rules when the demo runs) at startup, refusing to start on a bad file, and runs the rule
-//! manager over the embedded store once the store may take "now" samples.
+//! manager over the embedded store once the store may take "now" samples. Its alerts also go,
+//! in process, to the fleet's alert book ([`FleetSink`]), so they are listed and streamed with
+//! the clusters' Alertmanager alerts even when no Alertmanager is configured.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use pharos_query::LocalMetrics;
-use pharos_rules::{RuleGroup, RuleManager};
+use pharos_rules::{AlertSink, PostableAlert, RuleGroup, RuleManager};
 use pharos_server::{AppState, config::RulesSettings, prom_api};
+use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -45,7 +48,8 @@ pub fn start(
     }
     let config = state.settings.rules.config(&prom_api::local_url(bound));
     let alertmanagers = config.alertmanagers.len();
-    let manager = Arc::new(RuleManager::new(groups, config, metrics));
+    let sink = Arc::new(FleetSink(state.fleet.clone()));
+    let manager = Arc::new(RuleManager::new(groups, config, metrics).with_sink(sink));
     let task = {
         let manager = Arc::clone(&manager);
         tokio::spawn(async move {
@@ -61,6 +65,45 @@ pub fn start(
         })
     };
     (state.with_rules(manager), Some(task))
+}
+
+/// The receiver name recorded for alerts of the embedded rules.
+const RULES_RECEIVER: &str = "pharos-rules";
+/// The cluster of embedded-rule alerts that carry no `cluster` label.
+const LOCAL_CLUSTER: &str = "local";
+
+/// Files the embedded rules' alerts into the fleet's alert book, as a webhook would: firing
+/// while `endsAt` is ahead, resolved once it passed; the cluster is the alert's `cluster`
+/// label, else `local`.
+struct FleetSink(pharos_fleet::FleetService);
+
+fn webhook_alert(alert: &PostableAlert, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let ends = chrono::DateTime::parse_from_rfc3339(&alert.ends_at).ok();
+    let firing = ends.is_none_or(|ends| ends > now);
+    json!({
+        "status": if firing { "firing" } else { "resolved" },
+        "labels": alert.labels, "annotations": alert.annotations,
+        "startsAt": alert.starts_at, "endsAt": if firing { Value::Null } else { json!(alert.ends_at) },
+        "generatorURL": alert.generator_url,
+    })
+}
+
+impl AlertSink for FleetSink {
+    fn deliver(&self, alerts: &[PostableAlert]) {
+        let now = chrono::Utc::now();
+        let (labelled, local): (Vec<&PostableAlert>, Vec<&PostableAlert>) = alerts
+            .iter()
+            .partition(|a| a.labels.get("cluster").is_some_and(|c| !c.is_empty()));
+        for (cluster, batch) in [(None, labelled), (Some(LOCAL_CLUSTER), local)] {
+            for chunk in batch.chunks(500) {
+                let body = json!({"version": "4", "receiver": RULES_RECEIVER,
+                    "alerts": chunk.iter().map(|a| webhook_alert(a, now)).collect::<Vec<_>>()});
+                if let Err(error) = self.0.alert_intake(cluster, &body) {
+                    tracing::warn!(%error, "embedded rule alerts not filed in the fleet's book");
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +128,66 @@ mod tests {
         assert!(message.contains("rules.files"), "{message}");
         assert!(message.contains("rules.yml"), "{message}");
         assert!(message.contains("rule \"A\""), "{message}");
+    }
+
+    fn postable(name: &str, cluster: Option<&str>, ends_at: &str) -> PostableAlert {
+        let mut labels = pharos_rules::LabelMap::new();
+        labels.insert("alertname".into(), name.into());
+        if let Some(cluster) = cluster {
+            labels.insert("cluster".into(), cluster.into());
+        }
+        PostableAlert {
+            labels,
+            annotations: pharos_rules::LabelMap::new(),
+            starts_at: "2026-12-06T06:00:00Z".into(),
+            ends_at: ends_at.into(),
+            generator_url: "http://pharos/graph".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn rule_alerts_reach_the_fleet_book_under_their_cluster() {
+        let (store, _dir) = pharos_store::testing::sqlite_store().await;
+        let fleet = pharos_fleet::FleetService::new(
+            store,
+            pharos_fleet::FleetOptions::default(),
+            reqwest::Client::new(),
+        );
+        let sink = FleetSink(fleet.clone());
+        let later = (chrono::Utc::now() + chrono::Duration::minutes(4)).to_rfc3339();
+        sink.deliver(&[
+            postable("GpuHot", Some("prod-eu-1"), &later),
+            postable("DiskFull", None, &later),
+        ]);
+        let filter = pharos_fleet::AlertFilter {
+            limit: 10,
+            ..pharos_fleet::AlertFilter::default()
+        };
+        let firing = |cluster: &str| {
+            let filter = pharos_fleet::AlertFilter {
+                cluster: Some(cluster.to_owned()),
+                ..filter.clone()
+            };
+            let answer = fleet.alerts(&Everything, &filter).unwrap();
+            answer["alerts"][0]["state"].as_str().map(str::to_owned)
+        };
+        assert_eq!(firing("prod-eu-1").as_deref(), Some("firing"));
+        assert_eq!(firing("local").as_deref(), Some("firing"));
+        // Resolved: endsAt in the past.
+        sink.deliver(&[postable(
+            "GpuHot",
+            Some("prod-eu-1"),
+            "2026-12-06T06:05:00Z",
+        )]);
+        assert_eq!(firing("prod-eu-1").as_deref(), Some("resolved"));
+    }
+
+    struct Everything;
+
+    impl pharos_fleet::Access for Everything {
+        fn check(&self, _: pharos_fleet::FleetAction) -> Result<(), String> {
+            Ok(())
+        }
     }
 
     #[test]
