@@ -91,6 +91,51 @@ describe('shipped dashboards', () => {
     assert.deepEqual(failures, [], 'panels that did not draw their data, and console or page errors');
   });
 
+  test('the simulated clusters are in the fleet: every fleet page opens with their health and GPUs', async () => {
+    // The demo registers its clusters once the history is written (after the templates).
+    const deadline = Date.now() + 60_000;
+    let clusters;
+    for (;;) {
+      const listed = await pharos.api('GET', '/api/v1/clusters');
+      assert.equal(listed.status, 200, listed.text);
+      clusters = listed.json.items ?? listed.json;
+      if (clusters.length === 3 && clusters.every((c) => c.status.state === 'healthy')) break;
+      assert.ok(Date.now() < deadline, `the demo clusters are not all healthy after 60 s: ${listed.text}`);
+      await sleep(1000);
+    }
+    const names = clusters.map((c) => c.name).sort();
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1600, height: 1200 });
+    await page.goto(`${pharos.base}/fleet`);
+    await page.getByTestId('cluster-tile').first().waitFor();
+    const tiles = await page.getByTestId('cluster-tile').evaluateAll((ts) => ts.map((t) => `${t.dataset.cluster}:${t.dataset.state}`).sort());
+    assert.deepEqual(tiles, names.map((n) => `${n}:healthy`));
+    await screenshot(page, 'shipped-fleet-overview');
+    expectProblems(problems, page, []);
+
+    await page.goto(`${pharos.base}/fleet/clusters`);
+    await page.getByTestId('cluster-row').first().waitFor();
+    assert.equal(await page.getByTestId('cluster-row').count(), 3);
+    expectProblems(problems, page, []);
+
+    await page.goto(`${pharos.base}/fleet/alerts`);
+    await page.locator('[data-testid="alerts"], [data-testid="alerts-empty"]').first().waitFor();
+    expectProblems(problems, page, []);
+
+    const summary = await pharos.api('GET', '/api/v1/gpu/summary');
+    assert.equal(summary.status, 200, summary.text);
+    await page.goto(`${pharos.base}/fleet/gpus`);
+    await page.getByTestId('gpu-card').first().waitFor();
+    const cards = await page.getByTestId('gpu-card').evaluateAll((cs) => cs.map((c) => `${c.dataset.cluster}/${c.dataset.model}`).sort());
+    assert.deepEqual(cards, summary.json.groups.map((g) => `${g.cluster}/${g.gpu_model}`).sort());
+    const gpus = await page.getByTestId('gpu-card-gpus').evaluateAll((cs) => cs.reduce((n, c) => n + Number(c.dataset.value), 0));
+    assert.equal(gpus, summary.json.totals.gpus);
+    assert.ok(gpus > 0, 'the simulator has GPUs');
+    await screenshot(page, 'shipped-fleet-gpus');
+    expectProblems(problems, page, []);
+    await page.close();
+  });
+
   test('a dashboard made from the gallery (LLM serving: vLLM) draws every panel', async () => {
     const templates = await pharos.api('GET', '/api/v1/templates?category=llm-serving');
     const vllm = templates.json.find((t) => t.id === 'llm-serving-vllm');
