@@ -348,3 +348,54 @@ async fn a_service_account_the_api_server_refuses_is_an_operator_error_not_a_log
     );
     assert!(refused.message().contains("401"), "{}", refused.text);
 }
+
+#[tokio::test]
+async fn cluster_wide_rights_on_clusters_open_the_fleet() {
+    let cluster = cluster(Duration::from_secs(30), SERVICE_ACCOUNT_TOKEN).await;
+    let (app, api) = (&cluster.app, &cluster.api);
+    // carol may read clusters cluster-wide (a ClusterRole on `clusters` with get); dave may
+    // manage them; bob has only his namespace.
+    api.add_user("carol-token", "carol", &["fleet-readers"]);
+    api.add_user("dave-token", "dave", &[]);
+    api.allow(Rule::new(
+        "Group:fleet-readers",
+        None,
+        &["clusters"],
+        &["get"],
+    ));
+    api.allow(Rule::new("User:dave", None, &["clusters"], &["*"]));
+    let register = json!({"name": "east", "type": "hub", "prometheus_url": "http://127.0.0.1:9"});
+
+    let refused = as_token(app, "bob-token", Method::GET, "/api/v1/clusters", None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let refused = as_token(
+        app,
+        "carol-token",
+        Method::POST,
+        "/api/v1/clusters",
+        Some(register.clone()),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let created = as_token(
+        app,
+        "dave-token",
+        Method::POST,
+        "/api/v1/clusters",
+        Some(register),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let listed = as_token(app, "carol-token", Method::GET, "/api/v1/clusters", None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert!(listed.text.contains("\"east\""), "{}", listed.text);
+    let summary = as_token(
+        app,
+        "carol-token",
+        Method::GET,
+        "/api/v1/fleet/summary",
+        None,
+    )
+    .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.text);
+}

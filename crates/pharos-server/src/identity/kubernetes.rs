@@ -103,6 +103,25 @@ const PROJECT_CHECKS: [Check; 7] = [
     },
 ];
 
+/// The checks of the fleet, cluster-wide: `get clusters` reads the fleet (registry, federated
+/// queries, GPUs, alerts, events); `*` on `clusters` manages it. Asked for global routes only.
+const FLEET_CHECKS: [Check; 2] = [
+    Check {
+        verb: "get",
+        resource: "clusters",
+        subresource: "",
+        actions: &[Action::Read],
+        scopes: &[Scope::Cluster],
+    },
+    Check {
+        verb: "*",
+        resource: "clusters",
+        subresource: "",
+        actions: &[Action::All],
+        scopes: &[Scope::Cluster],
+    },
+];
+
 /// Which projects a request needs access answers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectsInQuestion {
@@ -328,14 +347,17 @@ impl KubernetesAuthority {
             grants.add_global(permission.clone());
         }
         let asks: Vec<(&str, &Check)> = match projects {
-            ProjectsInQuestion::None => Vec::new(),
+            ProjectsInQuestion::None => FLEET_CHECKS.iter().map(|c| ("", c)).collect(),
             ProjectsInQuestion::One(project) => PROJECT_CHECKS
                 .iter()
                 .map(|c| (project.as_str(), c))
                 .collect(),
+            // Lists across projects are global routes too (`/api/v1/clusters`, a user's
+            // permissions for the UI's navigation).
             ProjectsInQuestion::ReadEach(list) => list
                 .iter()
                 .map(|p| (p.as_str(), &PROJECT_CHECKS[READ_CHECK]))
+                .chain(FLEET_CHECKS.iter().map(|c| ("", c)))
                 .collect(),
         };
         let answers = futures::future::try_join_all(
@@ -344,11 +366,12 @@ impl KubernetesAuthority {
         )
         .await?;
         for ((project, check), allowed) in asks.iter().zip(answers) {
-            if allowed {
-                grants.add_project(
-                    project,
-                    Permission::new(check.actions.iter().copied(), check.scopes.iter().copied()),
-                );
+            let permission =
+                Permission::new(check.actions.iter().copied(), check.scopes.iter().copied());
+            if allowed && project.is_empty() {
+                grants.add_global(permission);
+            } else if allowed {
+                grants.add_project(project, permission);
             }
         }
         Ok(grants)
