@@ -17,11 +17,16 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Serves the app with the binary's own accept loop (connection limits, timeouts and HTTP
+/// upgrades as in production), not `axum::serve`.
 async fn serve(app: &common::TestApp) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.app.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let settings = pharos_server::config::HttpSettings::default();
+    tokio::spawn(async move {
+        pharos_server::serve::serve(listener, router, &settings, std::future::pending()).await
+    });
     format!("ws://{addr}/ws")
 }
 

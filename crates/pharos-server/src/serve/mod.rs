@@ -173,7 +173,9 @@ impl ConnectionTask {
         // hyper's header timer would also run while a keep-alive connection idles; ours
         // (see `connection`) tells the two apart.
         builder.timer(TokioTimer::new()).header_read_timeout(None);
-        let driver = builder.serve_connection(io, service);
+        // Upgrades on (the WebSocket at /ws): the connection future then ends once the 101 is
+        // sent and hands the socket to the upgraded side, which owns it from there.
+        let driver = builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(driver);
         let mut draining = false;
         loop {
