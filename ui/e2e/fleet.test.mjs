@@ -1,7 +1,9 @@
 // The fleet's clusters page (docs/user/ui.md, "Clusters"): the empty state, registering a cluster
 // that points at the peers' real Prometheus and watching it turn healthy without a reload,
 // registering one that cannot be reached and watching it turn unreachable, its health history,
-// and removing it. Everything through the page; the live updates come over the event stream.
+// and removing it. Everything through the page; the live updates come over the event stream. Then
+// a chart on a `fleet` global datasource draws the clusters that answered and says, on the panel,
+// which one did not.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -102,6 +104,48 @@ describe('fleet clusters page', { skip: prometheus ? false : 'PHAROS_TEST_PROMET
     assert.deepEqual(listed.json.items.map((c) => c.name), ['east']);
     await screenshot(page, 'fleet-02-removed');
     expectProblems(problems, page, [{ text: /status of 400/, resource: /\/api\/v1\/clusters$/ }]);
+    await page.close();
+  });
+
+  test('a chart on the fleet datasource draws what answered and says which cluster did not', async () => {
+    // east (the peers' Prometheus) is registered by the test above; gone never answers.
+    const gone = await pharos.api('POST', '/api/v1/clusters', { name: 'gone', type: 'hub', prometheus_url: `http://127.0.0.1:${await closedPort()}` });
+    assert.equal(gone.status, 201, gone.text);
+    const datasource = await pharos.api('POST', '/api/v1/globaldatasources', {
+      kind: 'GlobalDatasource',
+      metadata: { name: 'fleet' },
+      spec: { default: false, plugin: { kind: 'PrometheusDatasource', spec: { directUrl: `${pharos.base}/api/v1/fleet/prometheus`, scrapeInterval: '15s' } } },
+    });
+    assert.equal(datasource.status, 200, datasource.text);
+    const project = await pharos.api('POST', '/api/v1/projects', { kind: 'Project', metadata: { name: 'fleetview' }, spec: {} });
+    assert.equal(project.status, 200, project.text);
+    const panel = {
+      kind: 'Panel',
+      spec: {
+        display: { name: 'Up per cluster' },
+        plugin: { kind: 'TimeSeriesChart', spec: { legend: { position: 'bottom', mode: 'table', values: ['last-number'] } } },
+        queries: [{ kind: 'TimeSeriesQuery', spec: { plugin: { kind: 'PrometheusTimeSeriesQuery', spec: { query: 'sum by (cluster) (up)', datasource: { kind: 'PrometheusDatasource', name: 'fleet' } } } } }],
+      },
+    };
+    const dashboard = await pharos.api('POST', '/api/v1/projects/fleetview/dashboards', {
+      kind: 'Dashboard',
+      metadata: { name: 'fleet-up', project: 'fleetview' },
+      spec: { display: { name: 'Fleet up' }, duration: '15m', variables: [], panels: { up: panel }, layouts: [{ kind: 'Grid', spec: { items: [{ x: 0, y: 0, width: 24, height: 10, content: { $ref: '#/spec/panels/up' } }] } }] },
+    });
+    assert.equal(dashboard.status, 200, dashboard.text);
+
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}/projects/fleetview/dashboards/fleet-up?refresh=0s`);
+    const marker = page.getByTestId('partial-marker');
+    await marker.waitFor({ timeout: 60_000 });
+    assert.match(await marker.innerText(), /Partial: cluster gone \((error|skipped)\) did not answer/);
+    assert.match(await marker.getAttribute('aria-label'), /cluster gone: (error|skipped): /);
+    // The clusters that answered are drawn: east in the legend.
+    const legend = page.getByTestId('panel').locator('table');
+    await legend.getByText('east').waitFor({ timeout: 30_000 });
+    assert.doesNotMatch(await legend.innerText(), /gone/);
+    await screenshot(page, 'fleet-03-partial-panel');
+    expectProblems(problems, page, []);
     await page.close();
   });
 });
