@@ -1,0 +1,277 @@
+//! Per service, per 5-minute bucket aligned to the epoch: request count, errors (status ≥ 500)
+//! and a latency [`Sketch`]. Bounded: at most `max_services` per source and
+//! `max_services_total` overall, and a bucket stays in memory only until its lateness window
+//! has passed.
+//!
+//! [`Aggregator::publish`] turns changed buckets into gauge samples. The embedded store keeps
+//! each series strictly in time order (no rewrite of a stored timestamp, nothing older than a
+//! series' newest sample), so a bucket starting at `S` is written at a time inside
+//! `[S, S + 5 min)`: at the wall clock while it is open, then at `S + 5 min − 1 s + k` for its
+//! k-th revision after it ended. A newer bucket is held back for `settle` after it starts, so
+//! late lines of the previous bucket still revise it; a late line of a bucket that is no longer
+//! the newest one written is kept in memory only and counted (see decision 0021).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::parse::Reject;
+use crate::sketch::Sketch;
+
+/// Bucket width: 5 minutes.
+pub const BUCKET_MS: i64 = 300_000;
+/// Revisions written after a bucket ended go in its last second.
+const LAST_SECOND_MS: i64 = 1_000;
+
+/// Bounds and timing of the aggregation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggregatorLimits {
+    /// Lines of a bucket are accepted until its end plus this; then it is final and dropped.
+    pub lateness: Duration,
+    /// A new bucket is first written this long after it starts (≤ lateness).
+    pub settle: Duration,
+    /// Lines further in the future than this are refused.
+    pub future_tolerance: Duration,
+    /// Distinct services one source may have in memory.
+    pub max_services_per_source: usize,
+    /// Distinct services over all sources.
+    pub max_services_total: usize,
+}
+
+impl Default for AggregatorLimits {
+    fn default() -> Self {
+        Self {
+            lateness: Duration::from_secs(600),
+            settle: Duration::from_secs(60),
+            future_tolerance: Duration::from_secs(300),
+            max_services_per_source: 1_000,
+            max_services_total: 5_000,
+        }
+    }
+}
+
+/// One bucket's numbers.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    /// Requests.
+    pub count: u64,
+    /// Requests with status ≥ 500.
+    pub errors: u64,
+    /// Latencies (ms).
+    pub latency: Sketch,
+    dirty: bool,
+}
+
+#[derive(Debug, Default)]
+struct ServiceState {
+    buckets: BTreeMap<i64, Bucket>,
+    /// Start of the newest bucket written to the store.
+    written: Option<i64>,
+    /// Newest sample timestamp written for this service's series.
+    last_stamp: Option<i64>,
+}
+
+/// A gauge sample to append: metric name, service, source, timestamp (ms), value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// `pharos_service_*`.
+    pub name: &'static str,
+    /// `service` label.
+    pub service: String,
+    /// `source` label.
+    pub source: String,
+    /// Unix ms.
+    pub timestamp_ms: i64,
+    /// Value.
+    pub value: f64,
+}
+
+/// What a publish pass produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Published {
+    /// Samples to append, in time order per series.
+    pub samples: Vec<MetricSample>,
+    /// Revisions of buckets that could not be written any more (a newer bucket was already
+    /// stored, or the bucket's last second was used up).
+    pub unwritable_revisions: u64,
+    /// Buckets dropped from memory (final).
+    pub evicted_buckets: u64,
+}
+
+/// The names of the metrics written per bucket.
+pub const METRICS: [&str; 5] = [
+    "pharos_service_requests",
+    "pharos_service_errors",
+    "pharos_service_latency_p50_ms",
+    "pharos_service_latency_p95_ms",
+    "pharos_service_latency_p99_ms",
+];
+
+/// The aggregation state.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    limits: AggregatorLimits,
+    /// source → service → state.
+    sources: HashMap<String, HashMap<String, ServiceState>>,
+    services_total: usize,
+}
+
+/// Start of the 5-minute bucket holding `t` (aligned to the Unix epoch).
+pub fn bucket_start(t_ms: i64) -> i64 {
+    t_ms.div_euclid(BUCKET_MS) * BUCKET_MS
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new(limits: AggregatorLimits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// Distinct services in memory.
+    pub fn services(&self) -> usize {
+        self.services_total
+    }
+
+    /// Buckets in memory.
+    pub fn buckets(&self) -> usize {
+        self.sources
+            .values()
+            .flat_map(|s| s.values())
+            .map(|s| s.buckets.len())
+            .sum()
+    }
+
+    /// A bucket's numbers, for tests and later the latency API.
+    pub fn bucket(&self, source: &str, service: &str, start_ms: i64) -> Option<&Bucket> {
+        self.sources
+            .get(source)?
+            .get(service)?
+            .buckets
+            .get(&start_ms)
+    }
+
+    /// Counts one request. `now_ms` is the wall clock.
+    pub fn observe(
+        &mut self,
+        source: &str,
+        service: &str,
+        timestamp_ms: i64,
+        latency_ms: f64,
+        status: Option<u16>,
+        now_ms: i64,
+    ) -> Result<(), Reject> {
+        if timestamp_ms > now_ms.saturating_add(ms(self.limits.future_tolerance)) {
+            return Err(Reject::TooFarInFuture);
+        }
+        let start = bucket_start(timestamp_ms);
+        if start + BUCKET_MS + ms(self.limits.lateness) <= now_ms {
+            return Err(Reject::TooOld);
+        }
+        let per_source = self.limits.max_services_per_source;
+        let total_full = self.services_total >= self.limits.max_services_total;
+        let services = self.sources.entry(source.to_owned()).or_default();
+        if !services.contains_key(service) {
+            if services.len() >= per_source || total_full {
+                return Err(Reject::TooManyServices);
+            }
+            self.services_total += 1;
+        }
+        let bucket = services
+            .entry(service.to_owned())
+            .or_default()
+            .buckets
+            .entry(start)
+            .or_default();
+        bucket.count += 1;
+        if status.is_some_and(|s| s >= 500) {
+            bucket.errors += 1;
+        }
+        bucket.latency.add(latency_ms);
+        bucket.dirty = true;
+        Ok(())
+    }
+
+    /// Samples for every changed bucket that may be written at `now_ms`, then drops final
+    /// buckets (and services left without any) from memory.
+    pub fn publish(&mut self, now_ms: i64) -> Published {
+        let mut out = Published::default();
+        let (settle, lateness) = (ms(self.limits.settle), ms(self.limits.lateness));
+        for (source, services) in &mut self.sources {
+            for (service, state) in services.iter_mut() {
+                publish_service(source, service, state, now_ms, settle, &mut out);
+                let before = state.buckets.len();
+                state
+                    .buckets
+                    .retain(|start, _| start + BUCKET_MS + lateness > now_ms);
+                out.evicted_buckets += (before - state.buckets.len()) as u64;
+            }
+            let before = services.len();
+            services.retain(|_, state| !state.buckets.is_empty());
+            self.services_total -= before - services.len();
+        }
+        self.sources.retain(|_, services| !services.is_empty());
+        out
+    }
+}
+
+fn publish_service(
+    source: &str,
+    service: &str,
+    state: &mut ServiceState,
+    now_ms: i64,
+    settle: i64,
+    out: &mut Published,
+) {
+    for (&start, bucket) in state.buckets.iter_mut() {
+        if !bucket.dirty {
+            continue;
+        }
+        if state.written.is_some_and(|w| start < w) {
+            bucket.dirty = false;
+            out.unwritable_revisions += 1;
+            continue;
+        }
+        let newer = state.written.is_some_and(|w| start > w);
+        if newer && now_ms < start + settle {
+            // Held back: the previous bucket may still be revised by late lines.
+            break;
+        }
+        let end = start + BUCKET_MS;
+        let natural = now_ms.clamp(start, end - LAST_SECOND_MS);
+        let stamp = state.last_stamp.map_or(natural, |l| natural.max(l + 1));
+        if stamp >= end {
+            bucket.dirty = false;
+            out.unwritable_revisions += 1;
+            continue;
+        }
+        let quantile = |q| bucket.latency.quantile(q).unwrap_or(0.0);
+        let values = [
+            bucket.count as f64,
+            bucket.errors as f64,
+            quantile(0.5),
+            quantile(0.95),
+            quantile(0.99),
+        ];
+        for (name, value) in METRICS.into_iter().zip(values) {
+            out.samples.push(MetricSample {
+                name,
+                service: service.to_owned(),
+                source: source.to_owned(),
+                timestamp_ms: stamp,
+                value,
+            });
+        }
+        bucket.dirty = false;
+        state.written = Some(start);
+        state.last_stamp = Some(stamp);
+    }
+}
+
+#[cfg(test)]
+mod tests;
