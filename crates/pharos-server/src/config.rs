@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod fleet;
+mod logs;
 mod providers;
 mod query_layer;
 mod rules;
@@ -16,6 +17,7 @@ mod workloads;
 pub use web::{CorsSettings, HstsSettings};
 
 pub use fleet::{CheckTimingSettings, FleetSettings};
+pub use logs::LogsSettings;
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
 pub use rules::RulesSettings;
@@ -53,6 +55,8 @@ pub struct ServerSettings {
     pub fleet: FleetSettings,
     /// Rule files evaluated by the embedded store and the Alertmanagers their alerts go to.
     pub rules: RulesSettings,
+    /// Access-log intake (Loki push, NDJSON) and its latency buckets.
+    pub logs: LogsSettings,
 }
 
 impl ServerSettings {
@@ -86,6 +90,7 @@ impl ServerSettings {
         self.query_layer.validate()?;
         self.fleet.validate()?;
         self.rules.validate()?;
+        self.logs.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

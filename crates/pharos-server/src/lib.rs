@@ -7,6 +7,7 @@ mod extract;
 mod fleet;
 pub mod identity;
 mod live;
+pub mod logs;
 mod openapi;
 pub mod prom_api;
 pub mod proxy;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resources::portable_routes())
         .merge(proxy::routes())
         .merge(prom_api::routes())
+        .merge(logs::routes())
         .merge(system::routes())
         .merge(identity::routes())
         .merge(identity::provider_routes())

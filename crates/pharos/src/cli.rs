@@ -167,6 +167,8 @@ pub struct FileConfig {
     pub fleet: FleetSettings,
     /// See [`RulesSettings`].
     pub rules: RulesSettings,
+    /// Access-log intake (`pharos_server::config::LogsSettings`).
+    pub logs: pharos_server::config::LogsSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -337,6 +339,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         workloads: file.workloads,
         fleet: file.fleet,
         rules: file.rules,
+        logs: file.logs,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit

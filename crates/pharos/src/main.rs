@@ -5,6 +5,7 @@ mod cli;
 mod demo_templates;
 mod fleet_demo;
 mod import;
+mod logs;
 mod rules;
 mod scraping;
 mod tsdb;
@@ -160,7 +161,11 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         history_ready,
         maintenance_stopped.clone(),
     )?;
-    let app = router(state);
+    let log_intake = logs::start(&state, maintenance_stopped.clone());
+    let mut app = router(state);
+    if let Some((intake, _)) = &log_intake {
+        app = pharos_server::logs::attach(app, Arc::clone(intake));
+    }
     tracing::info!(addr = %bound, "pharos listening (API docs at /api/docs)");
     if let Some(path) = addr_file {
         write_addr_file(path, bound)?;
@@ -177,6 +182,10 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         let _ = task.await;
     }
     let _ = stop_maintenance.send(true);
+    // The last publish of the open buckets, before the store closes.
+    if let Some((_, publisher)) = log_intake {
+        let _ = publisher.await;
+    }
     let _ = scraper.await;
     if let Some(rule_evaluation) = rule_evaluation {
         let _ = rule_evaluation.await;

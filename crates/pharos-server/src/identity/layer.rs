@@ -55,7 +55,9 @@ fn access(method: &Method, path: &str) -> Access {
         || path.starts_with("/proxy/")
         || path == "/proxy"
         // The fleet's event WebSocket.
-        || path == "/ws";
+        || path == "/ws"
+        // Loki's push API (the log intake), at the path Loki clients use.
+        || path.starts_with("/loki/");
     if !api {
         return Access::Open;
     }
@@ -385,6 +387,7 @@ mod tests {
         assert!(!is_anonymous(&Method::GET, "/api/v1/projects"));
         assert!(!is_anonymous(&Method::GET, "/api/v1/query"));
         assert!(!is_anonymous(&Method::POST, "/api/v1/write"));
+        assert_eq!(access(&Method::POST, "/loki/api/v1/push"), Access::Required);
         assert!(!is_anonymous(
             &Method::GET,
             "/proxy/globaldatasources/x/api/v1/query"

@@ -40,6 +40,7 @@ const TEMPLATES: &str = "templates and import";
 const FLEET: &str = "fleet";
 const FEDERATION: &str = "fleet federation";
 const EMBEDDED: &str = "prometheus API (embedded store)";
+const LOGS: &str = "log intake";
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
@@ -113,6 +114,8 @@ const ROWS: &[Row] = &[
     ("post", "/api/v1/projects/{project}/fleet/prometheus/api/v1/label/{name}/values", FEDERATION, "The fleet for one project: label values, form", &[PROM_OK, DENIED]),
     ("get", "/api/v1/rules", EMBEDDED, "Recording and alerting rules with their state (?type=alert|record)", &[PROM_OK, DENIED]),
     ("get", "/api/v1/alerts", EMBEDDED, "Active alerts of the embedded rules", &[PROM_OK, DENIED]),
+    ("post", "/loki/api/v1/push", LOGS, "Loki push API (JSON, or protobuf + snappy; gzip/deflate bodies; ?source=): access-log lines become per-service latency buckets (pharos_service_* metrics)", &[("204", "every line taken"), ("400", "some lines rejected (text: counts per reason and sampled lines; the good lines are kept) or the body is malformed"), DENIED, ("413", "body or decompressed body over the logs.* limit"), ("415", "content type or encoding not accepted"), ("503", "log intake off")]),
+    ("post", "/api/v1/logs/ndjson", LOGS, "Access-log records as NDJSON, one JSON object per line with a service field (?source=)", &[("200", "{source, accepted, rejected: {reason: count}, samples: [{reason, service?, line}]}"), BAD, DENIED, ("413", "body or decompressed body over the logs.* limit"), ("415", "content type or encoding not accepted"), ("503", "log intake off")]),
 ];
 
 /// The path parameters of `path` (`{name}` and `{*name}`).

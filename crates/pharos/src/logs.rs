@@ -1,0 +1,44 @@
+//! The access-log intake's lifecycle: created from `logs:`, handed to the router, its changed
+//! buckets written to the embedded store every `logs.publish_interval`, and once more at
+//! shutdown (before the store closes) so the open buckets' last lines are kept.
+
+use std::sync::Arc;
+
+use pharos_logs::LogIntake;
+use pharos_server::AppState;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The intake and its publishing task; `None` when `logs.enabled` is off or there is no store.
+pub fn start(
+    state: &AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Option<(Arc<LogIntake>, JoinHandle<()>)> {
+    let metrics = state.metrics.clone()?;
+    let settings = &state.settings.logs;
+    let intake = pharos_server::logs::intake(settings)?;
+    let interval = settings.publish_interval;
+    let publisher = Arc::clone(&intake);
+    let task = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let stopping = tokio::select! {
+                _ = ticker.tick() => false,
+                _ = stop.changed() => true,
+            };
+            let now = chrono::Utc::now().timestamp_millis();
+            if let Err(error) = pharos_server::logs::publish(&publisher, &metrics, now).await {
+                tracing::warn!(%error, "cannot write latency buckets to the store; retried at the next tick");
+            }
+            if stopping {
+                return;
+            }
+        }
+    });
+    tracing::info!(
+        lateness = ?settings.lateness,
+        "log intake at /loki/api/v1/push and /api/v1/logs/ndjson"
+    );
+    Some((intake, task))
+}
