@@ -375,3 +375,52 @@ async fn without_an_intake_the_routes_say_so() {
         .await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// The real `python-logging-loki` client (PyPI) pushes over a socket; every bucket value is
+/// compared with the exact one. Runs with `PHAROS_TEST_PYTHON_LOKI=1` (interpreter from
+/// `PHAROS_TEST_PYTHON`, default `python3`, with the package installed).
+#[tokio::test]
+async fn the_python_loki_client_pushes_unchanged() {
+    if std::env::var("PHAROS_TEST_PYTHON_LOKI").as_deref() != Ok("1") {
+        eprintln!("skipped: set PHAROS_TEST_PYTHON_LOKI=1 (needs pip install python-logging-loki)");
+        return;
+    }
+    let app = LogsApp::new().await;
+    let (addr, server) = app.prom.serve().await;
+    let python = std::env::var("PHAROS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/logs/python_loki_client.py"
+    );
+    let url = format!("http://{addr}/loki/api/v1/push");
+    let token = app.prom.admin_token.clone();
+    // The client stamps lines with its own clock: keep all of them in one 5-minute bucket.
+    let into_bucket = now_ms().rem_euclid(pharos_logs::BUCKET_MS);
+    if into_bucket > pharos_logs::BUCKET_MS - 20_000 {
+        let wait = pharos_logs::BUCKET_MS - into_bucket + 1_000;
+        tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+    }
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .args([script, &url, &token, "py-service", "100"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let now = now_ms();
+    app.publish(now).await;
+    let query = |name: &str| format!(r#"pharos_service_{name}{{service="py-service"}}"#);
+    // Exact: 100 values 1..=100 ms, nearest rank.
+    assert_eq!(app.value(&query("requests"), now).await, Some(100.0));
+    assert_eq!(app.value(&query("errors"), now).await, Some(10.0));
+    assert_eq!(app.value(&query("latency_p50_ms"), now).await, Some(50.0));
+    assert_eq!(app.value(&query("latency_p95_ms"), now).await, Some(95.0));
+    assert_eq!(app.value(&query("latency_p99_ms"), now).await, Some(99.0));
+    server.abort();
+}
