@@ -434,7 +434,10 @@ impl LogIntake {
             match outcome {
                 Ok(()) => report.accepted += 1,
                 Err(reason) => {
-                    let line = lines.get(o.line_index).map_or("", String::as_str);
+                    // Only the first few parsed lines keep their text (the quotes are few).
+                    let line = lines
+                        .get(o.line_index)
+                        .map_or("(line text not kept)", String::as_str);
                     report.reject(reason, Some(&o.service), line);
                 }
             }

@@ -357,3 +357,48 @@ fn bucket_gauges_go_into_the_store() {
     let report = crate::append_samples(&db, &published.samples).unwrap();
     assert_eq!(report.rejected, 0);
 }
+
+/// A rough throughput number, not a gate: `cargo test --release -p pharos-logs -- --ignored
+/// --nocapture throughput`. 200 services, nginx lines ending in `$request_time`, Loki JSON.
+#[test]
+#[ignore = "measurement; run in release"]
+fn throughput_of_nginx_lines_over_loki_json() {
+    let now = chrono::Utc::now().timestamp_millis();
+    let time_local = chrono::DateTime::from_timestamp_millis(now)
+        .unwrap()
+        .format("%d/%b/%Y:%H:%M:%S +0000")
+        .to_string();
+    let streams: Vec<_> = (0..200)
+        .map(|s| {
+            let values: Vec<_> = (0..500)
+                .map(|i| {
+                    let line = format!(
+                        r#"10.0.{s}.{} - - [{time_local}] "GET /v1/items/{i} HTTP/1.1" 200 512 "-" "Mozilla/5.0" {}.{:03} 0.010"#,
+                        i % 250,
+                        i % 3,
+                        (i * 7) % 1000
+                    );
+                    serde_json::json!([ns(now), line])
+                })
+                .collect();
+            serde_json::json!({"stream": {"service": format!("svc-{s}")}, "values": values})
+        })
+        .collect();
+    let body = serde_json::json!({"streams": streams}).to_string();
+    let intake = intake();
+    let started = std::time::Instant::now();
+    let report = intake
+        .push(BodyKind::LokiJson, body.as_bytes(), None, None, now)
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(report.accepted, 100_000, "{:?}", report.rejected);
+    let published = intake.publish(now);
+    assert_eq!(published.samples.len(), 200 * 5);
+    println!(
+        "{} lines ({} MiB body) in {:?}: {:.0} lines/s on one thread",
+        report.accepted,
+        body.len() >> 20,
+        elapsed,
+        report.accepted as f64 / elapsed.as_secs_f64()
+    );
+}
