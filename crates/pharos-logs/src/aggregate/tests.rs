@@ -152,3 +152,36 @@ fn service_cardinality_is_bounded_per_source_and_overall() {
         Err(Reject::TooManyServices)
     );
 }
+
+/// Revisions and the hold-back, appended to a real store: every sample is taken (in order, no
+/// rewritten timestamp), and what cannot be written is counted instead of refused.
+#[test]
+fn revisions_are_accepted_by_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = pharos_tsdb::Db::open(dir.path(), pharos_tsdb::Options::default()).unwrap();
+    let c = bucket_start(chrono::Utc::now().timestamp_millis());
+    let s = c - BUCKET_MS;
+    let mut agg = Aggregator::new(AggregatorLimits::default());
+    let mut write = |agg: &mut Aggregator, now: i64| {
+        let out = agg.publish(now);
+        let report = crate::append_samples(&db, &out.samples).unwrap();
+        assert_eq!(report.rejected, 0, "{report:?}");
+        (report.appended, out.unwritable_revisions)
+    };
+    agg.observe("loki", "api", s + 1_000, 10.0, None, c + 10_000)
+        .unwrap();
+    assert_eq!(write(&mut agg, c + 10_000), (5, 0));
+    agg.observe("loki", "api", c + 5_000, 20.0, None, c + 20_000)
+        .unwrap();
+    agg.observe("loki", "api", s + 2_000, 30.0, None, c + 20_000)
+        .unwrap();
+    // The late line revises the previous bucket; the new one waits for the settle time.
+    assert_eq!(write(&mut agg, c + 20_000), (5, 0));
+    assert_eq!(write(&mut agg, c + 61_000), (5, 0));
+    agg.observe("loki", "api", s + 3_000, 40.0, None, c + 62_000)
+        .unwrap();
+    assert_eq!(write(&mut agg, c + 62_000), (0, 1));
+    agg.observe("loki", "api", c + 63_000, 50.0, None, c + 63_000)
+        .unwrap();
+    assert_eq!(write(&mut agg, c + 64_000), (5, 0));
+}
