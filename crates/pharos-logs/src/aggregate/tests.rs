@@ -162,7 +162,7 @@ fn revisions_are_accepted_by_the_store() {
     let c = bucket_start(chrono::Utc::now().timestamp_millis());
     let s = c - BUCKET_MS;
     let mut agg = Aggregator::new(AggregatorLimits::default());
-    let mut write = |agg: &mut Aggregator, now: i64| {
+    let write = |agg: &mut Aggregator, now: i64| {
         let out = agg.publish(now);
         let report = crate::append_samples(&db, &out.samples).unwrap();
         assert_eq!(report.rejected, 0, "{report:?}");
