@@ -48,9 +48,9 @@ pub struct CreatedResource {
     pub name: String,
 }
 
-/// API writes that are reads in disguise (PromQL sent as a form) or too frequent to audit one
-/// by one (remote-write batches): left out of the trail.
-const NOT_AUDITED: [&str; 7] = [
+/// API writes that are reads in disguise (PromQL sent as a form or JSON) or too frequent to
+/// audit one by one (remote-write and log batches, Alertmanager deliveries): left out of the trail.
+const NOT_AUDITED: [&str; 9] = [
     "/api/v1/query",
     "/api/v1/query_range",
     "/api/v1/query_exemplars",
@@ -58,7 +58,26 @@ const NOT_AUDITED: [&str; 7] = [
     "/api/v1/labels",
     "/api/v1/write",
     "/api/v1/view",
+    "/api/v1/alerts/webhook",
+    "/api/v1/logs/ndjson",
 ];
+
+/// Path prefixes of the same (label values, federated PromQL and the fleet datasource).
+const NOT_AUDITED_PREFIXES: [&str; 3] = [
+    "/api/v1/label/",
+    "/api/v1/metrics/",
+    "/api/v1/fleet/prometheus/",
+];
+
+fn audited_path(path: &str) -> bool {
+    path.starts_with("/api/")
+        && !path.starts_with("/api/auth/")
+        && !path.starts_with("/api/validate/")
+        && !NOT_AUDITED.contains(&path)
+        && !NOT_AUDITED_PREFIXES.iter().any(|p| path.starts_with(p))
+        // A project's fleet datasource: /api/v1/projects/{p}/fleet/prometheus/api/v1/...
+        && !path.contains("/fleet/prometheus/api/v1/")
+}
 
 impl AuditEvent {
     /// The event for an API request, when it is one we audit (writes under `/api`, except the
@@ -75,12 +94,7 @@ impl AuditEvent {
             Method::DELETE => "delete",
             _ => return None,
         };
-        if !path.starts_with("/api/")
-            || path.starts_with("/api/auth/")
-            || path.starts_with("/api/validate/")
-            || NOT_AUDITED.contains(&path)
-            || path.starts_with("/api/v1/label/")
-        {
+        if !audited_path(path) {
             return None;
         }
         let segments: Vec<&str> = path
@@ -286,6 +300,24 @@ mod tests {
         assert!(
             AuditEvent::for_request(&Method::POST, "/api/v1/write", StatusCode::NO_CONTENT, None)
                 .is_none()
+        );
+        for path in [
+            "/api/v1/metrics/query",
+            "/api/v1/metrics/label/job/values",
+            "/api/v1/fleet/prometheus/api/v1/query_range",
+            "/api/v1/projects/team-a/fleet/prometheus/api/v1/query",
+            "/api/v1/alerts/webhook",
+            "/api/v1/logs/ndjson",
+        ] {
+            assert!(
+                AuditEvent::for_request(&Method::POST, path, StatusCode::OK, None).is_none(),
+                "{path}"
+            );
+        }
+        // Registering a cluster is audited.
+        assert!(
+            AuditEvent::for_request(&Method::POST, "/api/v1/clusters", StatusCode::CREATED, None)
+                .is_some()
         );
         assert!(
             AuditEvent::for_request(
