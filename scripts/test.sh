@@ -215,6 +215,19 @@ use_clippy_in_build() {
   export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 }
 
+# Real client libraries from PyPI that tests drive (python-logging-loki pushes to the Loki API),
+# in a venv kept in target/ and reused while it imports.
+PYTHON_CLIENTS="$REPO_ROOT/target/python-clients"
+python_clients() {
+  if ! "$PYTHON_CLIENTS/bin/python" -c 'import logging_loki' 2>/dev/null; then
+    rm -rf "$PYTHON_CLIENTS"
+    python3 -m venv "$PYTHON_CLIENTS" ||
+      { echo "test.sh: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2 && return 1; }
+    "$PYTHON_CLIENTS/bin/pip" install --quiet --disable-pip-version-check python-logging-loki==0.3.1 || return 1
+  fi
+  export PHAROS_TEST_PYTHON_LOKI=1 PHAROS_TEST_PYTHON="$PYTHON_CLIENTS/bin/python"
+}
+
 NEXTEST_PROFILE=default
 ((with_peers)) || NEXTEST_PROFILE=only-unit
 
@@ -246,6 +259,7 @@ plan_step "cargo fmt --check" "$lint_reason"
 plan_step "clippy available" "$lint_reason"
 plan_step "nextest available"
 plan_step "start peers" "$peers_reason"
+plan_step "python clients (PyPI)" "$peers_reason"
 if ((lint)); then
   plan_step "build tests + clippy -D warnings"
 else
@@ -274,6 +288,7 @@ if ((with_peers)); then
   eval "$peer_env"
   export PHAROS_REQUIRE_PEERS=1 PHAROS_REQUIRE_POSTGRES=1
   printf 'test.sh: peers for the tests:\n%s\n' "$peer_env" >&2
+  run_step "python clients (PyPI)" python_clients
 fi
 
 build_step="build tests (no clippy: --no-lint)"
