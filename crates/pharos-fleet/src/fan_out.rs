@@ -329,17 +329,18 @@ async fn ask_one(
     ask: &Ask,
     timeout: Duration,
 ) -> Result<Reply, BackendError> {
-    if let Some(scope) = &connection.embedded {
-        return ask_embedded(scope, connection.cluster.as_str(), ask, timeout).await;
-    }
-    let backend = connection.prometheus_backend(timeout);
-    let name = connection.cluster.as_str();
+    // A cluster of the embedded store is asked in process, restricted to its series.
+    let embedded = connection.embedded.as_ref();
     let answer = match ask {
         Ask::List { label, params } => {
             // The values of `cluster` are the clusters that answer: any cheap list will do.
-            let path = match label.as_deref() {
-                Some(label) if label != CLUSTER_LABEL => format!("/api/v1/label/{label}/values"),
-                _ => "/api/v1/labels".to_owned(),
+            let label = label.as_deref().filter(|l| *l != CLUSTER_LABEL);
+            if let Some(scope) = embedded {
+                return scope.list(label, params).await.map(Reply::Labels);
+            }
+            let path = match label {
+                Some(label) => format!("/api/v1/label/{label}/values"),
+                None => "/api/v1/labels".to_owned(),
             };
             return list_of(connection, limit, &path, params)
                 .await
@@ -351,7 +352,15 @@ async fn ask_one(
                 time_ms: *time_ms,
                 timeout: Some(timeout),
             };
-            backend.instant(&request).await?
+            match embedded {
+                Some(scope) => scope.instant(request).await?,
+                None => {
+                    connection
+                        .prometheus_backend(timeout)
+                        .instant(&request)
+                        .await?
+                }
+            }
         }
         Ask::Query(
             query,
@@ -368,59 +377,18 @@ async fn ask_one(
                 step_ms: *step_ms,
                 timeout: Some(timeout),
             };
-            backend.range(&request).await?
+            match embedded {
+                Some(scope) => scope.range(request).await?,
+                None => {
+                    connection
+                        .prometheus_backend(timeout)
+                        .range(&request)
+                        .await?
+                }
+            }
         }
     };
-    let (result_type, series) = label_series(answer.data.to_value(), name).ok_or_else(|| {
-        BackendError::Unavailable("answered something that is not a vector or a matrix".to_owned())
-    })?;
-    Ok(Reply::Series {
-        result_type,
-        series,
-        warnings: answer.warnings,
-    })
-}
-
-/// [`ask_one`] for a cluster in the embedded store.
-async fn ask_embedded(
-    scope: &crate::embedded::EmbeddedScope,
-    name: &str,
-    ask: &Ask,
-    timeout: Duration,
-) -> Result<Reply, BackendError> {
-    let answer = match ask {
-        Ask::List { label, params } => {
-            let label = label.as_deref().filter(|l| *l != CLUSTER_LABEL);
-            return scope.list(label, params).await.map(Reply::Labels);
-        }
-        Ask::Query(query, Evaluation::Instant { time_ms }) => {
-            scope
-                .instant(InstantQuery {
-                    query: query.clone(),
-                    time_ms: *time_ms,
-                    timeout: Some(timeout),
-                })
-                .await?
-        }
-        Ask::Query(
-            query,
-            Evaluation::Range {
-                start_ms,
-                end_ms,
-                step_ms,
-            },
-        ) => {
-            scope
-                .range(RangeQuery {
-                    query: query.clone(),
-                    start_ms: *start_ms,
-                    end_ms: *end_ms,
-                    step_ms: *step_ms,
-                    timeout: Some(timeout),
-                })
-                .await?
-        }
-    };
+    let name = connection.cluster.as_str();
     let (result_type, series) = label_series(answer.data.to_value(), name).ok_or_else(|| {
         BackendError::Unavailable("answered something that is not a vector or a matrix".to_owned())
     })?;
