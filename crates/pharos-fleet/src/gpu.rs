@@ -137,24 +137,8 @@ impl GpuFleet {
     /// `GET /api/v1/gpu/summary`: `{"groups": [by cluster and model], "totals": {...},
     /// "clusters": {...}, "warnings"?}`.
     pub fn summary_json(&self) -> Value {
-        let mut groups: BTreeMap<(String, String), Vec<(&GpuNode, &Gpu)>> = BTreeMap::new();
-        for node in &self.nodes {
-            for gpu in &node.gpus {
-                groups
-                    .entry((node.cluster.clone(), gpu.model.clone()))
-                    .or_default()
-                    .push((node, gpu));
-            }
-        }
-        let all: Vec<(&GpuNode, &Gpu)> = self
-            .nodes
-            .iter()
-            .flat_map(|n| n.gpus.iter().map(move |g| (n, g)))
-            .collect();
-        let groups: Vec<GpuGroup> = groups
-            .into_iter()
-            .map(|((cluster, model), gpus)| fold(Some(cluster), Some(model), &gpus))
-            .collect();
+        let all: Vec<(&GpuNode, &Gpu)> = self.gpus_by(|_, _| ()).into_values().flatten().collect();
+        let groups = self.model_groups();
         let mut totals = serde_json::to_value(fold(None, None, &all)).unwrap_or(Value::Null);
         if let Value::Object(totals) = &mut totals {
             totals.remove("cluster");
@@ -168,6 +152,46 @@ impl GpuFleet {
             body["warnings"] = json!(self.warnings);
         }
         body
+    }
+}
+
+impl GpuFleet {
+    /// Every GPU with its node, grouped by `key`.
+    fn gpus_by<K: Ord>(
+        &self,
+        key: impl Fn(&GpuNode, &Gpu) -> K,
+    ) -> BTreeMap<K, Vec<(&GpuNode, &Gpu)>> {
+        let mut groups: BTreeMap<K, Vec<(&GpuNode, &Gpu)>> = BTreeMap::new();
+        for node in &self.nodes {
+            for gpu in &node.gpus {
+                groups.entry(key(node, gpu)).or_default().push((node, gpu));
+            }
+        }
+        groups
+    }
+
+    /// One group per cluster and model.
+    fn model_groups(&self) -> Vec<GpuGroup> {
+        self.gpus_by(|node, gpu| (node.cluster.clone(), gpu.model.clone()))
+            .into_iter()
+            .map(|((cluster, model), gpus)| fold(Some(cluster), Some(model), &gpus))
+            .collect()
+    }
+
+    /// Per cluster: its totals (model `null`) and its groups by model.
+    pub(crate) fn cluster_totals(&self) -> Vec<(GpuGroup, Vec<GpuGroup>)> {
+        let models = self.model_groups();
+        self.gpus_by(|node, _| node.cluster.clone())
+            .into_iter()
+            .map(|(cluster, gpus)| {
+                let of_cluster = models
+                    .iter()
+                    .filter(|g| g.cluster.as_deref() == Some(cluster.as_str()))
+                    .cloned()
+                    .collect();
+                (fold(Some(cluster), None, &gpus), of_cluster)
+            })
+            .collect()
     }
 }
 

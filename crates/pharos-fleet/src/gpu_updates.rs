@@ -38,37 +38,19 @@ impl FleetService {
                 return 0;
             }
         };
-        let summary = fleet.summary_json();
-        let mut by_cluster: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
-        for group in summary["groups"].as_array().into_iter().flatten() {
-            if let Some(cluster) = group["cluster"].as_str() {
-                by_cluster
-                    .entry(cluster.to_owned())
-                    .or_default()
-                    .push(group.clone());
+        let clusters = fleet.cluster_totals();
+        let published = clusters.len();
+        for (totals, models) in clusters {
+            let Some(cluster) = totals.cluster.clone() else {
+                continue;
+            };
+            let mut data = serde_json::to_value(&totals).unwrap_or(Value::Null);
+            if let Value::Object(fields) = &mut data {
+                // The event names the cluster; a cluster's totals have no single model.
+                fields.remove("cluster");
+                fields.remove("gpu_model");
+                fields.insert("models".to_owned(), json!(models));
             }
-        }
-        let published = by_cluster.len();
-        for (cluster, groups) in by_cluster {
-            let sum =
-                |field: &str| -> f64 { groups.iter().filter_map(|g| g[field].as_f64()).sum() };
-            let gpus = sum("gpus");
-            let weighted_util: f64 = groups
-                .iter()
-                .filter_map(|g| Some(g["avg_utilisation_pct"].as_f64()? * g["gpus"].as_f64()?))
-                .sum();
-            let hottest = groups
-                .iter()
-                .filter_map(|g| g["max_temperature_c"].as_f64())
-                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
-            let data = json!({
-                "gpus": gpus, "nodes": sum("nodes"),
-                "avg_utilisation_pct": (gpus > 0.0).then(|| weighted_util / gpus),
-                "memory_used_bytes": sum("memory_used_bytes"),
-                "memory_total_bytes": sum("memory_total_bytes"),
-                "max_temperature_c": hottest, "power_w": sum("power_w"),
-                "xid_errors": sum("xid_errors"), "models": groups,
-            });
             self.inner
                 .bus
                 .publish_local(FleetEvent::now(EventType::GpuUpdate, cluster, data));
