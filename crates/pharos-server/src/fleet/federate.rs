@@ -10,7 +10,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -60,8 +60,6 @@ fn selector_of(text: &str) -> Result<Value, String> {
     Ok(Value::Object(selector))
 }
 
-/// The request as [`FederatedInput`]: a JSON body, or form parameters (body and URL query;
-/// parameters other than the known ones are ignored, as Prometheus clients send extras).
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -69,6 +67,8 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"))
 }
 
+/// The request as [`FederatedInput`]: a JSON body, or form parameters (body and URL query;
+/// parameters other than the known ones are ignored, as Prometheus clients send extras).
 fn input_of(headers: &HeaderMap, raw: Option<&str>, body: &[u8]) -> Result<FederatedInput, String> {
     if is_json(headers) {
         return serde_json::from_slice(body).map_err(|e| {
@@ -133,46 +133,76 @@ fn answer(answer: FederatedAnswer, shape: Shape) -> Response {
     (status, Json(Value::Object(body))).into_response()
 }
 
-/// Where the request came from: its project (from the path), its form and its body.
-struct Request<'r> {
-    project: Option<&'r str>,
-    headers: &'r HeaderMap,
-    raw: Option<&'r str>,
-    body: &'r [u8],
+/// What a federated route receives, whichever of them it is: the caller, the `{project}` and
+/// `{name}` (label) path parameters when the route has them, and the form or JSON it sent.
+pub(super) struct FleetRequest {
+    caller: Caller,
+    project: Option<String>,
+    label: Option<String>,
+    headers: HeaderMap,
+    raw: Option<String>,
+    body: Bytes,
+}
+
+impl FromRequest<AppState> for FleetRequest {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_owned())
+        };
+        let (project, label) = (param("project"), param("name"));
+        let (headers, raw) = (parts.headers.clone(), parts.uri.query().map(str::to_owned));
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            caller,
+            project,
+            label,
+            headers,
+            raw,
+            body,
+        })
+    }
 }
 
 /// The input and who asks: a project in the path wins over one in the input. A caller who is
 /// neither a fleet operator nor asking as a project is refused before what they sent is read.
-async fn input_and_asker<'c>(
+async fn input_and_asker<'r>(
     state: &AppState,
-    caller: &'c Caller,
-    request: &Request<'_>,
-) -> Result<(FederatedInput, Asker<'c>), Response> {
-    let input = input_of(request.headers, request.raw, request.body);
+    request: &'r FleetRequest,
+) -> Result<(FederatedInput, Asker<'r>), Response> {
+    let input = input_of(&request.headers, request.raw.as_deref(), &request.body);
     let project = request
         .project
-        .map(str::to_owned)
+        .clone()
         .or_else(|| input.as_ref().ok().and_then(|i| i.project.clone()));
     if project.is_none() {
-        caller
+        request
+            .caller
             .require(Action::Read, None, Scope::Cluster)
             .map_err(IntoResponse::into_response)?;
     }
     let input = input.map_err(|message| bad_data(&message))?;
-    let asker = Asker::of(state, caller, project.as_deref())
+    let asker = Asker::of(state, &request.caller, project.as_deref())
         .await
         .map_err(IntoResponse::into_response)?;
     Ok((input, asker))
 }
 
-async fn run(
-    state: &AppState,
-    caller: &Caller,
-    request: Request<'_>,
-    range: bool,
-    shape: Shape,
-) -> Response {
-    let (input, asker) = match input_and_asker(state, caller, &request).await {
+async fn run(state: &AppState, request: FleetRequest, range: bool, shape: Shape) -> Response {
+    let (input, asker) = match input_and_asker(state, &request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -188,64 +218,6 @@ async fn run(
         Ok(federated) => answer(federated, shape),
         Err(e) => refusal(e),
     }
-}
-
-fn request<'r>(
-    project: Option<&'r str>,
-    headers: &'r HeaderMap,
-    raw: &'r Option<String>,
-    body: &'r [u8],
-) -> Request<'r> {
-    Request {
-        project,
-        headers,
-        raw: raw.as_deref(),
-        body,
-    }
-}
-
-pub(super) async fn query(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run(&state, &caller, request, false, Shape::Federated).await
-}
-
-pub(super) async fn query_range(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run(&state, &caller, request, true, Shape::Federated).await
-}
-
-pub(super) async fn prometheus_query(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run(&state, &caller, request, false, Shape::Prometheus).await
-}
-
-pub(super) async fn prometheus_query_range(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run(&state, &caller, request, true, Shape::Prometheus).await
 }
 
 /// What goes to every cluster with a list request: `start`, `end` and `match[]`.
@@ -272,14 +244,8 @@ fn list_params(
     params
 }
 
-async fn run_labels(
-    state: &AppState,
-    caller: &Caller,
-    request: Request<'_>,
-    label: Option<&str>,
-    shape: Shape,
-) -> Response {
-    let (input, asker) = match input_and_asker(state, caller, &request).await {
+async fn run_labels(state: &AppState, request: FleetRequest, shape: Shape) -> Response {
+    let (input, asker) = match input_and_asker(state, &request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -287,14 +253,15 @@ async fn run_labels(
         (Ok(targets), Ok(timeout)) => (targets, timeout),
         (Err(e), _) | (_, Err(e)) => return refusal(e),
     };
-    let params = list_params(&input, request.raw, request.body, is_json(request.headers));
+    let json = is_json(&request.headers);
+    let params = list_params(&input, request.raw.as_deref(), &request.body, json);
     let params = match asker.list_params(state, params) {
         Ok(params) => params,
         Err(refused) => return refused.into_response(),
     };
     match state
         .fleet
-        .federated_labels(&asker, &targets, timeout, label, &params)
+        .federated_labels(&asker, &targets, timeout, request.label.as_deref(), &params)
         .await
     {
         Ok(federated) => answer(federated, shape),
@@ -302,99 +269,39 @@ async fn run_labels(
     }
 }
 
-pub(super) async fn labels(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run_labels(&state, &caller, request, None, Shape::Federated).await
+// The routes. `labels` also answers `label/{name}/values`, and the Prometheus-shaped ones also
+// answer under `/api/v1/projects/{project}/fleet/prometheus` (a project datasource's `directUrl`):
+// the extractor picks the path parameters up.
+
+pub(super) async fn query(State(state): State<AppState>, request: FleetRequest) -> Response {
+    run(&state, request, false, Shape::Federated).await
 }
 
-pub(super) async fn label_values(
+pub(super) async fn query_range(State(state): State<AppState>, request: FleetRequest) -> Response {
+    run(&state, request, true, Shape::Federated).await
+}
+
+pub(super) async fn labels(State(state): State<AppState>, request: FleetRequest) -> Response {
+    run_labels(&state, request, Shape::Federated).await
+}
+
+pub(super) async fn prometheus_query(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(label): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
+    request: FleetRequest,
 ) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run_labels(&state, &caller, request, Some(&label), Shape::Federated).await
+    run(&state, request, false, Shape::Prometheus).await
+}
+
+pub(super) async fn prometheus_query_range(
+    State(state): State<AppState>,
+    request: FleetRequest,
+) -> Response {
+    run(&state, request, true, Shape::Prometheus).await
 }
 
 pub(super) async fn prometheus_labels(
     State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
+    request: FleetRequest,
 ) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run_labels(&state, &caller, request, None, Shape::Prometheus).await
-}
-
-pub(super) async fn prometheus_label_values(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(label): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(None, &headers, &raw, &body);
-    run_labels(&state, &caller, request, Some(&label), Shape::Prometheus).await
-}
-
-// The same Prometheus API for one project (a project datasource's `directUrl`):
-// `/api/v1/projects/{project}/fleet/prometheus/api/v1/...`.
-
-pub(super) async fn project_query(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(Some(&project), &headers, &raw, &body);
-    run(&state, &caller, request, false, Shape::Prometheus).await
-}
-
-pub(super) async fn project_query_range(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(Some(&project), &headers, &raw, &body);
-    run(&state, &caller, request, true, Shape::Prometheus).await
-}
-
-pub(super) async fn project_labels(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project): Path<String>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(Some(&project), &headers, &raw, &body);
-    run_labels(&state, &caller, request, None, Shape::Prometheus).await
-}
-
-pub(super) async fn project_label_values(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((project, label)): Path<(String, String)>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Response {
-    let request = request(Some(&project), &headers, &raw, &body);
-    run_labels(&state, &caller, request, Some(&label), Shape::Prometheus).await
+    run_labels(&state, request, Shape::Prometheus).await
 }

@@ -62,7 +62,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/metrics/label/{name}/values",
-            get(federate::label_values).post(federate::label_values),
+            get(federate::labels).post(federate::labels),
         )
         .route(
             "/api/v1/fleet/prometheus/api/v1/query",
@@ -78,23 +78,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/fleet/prometheus/api/v1/label/{name}/values",
-            get(federate::prometheus_label_values).post(federate::prometheus_label_values),
+            get(federate::prometheus_labels).post(federate::prometheus_labels),
         )
         .route(
             "/api/v1/projects/{project}/fleet/prometheus/api/v1/query",
-            get(federate::project_query).post(federate::project_query),
+            get(federate::prometheus_query).post(federate::prometheus_query),
         )
         .route(
             "/api/v1/projects/{project}/fleet/prometheus/api/v1/query_range",
-            get(federate::project_query_range).post(federate::project_query_range),
+            get(federate::prometheus_query_range).post(federate::prometheus_query_range),
         )
         .route(
             "/api/v1/projects/{project}/fleet/prometheus/api/v1/labels",
-            get(federate::project_labels).post(federate::project_labels),
+            get(federate::prometheus_labels).post(federate::prometheus_labels),
         )
         .route(
             "/api/v1/projects/{project}/fleet/prometheus/api/v1/label/{name}/values",
-            get(federate::project_label_values).post(federate::project_label_values),
+            get(federate::prometheus_labels).post(federate::prometheus_labels),
         )
 }
 
