@@ -15,7 +15,6 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::alert_delivery::parse_delivery;
 use crate::credentials::Connection;
 use crate::probe;
 use crate::service::FleetService;
@@ -115,16 +114,8 @@ impl FleetService {
                 delivery.push(resolved);
             }
         }
-        for chunk in delivery.chunks(self.inner.alerts.max_per_webhook()) {
-            let body = json!({"version": "4", "receiver": POLL_RECEIVER, "alerts": chunk});
-            match parse_delivery(&body, chunk.len()) {
-                Ok(delivery) => {
-                    self.file_delivery(Some(cluster), delivery);
-                }
-                Err(error) => {
-                    tracing::warn!(cluster, %error, "an Alertmanager poll answer was not filed");
-                }
-            }
+        if let Err(error) = self.file_alerts(Some(cluster), POLL_RECEIVER, &delivery) {
+            tracing::warn!(cluster, %error, "an Alertmanager poll answer was not filed");
         }
     }
 

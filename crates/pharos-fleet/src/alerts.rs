@@ -457,13 +457,8 @@ impl FleetService {
                 "cluster must be a cluster name (letters, digits, '-', '_', '.')",
             ));
         }
-        let delivery = parse_delivery(body, self.inner.alerts.max_per_webhook())?;
-        Ok(self.file_delivery(cluster, delivery))
-    }
-
-    /// Files a checked delivery (a webhook's or a poll's) and publishes its state changes.
-    pub(crate) fn file_delivery(&self, cluster: Option<&str>, delivery: Delivery) -> IntakeReport {
         let book = &self.inner.alerts;
+        let delivery = parse_delivery(body, book.max_per_webhook())?;
         let (report, events) = book.file(cluster, delivery);
         metrics::counter!("pharos_fleet_alert_deliveries_total").increment(1);
         metrics::gauge!("pharos_fleet_alerts_kept").set(book.len() as f64);
@@ -471,7 +466,23 @@ impl FleetService {
         for (event_type, cluster, data) in events {
             self.publish(event_type, &cluster, data);
         }
-        report
+        Ok(report)
+    }
+
+    /// Files alerts that come from inside Pharos (Alertmanager polls, the embedded rules), each in
+    /// the webhook's alert shape, in deliveries of at most the book's per-delivery bound: the same
+    /// checks, deduplication and events as a webhook.
+    pub fn file_alerts(
+        &self,
+        cluster: Option<&str>,
+        receiver: &str,
+        alerts: &[Value],
+    ) -> Result<(), FleetError> {
+        for chunk in alerts.chunks(self.inner.alerts.max_per_webhook()) {
+            let body = json!({"version": "4", "receiver": receiver, "alerts": chunk});
+            self.alert_intake(cluster, &body)?;
+        }
+        Ok(())
     }
 
     /// `GET /api/v1/fleet/alerts` (read on the registry).

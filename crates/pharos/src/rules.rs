@@ -95,12 +95,9 @@ impl AlertSink for FleetSink {
             .iter()
             .partition(|a| a.labels.get("cluster").is_some_and(|c| !c.is_empty()));
         for (cluster, batch) in [(None, labelled), (Some(LOCAL_CLUSTER), local)] {
-            for chunk in batch.chunks(500) {
-                let body = json!({"version": "4", "receiver": RULES_RECEIVER,
-                    "alerts": chunk.iter().map(|a| webhook_alert(a, now)).collect::<Vec<_>>()});
-                if let Err(error) = self.0.alert_intake(cluster, &body) {
-                    tracing::warn!(%error, "embedded rule alerts not filed in the fleet's book");
-                }
+            let batch: Vec<Value> = batch.iter().map(|a| webhook_alert(a, now)).collect();
+            if let Err(error) = self.0.file_alerts(cluster, RULES_RECEIVER, &batch) {
+                tracing::warn!(%error, "embedded rule alerts not filed in the fleet's book");
             }
         }
     }
