@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod prom_api_support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,12 +13,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use pharos_model::Kind;
-use pharos_query::{LocalMetrics, QueryOptions};
+use pharos_query::QueryOptions;
 use pharos_rules::{RuleManager, RulesConfig, parse_rule_file};
 use pharos_server::identity::Caller;
 use pharos_server::prom_api::ensure_local_datasource;
 use pharos_server::{AppState, ServerSettings, router};
-use pharos_tsdb::{Db, Labels, Options};
+use pharos_tsdb::Labels;
+use prom_api_support::PromApp;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -40,13 +43,8 @@ groups:
 "#;
 
 struct App {
-    app: axum::Router,
-    state: AppState,
-    db: Arc<Db>,
+    prom: PromApp,
     manager: Arc<RuleManager>,
-    token: String,
-    _dir: tempfile::TempDir,
-    _guard: Box<dyn std::any::Any + Send>,
 }
 
 impl App {
@@ -55,42 +53,26 @@ impl App {
     }
 
     async fn with_rules(rules: &str) -> Self {
-        let (store, guard) = pharos_store::testing::sqlite_store().await;
-        let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
-        let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), QueryOptions::default()));
         let groups = parse_rule_file("rules.yml", rules).unwrap();
-        let manager = Arc::new(RuleManager::new(
-            groups,
-            RulesConfig::default(),
-            Arc::clone(&metrics),
-        ));
-        let mut settings = ServerSettings::default();
-        settings.security.admin_password = Some("test-admin-password".to_owned());
-        let state = AppState::new(store, settings)
-            .unwrap()
-            .with_metrics(metrics)
-            .with_rules(Arc::clone(&manager));
-        state.identity.bootstrap_admin(None).await.unwrap();
-        let token = state
-            .identity
-            .login("admin", "test-admin-password", "test")
-            .await
-            .unwrap()
-            .access_token;
+        let mut manager = None;
+        let prom = PromApp::with_state(QueryOptions::default(), |state, metrics| {
+            let rules = Arc::new(RuleManager::new(
+                groups,
+                RulesConfig::default(),
+                Arc::clone(metrics),
+            ));
+            manager = Some(Arc::clone(&rules));
+            state.with_rules(rules)
+        })
+        .await;
         Self {
-            app: router(state.clone()),
-            state,
-            db,
-            manager,
-            token,
-            _dir: dir,
-            _guard: Box::new(guard),
+            prom,
+            manager: manager.unwrap(),
         }
     }
 
     fn up(&self, t_ms: i64, pods: &[(&str, &str, f64)]) {
-        let mut appender = self.db.appender();
+        let mut appender = self.prom.db.appender();
         for (namespace, pod, value) in pods {
             let labels =
                 Labels::new([("__name__", "up"), ("namespace", namespace), ("pod", pod)]).unwrap();
@@ -100,32 +82,20 @@ impl App {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let request = Request::get(path)
-            .header("authorization", format!("Bearer {}", self.token))
-            .body(Body::empty())
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let answer = self
+            .prom
+            .request(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        (answer.status, answer.body)
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         let request = Request::post(path)
-            .header("authorization", format!("Bearer {}", self.token))
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let answer = self.prom.request(request).await;
+        (answer.status, answer.body)
     }
 
     async fn project(&self, name: &str, namespace: &str) {
@@ -134,7 +104,8 @@ impl App {
             "metadata": {"name": name},
             "spec": {"display": {"name": name}, "namespaces": [namespace]}
         });
-        self.state
+        self.prom
+            .state
             .resources
             .create(&Caller::system(), Kind::Project, None, project)
             .await
@@ -270,7 +241,9 @@ async fn the_type_filter_and_bad_parameters() {
 async fn a_tenant_sees_only_its_own_alerts_and_rules() {
     let app = with_alerts().await;
     let listen: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    ensure_local_datasource(&app.state, listen).await.unwrap();
+    ensure_local_datasource(&app.prom.state, listen)
+        .await
+        .unwrap();
     app.project("alpha", "team-a").await;
     app.project("beta", "team-b").await;
 
@@ -385,7 +358,7 @@ async fn dashboards_on_the_local_datasource_get_alert_overlays() {
     }
     app.manager.evaluate_group(0, now - 30_000).await;
     app.manager.evaluate_group(0, now).await;
-    ensure_local_datasource(&app.state, "127.0.0.1:9".parse().unwrap())
+    ensure_local_datasource(&app.prom.state, "127.0.0.1:9".parse().unwrap())
         .await
         .unwrap();
     app.project("alpha", "team-a").await;

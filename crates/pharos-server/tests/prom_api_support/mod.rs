@@ -49,6 +49,14 @@ impl PromApp {
     }
 
     pub async fn with_options(options: QueryOptions) -> Self {
+        Self::with_state(options, |state, _| state).await
+    }
+
+    /// The same, with `extend` adding to the state (say, a rule manager over the metrics).
+    pub async fn with_state(
+        options: QueryOptions,
+        extend: impl FnOnce(AppState, &Arc<LocalMetrics>) -> AppState,
+    ) -> Self {
         let (store, guard) = pharos_store::testing::sqlite_store().await;
         let tsdb_dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(tsdb_dir.path(), Options::default()).unwrap());
@@ -57,7 +65,8 @@ impl PromApp {
         settings.security.admin_password = Some("test-admin-password".to_owned());
         let state = AppState::new(store, settings)
             .unwrap()
-            .with_metrics(metrics);
+            .with_metrics(Arc::clone(&metrics));
+        let state = extend(state, &metrics);
         state.identity.bootstrap_admin(None).await.unwrap();
         let admin_token = state
             .identity
