@@ -12,12 +12,23 @@ use std::time::{Duration, Instant};
 use support::{Pharos, get_json, remote_write, write_body};
 
 const SERIES: usize = 20;
-const BASE_MS: i64 = 1_700_000_000_000;
-/// Stop after this many batches even if the kill never comes (keeps the range query legal).
-const MAX_BATCHES: i64 = 5_000;
+/// Stop after this many batches even if the kill never comes (keeps the range query legal and
+/// every batch in the past).
+const MAX_BATCHES: i64 = 1_500;
 
-/// Batch `k`: one sample per series at `BASE_MS + k` seconds, with the value `k`.
-fn batch(k: i64) -> Vec<u8> {
+/// Where batch 0 lies: 30 minutes ago, on a whole second. The binary's own scrapes write "now"
+/// into the same store, and it refuses samples more than half a block range (1 h) behind the
+/// newest one, so a fixed date in the past would be refused as soon as a scrape landed first.
+fn base_ms() -> i64 {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    (now_s - 30 * 60) * 1000
+}
+
+/// Batch `k`: one sample per series at `base + k` seconds, with the value `k`.
+fn batch(base_ms: i64, k: i64) -> Vec<u8> {
     let samples: Vec<_> = (0..SERIES)
         .map(|s| {
             (
@@ -25,7 +36,7 @@ fn batch(k: i64) -> Vec<u8> {
                     ("__name__", "kill_test".to_owned()),
                     ("series", s.to_string()),
                 ],
-                BASE_MS + k * 1000,
+                base_ms + k * 1000,
                 k as f64,
             )
         })
@@ -36,6 +47,7 @@ fn batch(k: i64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_samples_survive_sigkill_mid_stream() {
     let dir = tempfile::tempdir().unwrap();
+    let base = base_ms();
     let mut pharos = Pharos::spawn(dir.path(), &["--no-demo"]).await;
 
     // Batches go out back to back; `acknowledged` counts the 204s (sequential, so batches
@@ -47,7 +59,7 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
         let client = pharos.client();
         tokio::spawn(async move {
             for k in 0..MAX_BATCHES {
-                match remote_write(&client, &url, batch(k)).await {
+                match remote_write(&client, &url, batch(base, k)).await {
                     Some(204) => acknowledged.store(k + 1, Ordering::SeqCst),
                     Some(status) => panic!("batch {k} refused with {status}"),
                     None => return,
@@ -80,8 +92,8 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
         &format!(
             "{}?query=kill_test&start={}&end={}&step=1",
             pharos.url("/api/v1/query_range"),
-            BASE_MS / 1000,
-            BASE_MS / 1000 + acked - 1
+            base / 1000,
+            base / 1000 + acked - 1
         ),
     )
     .await;
@@ -93,7 +105,7 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
         assert_eq!(values.len() as i64, acked, "{}", series["metric"]);
         for (k, point) in values.iter().enumerate() {
             // At step k the latest sample is batch k's exactly when batch k is stored.
-            assert_eq!(point[0], BASE_MS / 1000 + k as i64);
+            assert_eq!(point[0], base / 1000 + k as i64);
             assert_eq!(
                 point[1],
                 k.to_string(),
@@ -107,7 +119,7 @@ async fn acknowledged_samples_survive_sigkill_mid_stream() {
     let status = remote_write(
         &client,
         &pharos.url("/api/v1/write"),
-        batch(MAX_BATCHES + 1),
+        batch(base, MAX_BATCHES + 1),
     )
     .await;
     assert_eq!(status, Some(204));
