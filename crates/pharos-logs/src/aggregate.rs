@@ -250,27 +250,70 @@ fn publish_service(
             out.unwritable_revisions += 1;
             continue;
         }
-        let quantile = |q| bucket.latency.quantile(q).unwrap_or(0.0);
-        let values = [
-            bucket.count as f64,
-            bucket.errors as f64,
-            quantile(0.5),
-            quantile(0.95),
-            quantile(0.99),
-        ];
-        for (name, value) in METRICS.into_iter().zip(values) {
-            out.samples.push(MetricSample {
-                name,
-                service: service.to_owned(),
-                source: source.to_owned(),
-                timestamp_ms: stamp,
-                value,
-            });
-        }
+        push_samples(source, service, bucket, stamp, &mut out.samples);
         bucket.dirty = false;
         state.written = Some(start);
         state.last_stamp = Some(stamp);
     }
+}
+
+/// The gauges of `bucket` at `stamp`, in [`METRICS`] order.
+fn push_samples(
+    source: &str,
+    service: &str,
+    bucket: &Bucket,
+    stamp: i64,
+    samples: &mut Vec<MetricSample>,
+) {
+    let quantile = |q| bucket.latency.quantile(q).unwrap_or(0.0);
+    let values = [
+        bucket.count as f64,
+        bucket.errors as f64,
+        quantile(0.5),
+        quantile(0.95),
+        quantile(0.99),
+    ];
+    for (name, value) in METRICS.into_iter().zip(values) {
+        samples.push(MetricSample {
+            name,
+            service: service.to_owned(),
+            source: source.to_owned(),
+            timestamp_ms: stamp,
+            value,
+        });
+    }
+}
+
+/// The samples [`Aggregator::publish`] writes for the final revision of the bucket starting at
+/// `bucket_start_ms` (aligned down to [`BUCKET_MS`]) when its first write happens after it
+/// ended: one per [`METRICS`] name, stamped `start + 5 min − 1 s`, from the same sketch. For
+/// writers of history (the simulator) that have the latencies of a bucket, not its lines:
+/// `latencies_ms` are its requests, `errors` how many of them had a status ≥ 500.
+pub fn final_bucket_samples(
+    source: &str,
+    service: &str,
+    bucket_start_ms: i64,
+    latencies_ms: &[f64],
+    errors: u64,
+) -> Vec<MetricSample> {
+    let start = bucket_start(bucket_start_ms);
+    let mut bucket = Bucket {
+        count: latencies_ms.len() as u64,
+        errors,
+        ..Bucket::default()
+    };
+    for &latency in latencies_ms {
+        bucket.latency.add(latency);
+    }
+    let mut samples = Vec::with_capacity(METRICS.len());
+    push_samples(
+        source,
+        service,
+        &bucket,
+        start + BUCKET_MS - LAST_SECOND_MS,
+        &mut samples,
+    );
+    samples
 }
 
 #[cfg(test)]

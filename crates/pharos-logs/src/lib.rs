@@ -16,7 +16,10 @@ pub mod parse;
 pub mod sketch;
 mod store;
 
-pub use aggregate::{AggregatorLimits, BUCKET_MS, METRICS, MetricSample, Published, bucket_start};
+pub use aggregate::{
+    AggregatorLimits, BUCKET_MS, METRICS, MetricSample, Published, bucket_start,
+    final_bucket_samples,
+};
 pub use intake::loki::{
     Entry, LabelPair, PushRequest, Stream, Timestamp, encode_push_request, parse_labels,
 };

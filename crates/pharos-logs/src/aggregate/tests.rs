@@ -185,3 +185,44 @@ fn revisions_are_accepted_by_the_store() {
         .unwrap();
     assert_eq!(write(&mut agg, c + 64_000), (5, 0));
 }
+
+#[test]
+fn final_bucket_samples_equal_what_publish_writes_for_the_same_lines() {
+    use crate::parse::{Format, JsonFields, parse_line};
+    // Enough lines that the sketch is no longer exact, with errors among them.
+    let time = chrono::DateTime::from_timestamp_millis(S + 61_000)
+        .unwrap()
+        .format("%d/%b/%Y:%H:%M:%S +0000");
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut agg = Aggregator::new(AggregatorLimits::default());
+    let now = S + BUCKET_MS + 2 * MIN;
+    for i in 0..3_000_u64 {
+        let status = if i % 97 == 0 { 502 } else { 200 };
+        let seconds = 0.005 + ((i * 7_919) % 1_000) as f64 / 1_700.0;
+        let line = format!(
+            "10.0.0.1 - - [{time}] \"POST /v1/rank HTTP/1.1\" {status} 12 \"-\" \"curl/8\" {seconds:.3}"
+        );
+        let parsed = parse_line(&line, Format::Nginx, &JsonFields::default()).unwrap();
+        agg.observe(
+            "sim-nginx",
+            "reranker",
+            parsed.timestamp_ms.unwrap(),
+            parsed.latency_ms,
+            parsed.status,
+            now,
+        )
+        .unwrap();
+        latencies.push(parsed.latency_ms);
+        errors += u64::from(status >= 500);
+    }
+    let published = agg.publish(now).samples;
+    let direct = final_bucket_samples("sim-nginx", "reranker", S + 42, &latencies, errors);
+    assert_eq!(direct.len(), METRICS.len());
+    assert_eq!(direct, published);
+    assert!(
+        direct
+            .iter()
+            .all(|s| s.timestamp_ms == S + BUCKET_MS - 1_000)
+    );
+}
