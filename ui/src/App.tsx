@@ -29,6 +29,8 @@ const FleetAlertsPage = lazy(() => import('./pages/FleetAlertsPage'));
 const FleetGpusPage = lazy(() => import('./pages/FleetGpusPage'));
 const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
 const TemplatePage = lazy(() => import('./pages/TemplatePage'));
+const ServicesPage = lazy(() => import('./pages/ServicesPage'));
+const ServicePage = lazy(() => import('./pages/ServicePage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
@@ -67,6 +69,8 @@ const router = createBrowserRouter([
       { path: '/fleet/clusters', element: <FleetGate title="Clusters"><FleetPage /></FleetGate> },
       { path: '/fleet/alerts', element: <FleetGate title="Alerts"><FleetAlertsPage /></FleetGate> },
       { path: '/fleet/gpus', element: <FleetGate title="GPUs"><FleetGpusPage /></FleetGate> },
+      { path: '/services', element: <ServicesPage /> },
+      { path: '/services/:id', element: <ServicePage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

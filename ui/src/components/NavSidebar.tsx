@@ -23,6 +23,7 @@ import {
   ViewGridOutline as ViewGridOutlineIcon,
   CompassOutline as CompassOutlineIcon,
   ServerNetwork as ServerNetworkIcon,
+  Speedometer as SpeedometerIcon,
   DatabaseOutline as DatabaseOutlineIcon,
   FileImportOutline as FileImportOutlineIcon,
   FolderOutline as FolderOutlineIcon,
@@ -104,6 +105,9 @@ function sections(may: { readAudit: boolean; readGlobalDatasources: boolean; rea
     },
     {
       entries: [{ label: 'Explore', to: '/explore', icon: <CompassOutlineIcon />, active: under('/explore'), testId: 'nav-explore' }],
+    },
+    {
+      entries: [{ label: 'Services', to: '/services', icon: <SpeedometerIcon />, active: under('/services'), testId: 'nav-services' }],
     },
     ...(may.readFleet
       ? [
