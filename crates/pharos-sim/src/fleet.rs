@@ -34,6 +34,14 @@ fn cluster_layout(index: usize) -> (String, f64, GpuModel) {
         .unwrap_or_else(|| (format!("cluster-{}", index + 1), 0.0, GpuModel::A100))
 }
 
+/// The UTC offset (hours) of the cluster named `name`, 0 for clusters past the fixed layout.
+pub(crate) fn utc_offset_of(name: &str) -> f64 {
+    CLUSTER_LAYOUT
+        .iter()
+        .find(|(cluster, _, _)| *cluster == name)
+        .map_or(0.0, |(_, offset, _)| *offset)
+}
+
 /// The names of the simulated clusters (the value of every series' `cluster` label).
 pub fn cluster_names(options: &SimOptions) -> Vec<String> {
     (0..options.clusters).map(|i| cluster_layout(i).0).collect()

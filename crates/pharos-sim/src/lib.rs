@@ -51,6 +51,7 @@
 //! assert!(samples.iter().any(|(labels, _)| labels.metric_name() == Some("DCGM_FI_DEV_GPU_UTIL")));
 //! ```
 
+mod access_logs;
 mod dashboard;
 mod emit;
 mod fleet;
@@ -60,11 +61,17 @@ mod rng;
 mod runner;
 mod simulator;
 
+pub use access_logs::{
+    AccessLogHistory, AccessLogLine, AccessLogs, DEMO_LOG_SERVICES, DemoLogService,
+    SIM_ENVOY_SOURCE, SIM_NGINX_SOURCE, demo_log_sources, loki_push_bodies,
+};
 pub use dashboard::{DEMO_DASHBOARD_NAME, DEMO_DATASOURCE, DEMO_PROJECT, demo_dashboard};
 pub use fleet::{SERVING_NAMESPACE, TEAM_NAMESPACES, TRAINING_NAMESPACE, cluster_names};
 pub use incidents::{Incident, IncidentKind};
 pub use options::SimOptions;
-pub use runner::{BackfillSummary, run, run_notifying};
+pub use runner::{
+    ACCESS_LOG_HISTORY, AccessLogSink, BackfillSummary, run, run_notifying, run_with_access_logs,
+};
 pub use simulator::Simulator;
 
 /// Alerting rules that fire during the simulator's incidents (Prometheus rule file YAML),

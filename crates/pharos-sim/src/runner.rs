@@ -7,11 +7,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pharos_tsdb::{Db, DbError, Matcher};
 
+use crate::access_logs::{AccessLogHistory, AccessLogLine, AccessLogs, DEMO_LOG_SERVICES};
 use crate::options::SimOptions;
 use crate::simulator::Simulator;
 
 /// Ticks written per commit during a backfill (10 minutes of 15 s data).
 const TICKS_PER_COMMIT: i64 = 40;
+
+/// How much access-log history [`run_with_access_logs`] writes: 7 days of 5-minute buckets.
+pub const ACCESS_LOG_HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Receives the live access-log lines of each tick (the binary pushes them into its log
+/// intake with [`crate::loki_push_bodies`]).
+pub type AccessLogSink = Box<dyn FnMut(Vec<AccessLogLine>) + Send>;
 
 /// What a backfill wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,6 +85,38 @@ fn newest_simulated_sample(db: &Db, from_ms: i64, to_ms: i64) -> Option<i64> {
         .max()
 }
 
+/// Start of the newest access-log bucket the simulator's services have in the store (a
+/// restart: history continues after it).
+fn newest_access_log_bucket(db: &Db, from_ms: i64, to_ms: i64) -> Option<i64> {
+    db.querier(from_ms, to_ms)
+        .select(&[Matcher::equal("__name__", "pharos_service_requests")])
+        .ok()?
+        .iter()
+        .filter(|series| {
+            DEMO_LOG_SERVICES.iter().any(|s| {
+                series.labels.get("service") == Some(s.service)
+                    && series.labels.get("source") == Some(s.source)
+            })
+        })
+        .filter_map(|series| series.samples.last().map(|sample| sample.t))
+        .max()
+        .map(pharos_logs::bucket_start)
+}
+
+/// Writes the access-log buckets due by `t_ms`; failures are logged.
+fn write_log_history(history: Option<&mut AccessLogHistory>, db: &Db, t_ms: i64) {
+    let Some(history) = history else { return };
+    match history.write_until(db, t_ms) {
+        Ok(report) if report.rejected > 0 => tracing::warn!(
+            rejected = report.rejected,
+            error = report.first_error.as_deref().unwrap_or_default(),
+            "the store refused simulated access-log buckets"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "cannot write simulated access-log history"),
+    }
+}
+
 /// Runs the simulator against `db`: backfills `options.backfill` of history (skipping time
 /// already simulated), then appends one tick every `interval`, on multiples of the interval,
 /// until `shutdown` completes. Storage errors are logged, not fatal: the simulator is a demo
@@ -95,33 +135,79 @@ pub async fn run_notifying<F: Future>(
     shutdown: F,
     history_written: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
+    run_with_access_logs(db, options, interval, shutdown, history_written, None).await;
+}
+
+/// Like [`run_notifying`], and with `access_logs` the demo services' access logs too
+/// ([`crate::DEMO_LOG_SERVICES`]): [`ACCESS_LOG_HISTORY`] of 5-minute buckets written into
+/// `db` with the rest of the history (before `history_written` fires), then every tick the
+/// lines of the requests since the previous one handed to `access_logs`, starting at the
+/// bucket after the last one written, so lines and history join without a gap or overlap.
+pub async fn run_with_access_logs<F: Future>(
+    db: Arc<Db>,
+    options: SimOptions,
+    interval: Duration,
+    shutdown: F,
+    history_written: Option<tokio::sync::oneshot::Sender<()>>,
+    mut access_logs: Option<AccessLogSink>,
+) {
     let interval_ms = i64::try_from(interval.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);
     let backfill_ms = i64::try_from(options.backfill.as_millis()).unwrap_or(0);
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut simulator = Simulator::new(options);
-
     let now = now_ms();
     let end = now - now.rem_euclid(interval_ms);
     let start = end.saturating_sub(backfill_ms);
     let from =
         newest_simulated_sample(&db, start, now).map_or(start, |newest| newest + interval_ms);
-    let mut next = from;
-    // Backfill in slices so shutdown is honoured within a slice.
-    while next <= end {
-        let slice_end = (next + interval_ms * TICKS_PER_COMMIT * 6).min(end);
-        let db_for_slice = Arc::clone(&db);
+    let mut log_history = access_logs.as_ref().map(|_| {
+        let week_ago =
+            now.saturating_sub(i64::try_from(ACCESS_LOG_HISTORY.as_millis()).unwrap_or(0));
+        let log_from = newest_access_log_bucket(&db, week_ago, now)
+            .map_or(week_ago, |newest| newest + pharos_logs::BUCKET_MS);
+        AccessLogHistory::plan(&options, log_from, from, now)
+    });
+    let mut live_logs = log_history
+        .as_ref()
+        .map(|history| AccessLogs::new(options.seed, history.end_ms()));
+    let mut simulator = Simulator::new(options);
+    // Access-log buckets older than the simulator's first tick go first: the store refuses
+    // samples far behind its newest one, so everything is written in time order.
+    if let Some(history) = log_history.take() {
+        let db_for_logs = Arc::clone(&db);
         let job = tokio::task::spawn_blocking(move || {
-            let result = simulator.backfill(&db_for_slice, next, slice_end, interval);
-            (simulator, result)
+            let mut history = history;
+            write_log_history(Some(&mut history), &db_for_logs, from - 1);
+            history
         });
         tokio::select! {
             biased;
             _ = &mut shutdown => return,
             joined = job => match joined {
-                Ok((returned, result)) => {
+                Ok(history) => log_history = Some(history),
+                Err(error) => tracing::error!(%error, "the access-log history failed"),
+            },
+        }
+    }
+    let mut next = from;
+    // Backfill in slices so shutdown is honoured within a slice.
+    while next <= end {
+        let slice_end = (next + interval_ms * TICKS_PER_COMMIT * 6).min(end);
+        let db_for_slice = Arc::clone(&db);
+        let mut history = log_history.take();
+        let job = tokio::task::spawn_blocking(move || {
+            let result = simulator.backfill(&db_for_slice, next, slice_end, interval);
+            write_log_history(history.as_mut(), &db_for_slice, slice_end);
+            (simulator, history, result)
+        });
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            joined = job => match joined {
+                Ok((returned, history, result)) => {
                     simulator = returned;
+                    log_history = history;
                     match result {
                         Ok(summary) if summary.rejected > 0 => tracing::warn!(rejected = summary.rejected, "the store refused simulated samples"),
                         Ok(_) => {}
@@ -135,6 +221,13 @@ pub async fn run_notifying<F: Future>(
             },
         }
         next = slice_end + interval_ms;
+    }
+    if let Some(mut history) = log_history.take() {
+        let db_for_logs = Arc::clone(&db);
+        let _ = tokio::task::spawn_blocking(move || {
+            write_log_history(Some(&mut history), &db_for_logs, i64::MAX);
+        })
+        .await;
     }
     tracing::info!(
         from_ms = from,
@@ -168,6 +261,9 @@ pub async fn run_notifying<F: Future>(
         match job.await {
             Ok((returned, committed, rejected)) => {
                 simulator = returned;
+                if let (Some(logs), Some(sink)) = (live_logs.as_mut(), access_logs.as_mut()) {
+                    sink(logs.lines_until(t, simulator.incidents()));
+                }
                 if let Err(error) = committed {
                     tracing::error!(%error, "cannot write simulated samples");
                 } else if rejected > 0 {
