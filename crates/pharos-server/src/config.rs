@@ -57,6 +57,8 @@ pub struct ServerSettings {
     pub rules: RulesSettings,
     /// Access-log intake (Loki push, NDJSON) and its latency buckets.
     pub logs: LogsSettings,
+    /// Latency SLOs of services: default threshold, breach alerts, declared services.
+    pub slo: pharos_slo::SloSettings,
 }
 
 impl ServerSettings {
@@ -91,6 +93,7 @@ impl ServerSettings {
         self.fleet.validate()?;
         self.rules.validate()?;
         self.logs.validate()?;
+        self.slo.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

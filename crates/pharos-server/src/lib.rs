@@ -13,6 +13,7 @@ pub mod prom_api;
 pub mod proxy;
 pub mod resources;
 pub mod serve;
+pub mod services;
 mod shares;
 pub mod state;
 mod system;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(templates::routes())
         .merge(workloads::routes())
         .merge(fleet::routes())
+        .merge(services::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

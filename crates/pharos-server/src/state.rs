@@ -64,6 +64,8 @@ pub struct AppState {
     /// Rule evaluation over the embedded store (`/api/v1/rules`, `/api/v1/alerts`); `None`
     /// when no rules are loaded.
     pub rules: Option<Arc<pharos_rules::RuleManager>>,
+    /// Latency SLOs of services (`/api/services`).
+    pub slo: pharos_slo::SloService,
 }
 
 impl AppState {
@@ -104,7 +106,9 @@ impl AppState {
             http_client.clone(),
             fleet_bus,
         );
+        let slo = pharos_slo::SloService::new(store.clone(), None, settings.slo.clone());
         Ok(Self {
+            slo,
             fleet,
             resources: ResourceService::new(store, Arc::clone(&settings), identity.clone()),
             identity,
@@ -127,6 +131,9 @@ impl AppState {
     pub fn with_metrics(mut self, metrics: Arc<pharos_query::LocalMetrics>) -> Self {
         self.fleet
             .attach_embedded(pharos_fleet::EmbeddedStore::new(Arc::clone(&metrics)));
+        let backend: Arc<dyn pharos_query::MetricsBackend> =
+            Arc::new(pharos_query::LocalBackend::new(Arc::clone(&metrics)));
+        self.slo = self.slo.with_metrics(backend);
         self.metrics = Some(metrics);
         self
     }

@@ -12,7 +12,7 @@
 use crate::model::ServiceEntry;
 
 /// The caller, as the SLO layer needs to know it.
-pub trait Viewer {
+pub trait Viewer: Sync {
     /// The user name.
     fn name(&self) -> &str;
     /// The groups the identity provider says the user is in.

@@ -4,8 +4,9 @@
 //!   itself excluded). A median rather than a mean, so one incident does not lift the baseline
 //!   it is compared against; of bucket P95s rather than the P95 of all requests of the week,
 //!   because the store keeps per-bucket quantiles, not the week's requests;
-//! - **same time of week**: the mean of the bucket P95s within half an hour of the same time
-//!   one week earlier (weekly traffic patterns: Monday 9:00 against Monday 9:00).
+//! - **same time of week**: the mean of the bucket P95s of the hour around the same time one
+//!   week earlier, `(S − 7d − 30m, S − 7d + 30m]` for a bucket starting at `S` (weekly traffic
+//!   patterns: Monday 9:00 against Monday 9:00).
 //!
 //! Fewer than [`MIN_BASELINE_BUCKETS`] buckets give no rolling baseline (seed 004's gate).
 
@@ -44,7 +45,7 @@ pub(crate) fn same_time_last_week(history: &[(i64, f64)], at: &[i64]) -> Vec<Opt
     at.iter()
         .map(|&start| {
             let centre = start - WEEK_MS;
-            let from = history.partition_point(|(t, _)| *t < centre - SAME_TIME_HALF_WINDOW_MS);
+            let from = history.partition_point(|(t, _)| *t <= centre - SAME_TIME_HALF_WINDOW_MS);
             let to = history.partition_point(|(t, _)| *t <= centre + SAME_TIME_HALF_WINDOW_MS);
             let values = &history[from..to];
             (!values.is_empty())
@@ -128,10 +129,10 @@ mod tests {
         let start = WEEK_MS + 100 * BUCKET;
         let centre = 100 * BUCKET;
         let history = [
-            (centre - 7 * BUCKET, 999.0), // 35 minutes before: outside
-            (centre - 6 * BUCKET, 100.0), // 30 minutes before: inside
+            (centre - 6 * BUCKET, 999.0), // 30 minutes before: outside
+            (centre - 5 * BUCKET, 100.0), // 25 minutes before: inside
             (centre, 200.0),
-            (centre + 6 * BUCKET, 300.0),
+            (centre + 6 * BUCKET, 300.0), // 30 minutes after: inside
             (centre + 7 * BUCKET, 999.0),
         ];
         assert_eq!(same_time_last_week(&history, &[start]), vec![Some(200.0)]);

@@ -12,6 +12,7 @@
 mod access;
 mod baseline;
 mod catalog;
+mod dashboard;
 mod error;
 mod latency;
 mod model;
@@ -23,6 +24,7 @@ mod settings;
 pub use access::Viewer;
 pub use baseline::{BASELINE_DESCRIPTION, WEEK_MS};
 pub use catalog::SERVICE_KIND;
+pub use dashboard::{DASHBOARD_NAME, service_latency_dashboard};
 pub use error::SloError;
 pub use latency::{LatencyRange, MAX_RANGE_MS};
 pub use model::{

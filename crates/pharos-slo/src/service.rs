@@ -58,6 +58,13 @@ impl SloService {
         }
     }
 
+    /// The same catalog, reading latency from `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<dyn MetricsBackend>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// The settings.
     pub fn settings(&self) -> &SloSettings {
         &self.settings

@@ -169,6 +169,9 @@ pub struct FileConfig {
     pub rules: RulesSettings,
     /// Access-log intake (`pharos_server::config::LogsSettings`).
     pub logs: pharos_server::config::LogsSettings,
+    /// `slo:` (latency SLOs of services).
+    #[serde(default)]
+    pub slo: pharos_slo::SloSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -340,6 +343,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         fleet: file.fleet,
         rules: file.rules,
         logs: file.logs,
+        slo: file.slo,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit

@@ -8,6 +8,7 @@ mod import;
 mod logs;
 mod rules;
 mod scraping;
+mod slo;
 mod tsdb;
 
 use std::net::SocketAddr;
@@ -72,7 +73,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     let db = tsdb::open(&settings.tsdb).await?;
     let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
     // A bad rule file stops the start here, with what to fix.
-    let rule_groups = rules::load(&settings.server.rules, demo)?;
+    let rule_groups = rules::load(&settings.server.rules, &settings.server.slo, demo)?;
     let http_settings = settings.server.http.clone();
     let state = AppState::new(store, settings.server)
         .context("cannot build the HTTP client")?
@@ -124,6 +125,13 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     register_local_datasource(&state, bound).await;
     // Rule results are "now": with the demo they wait for its history, as scraping does.
     let (rules_ready_tx, rules_ready) = tokio::sync::watch::channel(!demo);
+    // Thresholds are "now" samples too: they wait with the rules.
+    let slo_thresholds = slo::start(
+        &state,
+        Arc::clone(&metrics),
+        rules_ready.clone(),
+        maintenance_stopped.clone(),
+    );
     let (state, rule_evaluation) = rules::start(
         state,
         rule_groups,
@@ -132,13 +140,18 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         rules_ready,
         maintenance_stopped.clone(),
     );
+    // Before the simulator: it feeds the demo services' access logs into this intake.
+    let log_intake = logs::start(&state, maintenance_stopped.clone(), demo);
     // Scraped samples are "now"; written before the simulated history, they would make the
     // store refuse that history as too old, so scraping waits for it.
     let (simulator, history_ready) = if demo {
         fleet_demo::seed_demo_resources(&state).await;
         tracing::info!("AI-platform simulator running (start with --no-demo to turn it off)");
-        let (task, history_written) =
-            fleet_demo::spawn_simulator(Arc::clone(&db), maintenance_stopped.clone());
+        let (task, history_written) = fleet_demo::spawn_simulator(
+            Arc::clone(&db),
+            maintenance_stopped.clone(),
+            log_intake.as_ref().map(|(intake, _)| Arc::clone(intake)),
+        );
         // Once the history is there: scraping starts, and the templates are instantiated with
         // values found in it.
         let (history_ready_tx, history_ready) = tokio::sync::oneshot::channel();
@@ -161,7 +174,6 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         history_ready,
         maintenance_stopped.clone(),
     )?;
-    let log_intake = logs::start(&state, maintenance_stopped.clone());
     let mut app = router(state);
     if let Some((intake, _)) = &log_intake {
         app = pharos_server::logs::attach(app, Arc::clone(intake));
@@ -187,6 +199,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         let _ = publisher.await;
     }
     let _ = scraper.await;
+    let _ = slo_thresholds.await;
     if let Some(rule_evaluation) = rule_evaluation {
         let _ = rule_evaluation.await;
     }

@@ -18,11 +18,22 @@ use tokio::task::JoinHandle;
 /// Name the built-in demo rule file is shown under in `/api/v1/rules`.
 const DEMO_RULES_FILE: &str = "builtin:demo-rules.yml";
 
-/// The rule groups to evaluate: every configured file, plus the demo rules with `demo`.
-pub fn load(settings: &RulesSettings, demo: bool) -> anyhow::Result<Vec<RuleGroup>> {
+/// The rule groups to evaluate: every configured file, the services' breach alert (unless
+/// `slo.breach_alerts` is off), plus the demo rules with `demo`.
+pub fn load(
+    settings: &RulesSettings,
+    slo: &pharos_slo::SloSettings,
+    demo: bool,
+) -> anyhow::Result<Vec<RuleGroup>> {
     let mut groups = pharos_rules::load_files(&settings.files).context(
         "cannot load the rule files (rules.files); fix the file or remove it from the list",
     )?;
+    if slo.breach_alerts {
+        groups.extend(
+            pharos_rules::parse_rule_file(pharos_slo::BREACH_RULES_FILE, pharos_slo::BREACH_RULES)
+                .context("the built-in latency breach rule does not load")?,
+        );
+    }
     if demo {
         groups.extend(
             pharos_rules::parse_rule_file(DEMO_RULES_FILE, pharos_sim::DEMO_RULES)
@@ -121,7 +132,10 @@ mod tests {
             files: vec![path.display().to_string()],
             ..RulesSettings::default()
         };
-        let message = format!("{:#}", load(&settings, false).unwrap_err());
+        let message = format!(
+            "{:#}",
+            load(&settings, &pharos_slo::SloSettings::default(), false).unwrap_err()
+        );
         assert!(message.contains("rules.files"), "{message}");
         assert!(message.contains("rules.yml"), "{message}");
         assert!(message.contains("rule \"A\""), "{message}");
@@ -188,10 +202,17 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_adds_its_rules() {
+    fn the_demo_adds_its_rules_and_the_breach_rule_is_there_unless_turned_off() {
         let settings = RulesSettings::default();
-        assert!(load(&settings, false).unwrap().is_empty());
-        let groups = load(&settings, true).unwrap();
+        let no_breaches = pharos_slo::SloSettings {
+            breach_alerts: false,
+            ..Default::default()
+        };
+        assert!(load(&settings, &no_breaches, false).unwrap().is_empty());
+        let breach_only = load(&settings, &pharos_slo::SloSettings::default(), false).unwrap();
+        assert_eq!(breach_only.len(), 1);
+        assert_eq!(breach_only[0].rules[0].name, "ServiceLatencyBreach");
+        let groups = load(&settings, &no_breaches, true).unwrap();
         assert!(groups.iter().all(|g| g.file == DEMO_RULES_FILE));
         let names: Vec<&str> = groups
             .iter()

@@ -20,6 +20,9 @@ pub struct Caller {
     signed_in: bool,
     /// An API token's limits (its projects and actions), narrowing its owner's grants.
     token: Option<Arc<TokenLimits>>,
+    /// The groups the identity provider put the user in (Kubernetes TokenReview); used for
+    /// ownership, not for grants.
+    groups: Arc<[String]>,
 }
 
 /// What an API token may do at most: its owner's grants, within these projects (empty: all)
@@ -42,6 +45,7 @@ impl Caller {
             session,
             signed_in: true,
             token: None,
+            groups: Arc::from([]),
         }
     }
 
@@ -53,7 +57,20 @@ impl Caller {
             session: None,
             signed_in: true,
             token: Some(Arc::new(limits)),
+            groups: Arc::from([]),
         }
+    }
+
+    /// The same caller, member of `groups`.
+    #[must_use]
+    pub fn with_groups(mut self, groups: Vec<String>) -> Self {
+        self.groups = Arc::from(groups);
+        self
+    }
+
+    /// The groups the identity provider put the user in.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
     }
 
     /// Whether the caller came with an API token (which may not mint further tokens).
@@ -69,6 +86,7 @@ impl Caller {
             session: None,
             signed_in: false,
             token: None,
+            groups: Arc::from([]),
         }
     }
 
@@ -80,6 +98,7 @@ impl Caller {
             session: None,
             signed_in: false,
             token: None,
+            groups: Arc::from([]),
         }
     }
 

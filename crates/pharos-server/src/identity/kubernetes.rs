@@ -381,4 +381,5 @@ impl KubernetesAuthority {
 /// The caller of a Kubernetes-authenticated request.
 pub fn caller(user: &KubeUser, grants: Grants) -> super::Caller {
     super::Caller::user(user.username.clone(), Arc::new(grants), None)
+        .with_groups(user.groups.clone())
 }

@@ -106,11 +106,28 @@ pub(super) async fn overlays(
     let start = end - prepared.range_ms;
     let mut rules_by_source: HashMap<String, Result<Vec<Rule>, String>> = HashMap::new();
     let mut overlays = Vec::new();
+    let mut breach_panels = std::collections::HashSet::new();
     let mut errors = Vec::new();
     for live in &prepared.queries {
         let (Ok(query), Some(reference)) = (&live.query, &live.datasource) else {
             continue;
         };
+        // A service's P95: its breaches, once per panel.
+        if let Some(service) = super::breaches::service_of(query)
+            && breach_panels.insert(live.panel.clone())
+            && let Some(overlay) = super::breaches::overlay(
+                &state,
+                &caller,
+                &live.panel,
+                live.index,
+                &service,
+                start,
+                end,
+            )
+            .await
+        {
+            overlays.push(overlay);
+        }
         let source = format!("{reference:?}");
         if !rules_by_source.contains_key(&source) {
             let fetched = proxy::alerting_rules_of(&state, reference.clone())

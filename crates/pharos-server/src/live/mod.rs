@@ -9,6 +9,7 @@
 //! bounded (429 beyond).
 
 mod alerts;
+mod breaches;
 mod queries;
 mod render;
 

@@ -38,6 +38,7 @@ const SHARES: &str = "share links";
 const LIVE: &str = "live";
 const TEMPLATES: &str = "templates and import";
 const FLEET: &str = "fleet";
+const SLO: &str = "latency SLOs";
 const FEDERATION: &str = "fleet federation";
 const EMBEDDED: &str = "prometheus API (embedded store)";
 const LOGS: &str = "log intake";
@@ -116,6 +117,14 @@ const ROWS: &[Row] = &[
     ("get", "/api/v1/alerts", EMBEDDED, "Active alerts of the embedded rules", &[PROM_OK, DENIED]),
     ("post", "/loki/api/v1/push", LOGS, "Loki push API (JSON, or protobuf + snappy; gzip/deflate bodies; ?source=): access-log lines become per-service latency buckets (pharos_service_* metrics)", &[("204", "every line taken"), ("400", "some lines rejected (text: counts per reason and sampled lines; the good lines are kept) or the body is malformed"), DENIED, ("413", "body or decompressed body over the logs.* limit"), ("415", "content type or encoding not accepted"), ("503", "log intake off")]),
     ("post", "/api/v1/logs/ndjson", LOGS, "Access-log records as NDJSON, one JSON object per line with a service field (?source=)", &[("200", "{source, accepted, rejected: {reason: count}, samples: [{reason, service?, line}]}"), BAD, DENIED, ("413", "body or decompressed body over the logs.* limit"), ("415", "content type or encoding not accepted"), ("503", "log intake off")]),
+    ("get", "/api/services", SLO, "Services the caller may read, owned first: threshold, last bucket, baseline, breaches in 24 h, data quality", &[OK_JSON]),
+    ("get", "/api/services/owned", SLO, "Services the caller owns (by name or group; administrators: all)", &[OK_JSON]),
+    ("get", "/api/services/rules", SLO, "The breach alerts of the caller's services as a Prometheus rule file (YAML)", &[("200", "application/yaml")]),
+    ("get", "/api/services/{id}", SLO, "One service", &[OK_JSON, MISSING]),
+    ("put", "/api/services/{id}", SLO, "Set a service's project, owners or objective ({project?, owners?, objective?, clear_objective?}); registers a service seen only in logs", &[OK_JSON, BAD, DENIED, MISSING]),
+    ("get", "/api/services/{id}/latency", SLO, "5-minute buckets (?from=&to=&step=, 7 days by default): count, errors, p50/p95/p99, baseline, breach", &[OK_JSON, BAD, MISSING, ("503", "no embedded store")]),
+    ("get", "/api/services/{id}/alert-threshold", SLO, "The P95 threshold, who set it and its history", &[OK_JSON, MISSING]),
+    ("post", "/api/services/{id}/alert-threshold", SLO, "Set the threshold ({threshold_ms}: 50–1000); owners, project editors, administrators", &[OK_JSON, BAD, DENIED, MISSING]),
 ];
 
 /// The path parameters of `path` (`{name}` and `{*name}`).
