@@ -25,6 +25,7 @@ import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
 import ToggleButton from '@mui/material/ToggleButton';
 import ToggleButtonGroup from '@mui/material/ToggleButtonGroup';
+import Tooltip from '@mui/material/Tooltip';
 import Typography from '@mui/material/Typography';
 import { ApiError, messageOf } from '../api/http';
 import { useLoad } from '../api/useLoad';
@@ -284,7 +285,13 @@ function ServiceHeader({ service: s, thresholdMs, quality }: { service: Service;
         <span data-testid="service-baseline">{ms(s.baseline_p95_ms)}</span>
       </Fact>
       <Fact label="Breaches 24 h">
-        {s.breaches_24h > 0 ? <Chip size="small" color="error" label={s.breaches_24h} /> : s.breaches_24h}
+        {s.breaches_24h > 0 ? (
+          <Tooltip title={`${s.breaches_24h} five-minute buckets with the P95 above the threshold in the last 24 h`}>
+            <Chip size="small" color="error" label={s.breaches_24h} />
+          </Tooltip>
+        ) : (
+          s.breaches_24h
+        )}
       </Fact>
       {s.objective ? (
         <Fact label="Objective">

@@ -163,7 +163,11 @@ function ServicesTable({ rows, timeOf }: { rows: Service[]; timeOf: (iso: string
                 {ms(s.threshold_ms)}
               </TableCell>
               <TableCell align="right" data-testid="service-breaches" data-value={s.breaches_24h}>
-                {s.breaches_24h > 0 ? <Chip size="small" color="error" label={s.breaches_24h} /> : s.breaches_24h}
+                {s.breaches_24h > 0 ? (
+                  <Tooltip title={`${s.breaches_24h} five-minute buckets with the P95 above the threshold in the last 24 h`}>
+                    <Chip size="small" color="error" label={s.breaches_24h} />
+                  </Tooltip>
+                ) : s.breaches_24h}
               </TableCell>
               <TableCell align="right" sx={{ whiteSpace: 'nowrap' }} data-testid="service-traffic">
                 {last ? `${last.count} / ${last.errors}` : '—'}

@@ -2,7 +2,8 @@
 // services API's buckets, not a PromQL answer). The latency chart draws P95 (solid), P50 and P99
 // (thin), the 7-day baseline (dashed), the same time last week (dotted, optional), the threshold
 // as a dashed red horizontal line (markLine) and every run of breach buckets as a translucent red
-// band (markArea). Missing buckets (no requests) are gaps. The traffic chart has requests and
+// band (markArea), on a y axis scaled to the P95 (a P99 spike above it is cut at the top). Missing
+// buckets (no requests) are gaps. The traffic chart has requests and
 // errors per bucket as bars.
 import { useEffect, useMemo, useRef } from 'react';
 import { init, use, type ComposeOption, type EChartsType } from 'echarts/core';
@@ -153,6 +154,12 @@ export function LatencyChart({
     if (lastWeek) {
       series.push(line('Same time last week', (b) => b.same_time_last_week_p95_ms, { lineStyle: { width: 1.5, type: 'dotted' }, color: '#8d6e63' }));
     }
+    let focus = 0;
+    for (const b of buckets) {
+      for (const v of [b.p95_ms, b.baseline_p95_ms, lastWeek ? b.same_time_last_week_p95_ms : null]) {
+        if (typeof v === 'number' && Number.isFinite(v)) focus = Math.max(focus, v);
+      }
+    }
     return {
       animation: false,
       grid: { left: 56, right: 24, top: 40, bottom: 28 },
@@ -175,8 +182,10 @@ export function LatencyChart({
         name: 'ms',
         nameTextStyle: { color: colors.text },
         min: 0,
-        // The threshold line stays in view even when every bucket is far below it.
-        max: (extent: { max: number }) => Math.ceil(Math.max(extent.max, thresholdMs * 1.15)),
+        // Scaled to the P95 and its baselines (the SLO's quantile), with the threshold in view even
+        // when every bucket is far below it; a P99 spike above that is cut at the top (its value
+        // is in the tooltip).
+        max: Math.ceil(Math.max(focus * 1.1, thresholdMs * 1.15)),
         axisLabel: { color: colors.text },
         splitLine: { lineStyle: { color: colors.line } },
       },
