@@ -75,6 +75,41 @@ impl Viewer for CallerViewer<'_> {
     }
 }
 
+/// Writes every service's threshold at `now_ms` into the embedded store as
+/// `pharos_service_latency_threshold_ms{service}` (the binary does every 15 s): what the
+/// built-in breach rule compares the P95 with. Returns how many were written.
+pub async fn publish_thresholds(state: &AppState, now_ms: i64) -> Result<usize, String> {
+    let Some(metrics) = state.metrics.clone() else {
+        return Ok(0);
+    };
+    let samples = state
+        .slo
+        .threshold_samples(now_ms)
+        .await
+        .map_err(|e| e.to_string())?;
+    metrics
+        .append(move |db| {
+            let mut appender = db.appender();
+            let mut written = 0;
+            for (service, threshold) in &samples {
+                let labels = pharos_tsdb::Labels::new([
+                    ("__name__", pharos_slo::THRESHOLD_METRIC),
+                    ("service", service.as_str()),
+                ]);
+                // A refusal (the clock went back) only skips this tick's sample.
+                if let Ok(labels) = labels
+                    && appender.append(&labels, now_ms, *threshold).is_ok()
+                {
+                    written += 1;
+                }
+            }
+            appender.commit().map(|_| written)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
