@@ -424,3 +424,81 @@ async fn the_python_loki_client_pushes_unchanged() {
     assert_eq!(app.value(&query("latency_p99_ms"), now).await, Some(99.0));
     server.abort();
 }
+
+/// The real client ships 2,500 lines into each of two 5-minute buckets (more than the 2,048 a
+/// bucket keeps exactly, so the sketch answers), and `/api/services/{id}/latency` gives every
+/// bucket's count and errors exactly and P50/P95/P99 within 1 % of the exact nearest-rank
+/// values the script computed from the same lines.
+#[tokio::test]
+async fn every_bucket_of_the_python_loki_client_matches_the_exact_quantiles() {
+    if std::env::var("PHAROS_TEST_PYTHON_LOKI").as_deref() != Ok("1") {
+        eprintln!("skipped: set PHAROS_TEST_PYTHON_LOKI=1 (needs pip install python-logging-loki)");
+        return;
+    }
+    let app = LogsApp::new().await;
+    let (addr, server) = app.prom.serve().await;
+    let python = std::env::var("PHAROS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/logs/python_loki_client.py"
+    );
+    let url = format!("http://{addr}/loki/api/v1/push");
+    let token = app.prom.admin_token.clone();
+    // The older bucket's lines are taken until 5 minutes into the current bucket: start early.
+    let into_bucket = now_ms().rem_euclid(pharos_logs::BUCKET_MS);
+    if into_bucket > pharos_logs::BUCKET_MS - 90_000 {
+        let wait = pharos_logs::BUCKET_MS - into_bucket + 1_000;
+        tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+    }
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .args([script, &url, &token, "py-buckets", "2500", "buckets"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let exact: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    app.publish(now_ms()).await;
+    let answer = app
+        .prom
+        .get("/api/services/py-buckets/latency", &[("from", "now-20m")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let buckets = answer.body["buckets"].as_array().unwrap();
+    let exact = exact.as_object().unwrap();
+    assert_eq!(buckets.len(), exact.len(), "{}", answer.text);
+    for bucket in buckets {
+        let start = chrono::DateTime::parse_from_rfc3339(bucket["start"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        let want = &exact[&start.to_string()];
+        assert_eq!(bucket["count"], want["count"].as_f64().unwrap(), "{bucket}");
+        assert_eq!(
+            bucket["errors"],
+            want["errors"].as_f64().unwrap(),
+            "{bucket}"
+        );
+        for (field, quantile) in [("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")] {
+            let (got, wanted) = (
+                bucket[field].as_f64().unwrap(),
+                want[quantile].as_f64().unwrap(),
+            );
+            let error = (got - wanted).abs() / wanted;
+            eprintln!(
+                "bucket {start} {quantile}: {got} ms, exact {wanted} ms, error {:.3} %",
+                error * 100.0
+            );
+            assert!(
+                error <= 0.01,
+                "bucket {start} {quantile}: {got} against the exact {wanted}"
+            );
+        }
+    }
+    server.abort();
+}
