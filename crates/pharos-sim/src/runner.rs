@@ -197,6 +197,9 @@ pub async fn run_with_access_logs<F: Future>(
         let db_for_slice = Arc::clone(&db);
         let mut history = log_history.take();
         let job = tokio::task::spawn_blocking(move || {
+            // Log buckets in time order with the ticks: those due before the slice first (a
+            // slice is an hour, as far as the store lets a write lag behind its newest).
+            write_log_history(history.as_mut(), &db_for_slice, next - 1);
             let result = simulator.backfill(&db_for_slice, next, slice_end, interval);
             write_log_history(history.as_mut(), &db_for_slice, slice_end);
             (simulator, history, result)

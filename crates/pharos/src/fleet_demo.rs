@@ -4,6 +4,7 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
+use pharos_logs::{BodyKind, LogIntake};
 use pharos_model::Kind;
 use pharos_server::AppState;
 use pharos_sim::{DEMO_DASHBOARD_NAME, DEMO_PROJECT, SimOptions};
@@ -40,26 +41,53 @@ pub fn demo_enabled(data_dir: &Path, data_dir_was_fresh: bool, no_demo: bool) ->
 }
 
 /// Starts the simulator (backfills recent history, then appends every 15 s) until `stop`.
-/// The returned receiver fires once the history is written.
+/// The returned receiver fires once the history is written. With `log_intake`, the demo
+/// services' access logs too: a week of latency buckets in the history, then every tick's
+/// lines pushed into the intake as Loki push requests (the path `/loki/api/v1/push` takes).
 pub fn spawn_simulator(
     db: Arc<Db>,
     mut stop: watch::Receiver<bool>,
+    log_intake: Option<Arc<LogIntake>>,
 ) -> (JoinHandle<()>, oneshot::Receiver<()>) {
     let (history_written, history_ready) = oneshot::channel();
+    let access_logs = log_intake.map(|intake| -> pharos_sim::AccessLogSink {
+        Box::new(move |lines| push_access_logs(&intake, &lines))
+    });
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         };
-        pharos_sim::run_notifying(
+        pharos_sim::run_with_access_logs(
             db,
             SimOptions::default(),
             SIM_INTERVAL,
             shutdown,
             Some(history_written),
+            access_logs,
         )
         .await;
     });
     (task, history_ready)
+}
+
+/// One tick's access-log lines into the intake, one Loki push per source, counted in the
+/// intake's self-monitoring like any push. Refused lines are logged (they should not happen).
+fn push_access_logs(intake: &LogIntake, lines: &[pharos_sim::AccessLogLine]) {
+    let now = chrono::Utc::now().timestamp_millis();
+    for (source, body) in pharos_sim::loki_push_bodies(lines) {
+        match intake.push(BodyKind::LokiProtobuf, &body, None, Some(source), now) {
+            Ok(report) => {
+                metrics::counter!("pharos_logs_lines_total", "source" => source)
+                    .increment(report.accepted);
+                if report.rejected_total() > 0 {
+                    tracing::warn!(source, report = %report.describe(), "the log intake refused simulated access-log lines");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(source, %error, "the log intake refused simulated access logs")
+            }
+        }
+    }
 }
 
 /// Creates the `demo` project and its dashboard if they are missing (never overwrites a
@@ -94,7 +122,7 @@ pub async fn seed_demo_resources(state: &AppState) {
     }
 }
 
-async fn create_if_missing(
+pub(crate) async fn create_if_missing(
     state: &AppState,
     kind: Kind,
     project: Option<&str>,

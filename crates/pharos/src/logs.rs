@@ -10,13 +10,30 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The intake and its publishing task; `None` when `logs.enabled` is off or there is no store.
+/// With `demo`, the simulator's sources (`sim-nginx`, `sim-envoy`) are added unless the
+/// configuration names sources of those names itself.
 pub fn start(
     state: &AppState,
     mut stop: watch::Receiver<bool>,
+    demo: bool,
 ) -> Option<(Arc<LogIntake>, JoinHandle<()>)> {
     let metrics = state.metrics.clone()?;
     let settings = &state.settings.logs;
-    let intake = pharos_server::logs::intake(settings)?;
+    let intake = if demo && settings.enabled {
+        let mut intake_settings = settings.intake();
+        for source in pharos_sim::demo_log_sources() {
+            if !intake_settings
+                .sources
+                .iter()
+                .any(|s| s.name == source.name)
+            {
+                intake_settings.sources.push(source);
+            }
+        }
+        Arc::new(LogIntake::new(intake_settings))
+    } else {
+        pharos_server::logs::intake(settings)?
+    };
     let interval = settings.publish_interval;
     let publisher = Arc::clone(&intake);
     let task = tokio::spawn(async move {
