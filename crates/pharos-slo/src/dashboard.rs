@@ -10,9 +10,9 @@ pub const DASHBOARD_NAME: &str = "service-latency";
 
 const P95: &str =
     r#"max by (service) (last_over_time(pharos_service_latency_p95_ms{service="$service"}[5m]))"#;
-/// The rolling baseline as PromQL: the median over a 30-minute sample of the week's bucket
-/// P95s (the API takes every bucket; sampling keeps a 7-day chart cheap to draw).
-const BASELINE: &str = r#"quantile_over_time(0.5, max by (service) (last_over_time(pharos_service_latency_p95_ms{service="$service"}[5m]))[7d:30m] offset 5m)"#;
+/// The rolling baseline as PromQL, the API's definition: at a bucket's end, the median of the
+/// 2,016 bucket P95s before the bucket.
+const BASELINE: &str = r#"quantile_over_time(0.5, max by (service) (last_over_time(pharos_service_latency_p95_ms{service="$service"}[5m]))[7d:5m] offset 5m)"#;
 /// The same-time-of-week baseline, exactly as the API computes it.
 const SAME_TIME: &str = r#"avg_over_time(max by (service) (last_over_time(pharos_service_latency_p95_ms{service="$service"}[5m]))[1h:5m] offset 6d23h30m)"#;
 

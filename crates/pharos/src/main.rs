@@ -126,12 +126,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     // Rule results are "now": with the demo they wait for its history, as scraping does.
     let (rules_ready_tx, rules_ready) = tokio::sync::watch::channel(!demo);
     // Thresholds are "now" samples too: they wait with the rules.
-    let slo_thresholds = slo::start(
-        &state,
-        Arc::clone(&metrics),
-        rules_ready.clone(),
-        maintenance_stopped.clone(),
-    );
+    let slo_thresholds = slo::start(&state, rules_ready.clone(), maintenance_stopped.clone());
     let (state, rule_evaluation) = rules::start(
         state,
         rule_groups,
@@ -146,6 +141,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     // store refuse that history as too old, so scraping waits for it.
     let (simulator, history_ready) = if demo {
         fleet_demo::seed_demo_resources(&state).await;
+        slo::seed_demo(&state).await;
         tracing::info!("AI-platform simulator running (start with --no-demo to turn it off)");
         let (task, history_written) = fleet_demo::spawn_simulator(
             Arc::clone(&db),

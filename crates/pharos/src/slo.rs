@@ -3,12 +3,9 @@
 //! as `pharos_service_latency_threshold_ms{service}` — what the built-in breach rule compares
 //! the P95 with, so a threshold changed through the API applies at the next evaluation.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use pharos_query::LocalMetrics;
 use pharos_server::AppState;
-use pharos_tsdb::Labels;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -19,13 +16,12 @@ const INTERVAL: Duration = Duration::from_secs(15);
 /// written: these samples are "now") until `stop`.
 pub fn start(
     state: &AppState,
-    metrics: Arc<LocalMetrics>,
     mut ready: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let slo = state.slo.clone();
+    let state = state.clone();
     tokio::spawn(async move {
-        if let Err(error) = slo.apply_config().await {
+        if let Err(error) = state.slo.apply_config().await {
             tracing::warn!(%error, "cannot apply slo.services to the service catalog");
         }
         if ready.wait_for(|ready| *ready).await.is_err() {
@@ -39,33 +35,42 @@ pub fn start(
                 _ = stop.changed() => return,
             }
             let now = chrono::Utc::now().timestamp_millis();
-            match slo.threshold_samples(now).await {
-                Ok(samples) => write(&metrics, samples, now).await,
-                Err(error) => tracing::warn!(%error, "cannot read the services' thresholds"),
+            if let Err(error) = pharos_server::services::publish_thresholds(&state, now).await {
+                tracing::warn!(%error, "cannot write the services' thresholds; retried at the next tick");
             }
         }
     })
 }
 
-async fn write(metrics: &LocalMetrics, samples: Vec<(String, f64)>, now: i64) {
-    let written = metrics
-        .append(move |db| {
-            let mut appender = db.appender();
-            for (service, threshold) in &samples {
-                if let Ok(labels) = Labels::new([
-                    ("__name__", pharos_slo::THRESHOLD_METRIC),
-                    ("service", service.as_str()),
-                ]) {
-                    // A refusal (clock went back) only skips this tick's sample.
-                    let _ = appender.append(&labels, now, *threshold);
-                }
-            }
-            appender.commit()
-        })
-        .await;
-    match written {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "cannot write the services' thresholds"),
-        Err(error) => tracing::warn!(%error, "cannot write the services' thresholds"),
+/// The demo's services (the simulator's access logs) in project `demo`, owned by the first
+/// administrator, and the "Service latency" dashboard there.
+pub async fn seed_demo(state: &AppState) {
+    let owners = vec!["admin".to_owned()];
+    let mut ids = Vec::new();
+    for service in pharos_sim::DEMO_LOG_SERVICES {
+        ids.push(service.service.to_owned());
+        if let Err(error) = state
+            .slo
+            .register_if_missing(service.service, Some(pharos_sim::DEMO_PROJECT), &owners)
+            .await
+        {
+            tracing::warn!(%error, service = service.service, "cannot register a demo service");
+        }
+    }
+    let dashboard = pharos_slo::service_latency_dashboard(
+        pharos_sim::DEMO_PROJECT,
+        pharos_sim::DEMO_DATASOURCE,
+        &ids,
+    );
+    if let Err(error) = crate::fleet_demo::create_if_missing(
+        state,
+        pharos_model::Kind::Dashboard,
+        Some(pharos_sim::DEMO_PROJECT),
+        pharos_slo::DASHBOARD_NAME,
+        dashboard,
+    )
+    .await
+    {
+        tracing::warn!(%error, "cannot create the demo's Service latency dashboard");
     }
 }
