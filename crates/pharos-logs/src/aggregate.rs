@@ -64,13 +64,16 @@ pub struct Bucket {
 #[derive(Debug, Default)]
 struct ServiceState {
     buckets: BTreeMap<i64, Bucket>,
+    /// The namespace its streams named first (a `namespace` label on its series).
+    namespace: Option<String>,
     /// Start of the newest bucket written to the store.
     written: Option<i64>,
     /// Newest sample timestamp written for this service's series.
     last_stamp: Option<i64>,
 }
 
-/// A gauge sample to append: metric name, service, source, timestamp (ms), value.
+/// A gauge sample to append: metric name, service, source, namespace, ladder step, timestamp
+/// (ms), value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSample {
     /// `pharos_service_*`.
@@ -79,6 +82,10 @@ pub struct MetricSample {
     pub service: String,
     /// `source` label.
     pub source: String,
+    /// `namespace` label, when the lines' streams named one (so tenant enforcement applies).
+    pub namespace: Option<String>,
+    /// `le_ms` label of [`FAST_REQUESTS`] samples.
+    pub le_ms: Option<u32>,
     /// Unix ms.
     pub timestamp_ms: i64,
     /// Value.
@@ -97,7 +104,18 @@ pub struct Published {
     pub evicted_buckets: u64,
 }
 
-/// The names of the metrics written per bucket.
+/// Requests of a bucket answered within `le_ms` milliseconds, one series per step of
+/// [`LATENCY_LADDER_MS`]: the good requests of latency objectives (burn rates).
+pub const FAST_REQUESTS: &str = "pharos_service_fast_requests";
+
+/// The latencies [`FAST_REQUESTS`] is counted at; a latency objective's threshold is one of
+/// them.
+pub const LATENCY_LADDER_MS: [u32; 10] = [50, 100, 150, 200, 250, 300, 400, 500, 750, 1000];
+
+/// Samples written per revision of a bucket.
+pub const SAMPLES_PER_BUCKET: usize = METRICS.len() + LATENCY_LADDER_MS.len();
+
+/// The names of the metrics written per bucket (besides [`FAST_REQUESTS`]).
 pub const METRICS: [&str; 5] = [
     "pharos_service_requests",
     "pharos_service_errors",
@@ -166,6 +184,30 @@ impl Aggregator {
         status: Option<u16>,
         now_ms: i64,
     ) -> Result<(), Reject> {
+        self.observe_in(
+            source,
+            service,
+            None,
+            timestamp_ms,
+            latency_ms,
+            status,
+            now_ms,
+        )
+    }
+
+    /// [`Aggregator::observe`] for a service whose stream named its `namespace`. The first
+    /// namespace seen for a service is kept (its series must not change labels mid-bucket).
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe_in(
+        &mut self,
+        source: &str,
+        service: &str,
+        namespace: Option<&str>,
+        timestamp_ms: i64,
+        latency_ms: f64,
+        status: Option<u16>,
+        now_ms: i64,
+    ) -> Result<(), Reject> {
         if timestamp_ms > now_ms.saturating_add(ms(self.limits.future_tolerance)) {
             return Err(Reject::TooFarInFuture);
         }
@@ -182,12 +224,13 @@ impl Aggregator {
             }
             self.services_total += 1;
         }
-        let bucket = services
-            .entry(service.to_owned())
-            .or_default()
-            .buckets
-            .entry(start)
-            .or_default();
+        let state = services.entry(service.to_owned()).or_default();
+        if state.namespace.is_none()
+            && let Some(namespace) = namespace.filter(|n| !n.is_empty())
+        {
+            state.namespace = Some(namespace.to_owned());
+        }
+        let bucket = state.buckets.entry(start).or_default();
         bucket.count += 1;
         if status.is_some_and(|s| s >= 500) {
             bucket.errors += 1;
@@ -250,17 +293,29 @@ fn publish_service(
             out.unwritable_revisions += 1;
             continue;
         }
-        push_samples(source, service, bucket, stamp, &mut out.samples);
+        let labels = SeriesLabels {
+            source,
+            service,
+            namespace: state.namespace.as_deref(),
+        };
+        push_samples(&labels, bucket, stamp, &mut out.samples);
         bucket.dirty = false;
         state.written = Some(start);
         state.last_stamp = Some(stamp);
     }
 }
 
-/// The gauges of `bucket` at `stamp`, in [`METRICS`] order.
+/// The labels of a service's series.
+struct SeriesLabels<'a> {
+    source: &'a str,
+    service: &'a str,
+    namespace: Option<&'a str>,
+}
+
+/// The gauges of `bucket` at `stamp`, in [`METRICS`] order, then [`FAST_REQUESTS`] per step of
+/// the ladder.
 fn push_samples(
-    source: &str,
-    service: &str,
+    labels: &SeriesLabels<'_>,
     bucket: &Bucket,
     stamp: i64,
     samples: &mut Vec<MetricSample>,
@@ -273,14 +328,21 @@ fn push_samples(
         quantile(0.95),
         quantile(0.99),
     ];
+    let sample = |name, le_ms, value| MetricSample {
+        name,
+        service: labels.service.to_owned(),
+        source: labels.source.to_owned(),
+        namespace: labels.namespace.map(str::to_owned),
+        le_ms,
+        timestamp_ms: stamp,
+        value,
+    };
     for (name, value) in METRICS.into_iter().zip(values) {
-        samples.push(MetricSample {
-            name,
-            service: service.to_owned(),
-            source: source.to_owned(),
-            timestamp_ms: stamp,
-            value,
-        });
+        samples.push(sample(name, None, value));
+    }
+    for le in LATENCY_LADDER_MS {
+        let fast = bucket.latency.count_at_most(f64::from(le)) as f64;
+        samples.push(sample(FAST_REQUESTS, Some(le), fast));
     }
 }
 
@@ -288,10 +350,12 @@ fn push_samples(
 /// `bucket_start_ms` (aligned down to [`BUCKET_MS`]) when its first write happens after it
 /// ended: one per [`METRICS`] name, stamped `start + 5 min − 1 s`, from the same sketch. For
 /// writers of history (the simulator) that have the latencies of a bucket, not its lines:
-/// `latencies_ms` are its requests, `errors` how many of them had a status ≥ 500.
+/// `latencies_ms` are its requests, `errors` how many of them had a status ≥ 500; `namespace`
+/// what its streams would name.
 pub fn final_bucket_samples(
     source: &str,
     service: &str,
+    namespace: Option<&str>,
     bucket_start_ms: i64,
     latencies_ms: &[f64],
     errors: u64,
@@ -305,10 +369,14 @@ pub fn final_bucket_samples(
     for &latency in latencies_ms {
         bucket.latency.add(latency);
     }
-    let mut samples = Vec::with_capacity(METRICS.len());
-    push_samples(
+    let mut samples = Vec::with_capacity(SAMPLES_PER_BUCKET);
+    let labels = SeriesLabels {
         source,
         service,
+        namespace,
+    };
+    push_samples(
+        &labels,
         &bucket,
         start + BUCKET_MS - LAST_SECOND_MS,
         &mut samples,

@@ -17,8 +17,8 @@ pub mod sketch;
 mod store;
 
 pub use aggregate::{
-    AggregatorLimits, BUCKET_MS, METRICS, MetricSample, Published, bucket_start,
-    final_bucket_samples,
+    AggregatorLimits, BUCKET_MS, FAST_REQUESTS, LATENCY_LADDER_MS, METRICS, MetricSample,
+    Published, SAMPLES_PER_BUCKET, bucket_start, final_bucket_samples,
 };
 pub use intake::loki::{
     Entry, LabelPair, PushRequest, Stream, Timestamp, encode_push_request, parse_labels,

@@ -67,6 +67,26 @@ impl Sketch {
         self.total
     }
 
+    /// Values at most `limit`: exact while [`Sketch::is_exact`]; else counted by log bucket, so
+    /// values up to [`RELATIVE_ACCURACY`] above `limit` may count as at most `limit`.
+    pub fn count_at_most(&self, limit: f64) -> u64 {
+        if let Some(exact) = &self.exact {
+            return exact.iter().filter(|v| **v <= limit).count() as u64;
+        }
+        if limit < MIN_VALUE_MS {
+            return if limit >= 0.0 { self.zeros } else { 0 };
+        }
+        let last = index_of(limit);
+        let within = self
+            .counts
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| self.offset + *i as i32 <= last)
+            .map(|(_, c)| c)
+            .sum::<u64>();
+        self.zeros + within
+    }
+
     /// True when the quantiles are exact (few values so far).
     pub fn is_exact(&self) -> bool {
         self.exact.is_some()
@@ -289,5 +309,38 @@ mod tests {
         assert_eq!(many.quantile(0.5), Some(0.0));
         let top = many.quantile(1.0).unwrap();
         assert!((top - 100.0).abs() / 100.0 <= RELATIVE_ACCURACY);
+    }
+
+    #[test]
+    fn counts_at_most_a_limit_are_exact_then_off_only_near_the_limit() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let values: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(1.0..2_000.0))
+            .collect();
+        let mut sketch = Sketch::new();
+        for (i, v) in values.iter().enumerate() {
+            sketch.add(*v);
+            if i == 99 {
+                assert_eq!(
+                    sketch.count_at_most(300.0),
+                    values[..100].iter().filter(|x| **x <= 300.0).count() as u64
+                );
+            }
+        }
+        assert!(!sketch.is_exact());
+        for limit in [50.0, 100.0, 250.0, 300.0, 1000.0] {
+            let below = values.iter().filter(|x| **x <= limit).count() as u64;
+            let at_most_above = values
+                .iter()
+                .filter(|x| **x <= limit * (1.0 + 2.0 * RELATIVE_ACCURACY))
+                .count() as u64;
+            let got = sketch.count_at_most(limit);
+            assert!(
+                (below..=at_most_above).contains(&got),
+                "{limit}: {got} not in {below}..={at_most_above}"
+            );
+        }
+        assert_eq!(sketch.count_at_most(-1.0), 0);
+        assert_eq!(sketch.count_at_most(1e9), 20_000);
     }
 }

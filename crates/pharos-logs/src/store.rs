@@ -16,7 +16,8 @@ pub struct StoreReport {
     pub first_error: Option<String>,
 }
 
-/// Appends `samples` with labels `__name__`, `service`, `source` and commits them.
+/// Appends `samples` with labels `__name__`, `service`, `source` (and `namespace`, `le_ms` when
+/// set) and commits them.
 pub fn append_samples(db: &Db, samples: &[MetricSample]) -> Result<StoreReport, DbError> {
     let mut report = StoreReport::default();
     if samples.is_empty() {
@@ -24,11 +25,15 @@ pub fn append_samples(db: &Db, samples: &[MetricSample]) -> Result<StoreReport, 
     }
     let mut appender = db.appender();
     for sample in samples {
-        let labels = Labels::new([
-            ("__name__", sample.name),
-            ("service", sample.service.as_str()),
-            ("source", sample.source.as_str()),
-        ]);
+        let le = sample.le_ms.map(|le| le.to_string());
+        let pairs = [
+            Some(("__name__", sample.name)),
+            Some(("service", sample.service.as_str())),
+            Some(("source", sample.source.as_str())),
+            sample.namespace.as_deref().map(|n| ("namespace", n)),
+            le.as_deref().map(|le| ("le_ms", le)),
+        ];
+        let labels = Labels::new(pairs.into_iter().flatten());
         let outcome = match labels {
             Ok(labels) => appender
                 .append(&labels, sample.timestamp_ms, sample.value)

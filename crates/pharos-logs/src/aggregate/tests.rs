@@ -61,7 +61,7 @@ fn late_lines_revise_their_bucket_within_the_settle_window() {
     let mut agg = Aggregator::new(AggregatorLimits::default());
     agg.observe("loki", "api", S + MIN, 10.0, None, S + MIN)
         .unwrap();
-    assert_eq!(agg.publish(S + MIN).samples.len(), 5);
+    assert_eq!(agg.publish(S + MIN).samples.len(), SAMPLES_PER_BUCKET);
     // The next bucket starts; a line of it arrives, and a late one of the previous bucket.
     let next = S + BUCKET_MS;
     agg.observe("loki", "api", next + 1_000, 20.0, None, next + 2_000)
@@ -170,20 +170,20 @@ fn revisions_are_accepted_by_the_store() {
     };
     agg.observe("loki", "api", s + 1_000, 10.0, None, c + 10_000)
         .unwrap();
-    assert_eq!(write(&mut agg, c + 10_000), (5, 0));
+    assert_eq!(write(&mut agg, c + 10_000), (SAMPLES_PER_BUCKET, 0));
     agg.observe("loki", "api", c + 5_000, 20.0, None, c + 20_000)
         .unwrap();
     agg.observe("loki", "api", s + 2_000, 30.0, None, c + 20_000)
         .unwrap();
     // The late line revises the previous bucket; the new one waits for the settle time.
-    assert_eq!(write(&mut agg, c + 20_000), (5, 0));
-    assert_eq!(write(&mut agg, c + 61_000), (5, 0));
+    assert_eq!(write(&mut agg, c + 20_000), (SAMPLES_PER_BUCKET, 0));
+    assert_eq!(write(&mut agg, c + 61_000), (SAMPLES_PER_BUCKET, 0));
     agg.observe("loki", "api", s + 3_000, 40.0, None, c + 62_000)
         .unwrap();
     assert_eq!(write(&mut agg, c + 62_000), (0, 1));
     agg.observe("loki", "api", c + 63_000, 50.0, None, c + 63_000)
         .unwrap();
-    assert_eq!(write(&mut agg, c + 64_000), (5, 0));
+    assert_eq!(write(&mut agg, c + 64_000), (SAMPLES_PER_BUCKET, 0));
 }
 
 #[test]
@@ -217,8 +217,8 @@ fn final_bucket_samples_equal_what_publish_writes_for_the_same_lines() {
         errors += u64::from(status >= 500);
     }
     let published = agg.publish(now).samples;
-    let direct = final_bucket_samples("sim-nginx", "reranker", S + 42, &latencies, errors);
-    assert_eq!(direct.len(), METRICS.len());
+    let direct = final_bucket_samples("sim-nginx", "reranker", None, S + 42, &latencies, errors);
+    assert_eq!(direct.len(), SAMPLES_PER_BUCKET);
     assert_eq!(direct, published);
     assert!(
         direct

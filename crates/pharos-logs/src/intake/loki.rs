@@ -168,6 +168,7 @@ pub(super) fn read_json(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let service = service_of(&labels, &batch.source.service_labels);
+        batch.stream_namespace(super::namespace_of(&labels));
         for value in &stream.values {
             // Loki refuses numeric timestamps with 400; so do we, saying what to send.
             let (ts, line) = match value.as_slice() {
@@ -216,6 +217,7 @@ pub(super) fn read_protobuf(
     for stream in &push.streams {
         let labels = parse_labels(&stream.labels).map_err(IntakeError::Malformed)?;
         let service = service_of(&labels, &batch.source.service_labels);
+        batch.stream_namespace(super::namespace_of(&labels));
         for entry in &stream.entries {
             let ms = entry.timestamp.map_or(0, |t| {
                 t.seconds

@@ -240,6 +240,7 @@ fn cut(text: &str, max: usize) -> &str {
 /// A line that parsed, waiting for the aggregator.
 struct Observation {
     service: String,
+    namespace: Option<String>,
     timestamp_ms: i64,
     parsed: Parsed,
     line_index: usize,
@@ -250,6 +251,8 @@ pub(crate) struct Batch<'s> {
     source: &'s SourceSettings,
     max_line_bytes: usize,
     observations: Vec<Observation>,
+    /// The namespace the current stream names (Loki pushes), or the record's (NDJSON).
+    namespace: Option<String>,
     /// Lines kept for quoting should the aggregator reject them (bounded by the sample count).
     lines: Vec<String>,
     report: IntakeReport,
@@ -261,9 +264,15 @@ impl<'s> Batch<'s> {
             source,
             max_line_bytes,
             observations: Vec::new(),
+            namespace: None,
             lines: Vec::new(),
             report: IntakeReport::new(&source.name),
         }
+    }
+
+    /// The stream that the next lines come from names `namespace` (or none).
+    pub(crate) fn stream_namespace(&mut self, namespace: Option<&str>) {
+        self.namespace = namespace.map(str::to_owned);
     }
 
     /// A Loki line: service from its stream labels, fields from the line in the source's
@@ -302,6 +311,10 @@ impl<'s> Batch<'s> {
             Ok(service) => service,
             Err(reason) => return self.report.reject(reason, None, line),
         };
+        self.namespace = NAMESPACE_LABELS
+            .iter()
+            .find_map(|name| value.get(name).and_then(|v| v.as_str()))
+            .map(str::to_owned);
         match crate::parse::json::parse_value(value, fields) {
             Ok(parsed) => self.keep(service, parsed.timestamp_ms.unwrap_or(now_ms), parsed, line),
             Err(reason) => self.report.reject(reason, Some(service), line),
@@ -322,11 +335,31 @@ impl<'s> Batch<'s> {
         };
         self.observations.push(Observation {
             service: service.to_owned(),
+            namespace: self.namespace.clone(),
             timestamp_ms,
             parsed,
             line_index,
         });
     }
+}
+
+/// Stream labels (and NDJSON fields) naming the Kubernetes namespace of a service, first present
+/// wins: the bucket series get it as `namespace`, so a project's tenant restriction applies.
+pub(crate) const NAMESPACE_LABELS: [&str; 4] = [
+    "namespace",
+    "k8s_namespace_name",
+    "kubernetes_namespace",
+    "namespace_name",
+];
+
+/// The namespace `labels` name, if any (checked like a label value: not empty, bounded).
+pub(crate) fn namespace_of(labels: &[(String, String)]) -> Option<&str> {
+    NAMESPACE_LABELS.iter().find_map(|name| {
+        labels
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty() && v.len() <= MAX_SERVICE_BYTES)
+            .map(|(_, v)| v.as_str())
+    })
 }
 
 fn checked_service(service: Option<&str>) -> Result<&str, Reject> {
@@ -423,9 +456,10 @@ impl LogIntake {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for o in observations {
-            let outcome = aggregator.observe(
+            let outcome = aggregator.observe_in(
                 &source.name,
                 &o.service,
+                o.namespace.as_deref(),
                 o.timestamp_ms,
                 o.parsed.latency_ms,
                 o.parsed.status,

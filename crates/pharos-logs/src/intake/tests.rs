@@ -351,7 +351,10 @@ fn bucket_gauges_go_into_the_store() {
         .unwrap();
     let published = intake.publish(now);
     let report = crate::append_samples(&db, &published.samples).unwrap();
-    assert_eq!((report.appended, report.rejected), (5, 0));
+    assert_eq!(
+        (report.appended, report.rejected),
+        (crate::aggregate::SAMPLES_PER_BUCKET, 0)
+    );
     // The same samples again are no-ops for the store; the aggregator never re-sends a
     // stamp with another value (each revision gets a later stamp).
     let report = crate::append_samples(&db, &published.samples).unwrap();
@@ -393,7 +396,10 @@ fn throughput_of_nginx_lines_over_loki_json() {
     let elapsed = started.elapsed();
     assert_eq!(report.accepted, 100_000, "{:?}", report.rejected);
     let published = intake.publish(now);
-    assert_eq!(published.samples.len(), 200 * 5);
+    assert_eq!(
+        published.samples.len(),
+        200 * crate::aggregate::SAMPLES_PER_BUCKET
+    );
     println!(
         "{} lines ({} MiB body) in {:?}: {:.0} lines/s on one thread",
         report.accepted,
@@ -401,4 +407,50 @@ fn throughput_of_nginx_lines_over_loki_json() {
         elapsed,
         report.accepted as f64 / elapsed.as_secs_f64()
     );
+}
+
+#[test]
+fn streams_name_the_namespace_and_buckets_count_fast_requests_per_ladder_step() {
+    let now = chrono::Utc::now().timestamp_millis();
+    let intake = intake();
+    let values: Vec<serde_json::Value> = (1..=100)
+        .map(|i| serde_json::json!([ns(now), format!(r#"{{"latency_ms": {i}}}"#)]))
+        .collect();
+    let body = serde_json::json!({"streams": [
+        {"stream": {"service": "api", "namespace": "team-a"}, "values": values},
+        {"stream": {"service": "web"}, "values": [[ns(now), r#"{"latency_ms": 5}"#]]},
+    ]});
+    intake
+        .push(
+            BodyKind::LokiJson,
+            body.to_string().as_bytes(),
+            None,
+            None,
+            now,
+        )
+        .unwrap();
+    let published = intake.publish(now);
+    let of = |service: &str| -> Vec<&crate::MetricSample> {
+        published
+            .samples
+            .iter()
+            .filter(|s| s.service == service)
+            .collect()
+    };
+    assert!(
+        of("api")
+            .iter()
+            .all(|s| s.namespace.as_deref() == Some("team-a"))
+    );
+    assert!(of("web").iter().all(|s| s.namespace.is_none()));
+    let fast: Vec<(u32, f64)> = of("api")
+        .iter()
+        .filter(|s| s.name == crate::FAST_REQUESTS)
+        .map(|s| (s.le_ms.unwrap(), s.value))
+        .collect();
+    // Latencies 1..=100 ms: everything from the 100 ms step on.
+    assert_eq!(fast[0], (50, 50.0));
+    assert_eq!(fast[1], (100, 100.0));
+    assert_eq!(fast.len(), crate::LATENCY_LADDER_MS.len());
+    assert!(fast[1..].iter().all(|(_, v)| *v == 100.0));
 }

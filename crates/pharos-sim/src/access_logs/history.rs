@@ -123,6 +123,7 @@ impl AccessLogHistory {
             samples.extend(final_bucket_samples(
                 service.source,
                 service.service,
+                Some(service.namespace),
                 start_ms,
                 &latencies,
                 errors,
