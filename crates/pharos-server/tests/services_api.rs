@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 const BUCKET_MS: i64 = 300_000;
 
 /// `app` with an embedded store holding one bucket of `checkout` per 5 minutes over the last
-/// day (P95 100 ms, one of 600 ms two hours ago) and of `search` (never registered).
+/// day (50 requests, P95 100 ms, one of 600 ms two hours ago; all within 300 ms but, in the
+/// last hour, 10) and of `search` (never registered).
 fn with_buckets(mut app: common::TestApp) -> (common::TestApp, tempfile::TempDir, i64) {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
@@ -53,6 +54,21 @@ fn with_buckets(mut app: common::TestApp) -> (common::TestApp, tempfile::TempDir
                     .unwrap();
             }
         }
+        let fast = if start >= current - 3_600_000 {
+            40.0
+        } else {
+            50.0
+        };
+        let labels = Labels::new([
+            ("__name__", pharos_logs::FAST_REQUESTS),
+            ("service", "checkout"),
+            ("source", "nginx"),
+            ("le_ms", "300"),
+        ])
+        .unwrap();
+        appender
+            .append(&labels, start + BUCKET_MS - 1_000, fast)
+            .unwrap();
     }
     appender.commit().unwrap();
     let metrics = Arc::new(LocalMetrics::new(db, QueryOptions::default()));
@@ -234,3 +250,65 @@ both_backends!(
         assert!(!rules.text.contains("search"), "{}", rules.text);
     }
 );
+
+/// An objective's burn rates reach the built-in rules: a fifth of the last hour's requests over
+/// 300 ms against a 99 % objective burns the budget 20 times too fast, so
+/// `ServiceLatencyBudgetBurn` fires (and the breach rule does not: the P95 is fine).
+#[tokio::test]
+async fn a_fast_budget_burn_fires_the_page_alert() {
+    let app = common::TestApp::new(common::Backend::Sqlite, Default::default())
+        .await
+        .unwrap();
+    let (mut app, _tsdb, _) = with_buckets(app);
+    let metrics = app.state.metrics.clone().unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let groups =
+        pharos_rules::parse_rule_file(pharos_slo::BREACH_RULES_FILE, pharos_slo::BREACH_RULES)
+            .unwrap();
+    let config = app.state.settings.rules.config("http://127.0.0.1:1");
+    let manager = Arc::new(pharos_rules::RuleManager::new(
+        groups,
+        config,
+        Arc::clone(&metrics),
+    ));
+    app.state = app.state.clone().with_rules(Arc::clone(&manager));
+    app.app = router(app.state.clone());
+
+    let put = app
+        .put(
+            "/api/services/checkout",
+            json!({"objective": {"target": 0.99, "threshold_ms": 300}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let rates = &put.body["burn_rates"];
+    for window in ["5m", "30m", "1h"] {
+        let rate = rates[window].as_f64().unwrap();
+        assert!((rate - 20.0).abs() < 1e-6, "{window}: {rates}");
+    }
+    let written = pharos_server::services::publish_thresholds(&app.state, now)
+        .await
+        .unwrap();
+    // Two thresholds (checkout, search) and seven windows.
+    assert_eq!(written, 2 + pharos_slo::BURN_WINDOWS.len());
+    manager.evaluate_group(0, now).await;
+    let alerts = app.get("/api/v1/alerts").await;
+    assert_eq!(alerts.status, StatusCode::OK, "{}", alerts.text);
+    let firing: Vec<(String, String)> = alerts.body["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["labels"]["alertname"].as_str().unwrap().to_owned(),
+                a["labels"]["service"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        firing,
+        [("ServiceLatencyBudgetBurn".to_owned(), "checkout".to_owned())],
+        "{}",
+        alerts.text
+    );
+}

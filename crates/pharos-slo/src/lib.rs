@@ -11,6 +11,7 @@
 
 mod access;
 mod baseline;
+mod burn;
 mod catalog;
 mod dashboard;
 mod error;
@@ -23,6 +24,7 @@ mod settings;
 
 pub use access::Viewer;
 pub use baseline::{BASELINE_DESCRIPTION, WEEK_MS};
+pub use burn::{BURN_RATE_METRIC, WINDOWS as BURN_WINDOWS};
 pub use catalog::SERVICE_KIND;
 pub use dashboard::{DASHBOARD_NAME, service_latency_dashboard};
 pub use error::SloError;

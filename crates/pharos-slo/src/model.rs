@@ -32,8 +32,13 @@ impl Objective {
                 self.target
             ));
         }
-        crate::settings::check_threshold(self.threshold_ms)
-            .map_err(|e| format!("threshold_ms {e}"))?;
+        if !pharos_logs::LATENCY_LADDER_MS.contains(&self.threshold_ms) {
+            return Err(format!(
+                "threshold_ms must be one of {:?} ms (the steps requests are counted at); got {}",
+                pharos_logs::LATENCY_LADDER_MS,
+                self.threshold_ms
+            ));
+        }
         if !(1..=90).contains(&self.window_days) {
             return Err(format!(
                 "window_days must be between 1 and 90; got {}",
@@ -231,6 +236,8 @@ pub struct ServiceView {
     pub quality: Quality,
     /// Whether the catalog has an entry (services only seen in logs have none).
     pub registered: bool,
+    /// The objective's burn rate per window (`5m` … `3d`), when it has one and requests.
+    pub burn_rates: std::collections::BTreeMap<&'static str, f64>,
     /// Where its dashboard is (filled by the server, which knows the UI's routes).
     pub dashboard: Option<String>,
 }

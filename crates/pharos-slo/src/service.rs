@@ -94,13 +94,14 @@ impl SloService {
         Ok(())
     }
 
-    /// Registers `id` in `project` with `owners` unless it is in the catalog already (the
-    /// demo's services).
+    /// Registers `id` in `project` with `owners` and `objective` unless it is in the catalog
+    /// already (the demo's services).
     pub async fn register_if_missing(
         &self,
         id: &str,
         project: Option<&str>,
         owners: &[String],
+        objective: Option<crate::Objective>,
     ) -> Result<(), SloError> {
         check_id(id).map_err(SloError::Invalid)?;
         if catalog::get(&self.store, id).await?.is_some() {
@@ -111,7 +112,7 @@ impl SloService {
             project: project.map(str::to_owned),
             owners: owners.to_vec(),
             threshold_ms: self.settings.default_threshold_ms,
-            objective: None,
+            objective,
             threshold_history: Vec::new(),
         };
         // Lost a race with another replica: it registered the service, which is what we wanted.
@@ -203,7 +204,8 @@ impl SloService {
             }
             let raw = buckets.remove(&id).unwrap_or_default();
             let found = sources.remove(&id).unwrap_or_default();
-            views.push(self.view(viewer, &id, entry, &raw, found, now_ms));
+            let view = self.view(viewer, &id, entry, &raw, found, now_ms);
+            views.push(self.with_burn_rates(view, now_ms).await);
         }
         views.sort_by(|a, b| b.owned.cmp(&a.owned).then_with(|| a.id.cmp(&b.id)));
         Ok(views)
@@ -235,7 +237,8 @@ impl SloService {
             .await?
             .remove(id)
             .unwrap_or_default();
-        Ok(self.view(viewer, id, entry.as_ref(), &raw, found, now_ms))
+        let view = self.view(viewer, id, entry.as_ref(), &raw, found, now_ms);
+        Ok(self.with_burn_rates(view, now_ms).await)
     }
 
     /// `raw` spans the two weeks before `now_ms` (the second for the baselines).
@@ -283,8 +286,45 @@ impl SloService {
                 .count(),
             quality: quality::report(&last_week),
             registered: entry.is_some(),
+            burn_rates: BTreeMap::new(),
             dashboard: None,
         }
+    }
+
+    /// Fills in the burn rates of `view`'s objective.
+    async fn with_burn_rates(&self, mut view: ServiceView, now_ms: i64) -> ServiceView {
+        if let (Some(objective), Some(metrics)) = (&view.objective, &self.metrics) {
+            match crate::burn::burn_rates(metrics.as_ref(), &view.id, objective, now_ms).await {
+                Ok(rates) => view.burn_rates = rates,
+                Err(error) => tracing::warn!(%error, "cannot compute burn rates"),
+            }
+        }
+        view
+    }
+
+    /// `(service, window, burn rate)` of every catalog service with an objective: what the
+    /// binary writes as [`crate::BURN_RATE_METRIC`] for the burn-rate alerts.
+    pub async fn burn_rate_samples(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<(String, &'static str, f64)>, SloError> {
+        let Some(metrics) = &self.metrics else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in catalog::list(&self.store).await? {
+            let Some(objective) = &entry.objective else {
+                continue;
+            };
+            let rates =
+                crate::burn::burn_rates(metrics.as_ref(), &entry.id, objective, now_ms).await?;
+            out.extend(
+                rates
+                    .into_iter()
+                    .map(|(window, rate)| (entry.id.clone(), window, rate)),
+            );
+        }
+        Ok(out)
     }
 
     /// The log sources each service's buckets of the last week came from.

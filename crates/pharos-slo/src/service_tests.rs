@@ -304,3 +304,103 @@ async fn managing_owners_needs_an_administrator_or_the_projects_editor() {
     let owned = f.service.list(&carol, true, now()).await.unwrap();
     assert_eq!(owned.len(), 2);
 }
+
+#[tokio::test]
+async fn objectives_get_burn_rates_from_the_fast_request_counts_and_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+    let current = latency::align_down(now());
+    // Three days of 100 requests per bucket within 300 ms but one; the last hour 20 slow.
+    let mut start = current - 3 * 86_400_000;
+    let mut appender = db.appender();
+    while start < current {
+        let slow = if start >= current - 3_600_000 {
+            20.0
+        } else {
+            1.0
+        };
+        for (name, le, value) in [
+            ("pharos_service_requests", None, 100.0),
+            (pharos_logs::FAST_REQUESTS, Some("300"), 100.0 - slow),
+            (pharos_logs::FAST_REQUESTS, Some("500"), 100.0),
+        ] {
+            let mut pairs = vec![("__name__", name), ("service", "pay"), ("source", "nginx")];
+            pairs.extend(le.map(|le| ("le_ms", le)));
+            let labels = Labels::new(pairs).unwrap();
+            appender
+                .append(&labels, start + BUCKET_MS - 1_000, value)
+                .unwrap();
+        }
+        start += BUCKET_MS;
+    }
+    appender.commit().unwrap();
+    let metrics = Arc::new(LocalMetrics::new(db, QueryOptions::default()));
+    let (store, _guard) = pharos_store::testing::sqlite_store().await;
+    let service = SloService::new(
+        store,
+        Some(Arc::new(LocalBackend::new(metrics))),
+        SloSettings::default(),
+    );
+    let admin = TestViewer::admin();
+    // Objective thresholds are steps of the ladder.
+    let off_ladder = EntryUpdate {
+        objective: Some(crate::Objective {
+            target: 0.99,
+            threshold_ms: 275,
+            window_days: 30,
+        }),
+        ..EntryUpdate::default()
+    };
+    let error = service
+        .update(&admin, "pay", off_ladder, now())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("must be one of [50, 100"),
+        "{error}"
+    );
+    let objective = EntryUpdate {
+        objective: Some(crate::Objective {
+            target: 0.99,
+            threshold_ms: 300,
+            window_days: 30,
+        }),
+        ..EntryUpdate::default()
+    };
+    let view = service
+        .update(&admin, "pay", objective, now())
+        .await
+        .unwrap();
+    // 20 % slow against a 1 % budget.
+    assert!(
+        (view.burn_rates["5m"] - 20.0).abs() < 1e-9,
+        "{:?}",
+        view.burn_rates
+    );
+    assert!(
+        (view.burn_rates["1h"] - 20.0).abs() < 1e-9,
+        "{:?}",
+        view.burn_rates
+    );
+    assert!(view.burn_rates["3d"] < 2.0, "{:?}", view.burn_rates);
+    let samples = service.burn_rate_samples(now()).await.unwrap();
+    assert_eq!(samples.len(), crate::BURN_WINDOWS.len());
+    assert!(samples.iter().all(|(s, _, _)| s == "pay"));
+    let exported = service.export_rules(&admin).await.unwrap();
+    assert!(exported.contains("ServiceLatencyBudgetBurn"), "{exported}");
+    assert!(exported.contains("le_ms"), "{exported}");
+    // A rule file Prometheus (and Pharos' own rule loader) takes, and so is the built-in one.
+    let groups = pharos_rules::parse_rule_file("exported.yml", &exported).unwrap();
+    let names: Vec<&str> = groups[0].rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ServiceLatencyBreach",
+            "ServiceLatencyBudgetBurn",
+            "ServiceLatencyBudgetBurnSlow"
+        ]
+    );
+    let builtin =
+        pharos_rules::parse_rule_file(crate::BREACH_RULES_FILE, crate::BREACH_RULES).unwrap();
+    assert_eq!(builtin[0].rules.len(), 3);
+}

@@ -43,7 +43,8 @@ pub fn start(
 }
 
 /// The demo's services (the simulator's access logs) in project `demo`, owned by the first
-/// administrator, and the "Service latency" dashboard there.
+/// administrator, each with an objective of 99 % within 300 ms, and the "Service latency"
+/// dashboard there.
 pub async fn seed_demo(state: &AppState) {
     let owners = vec!["admin".to_owned()];
     let mut ids = Vec::new();
@@ -51,7 +52,16 @@ pub async fn seed_demo(state: &AppState) {
         ids.push(service.service.to_owned());
         if let Err(error) = state
             .slo
-            .register_if_missing(service.service, Some(pharos_sim::DEMO_PROJECT), &owners)
+            .register_if_missing(
+                service.service,
+                Some(pharos_sim::DEMO_PROJECT),
+                &owners,
+                Some(pharos_slo::Objective {
+                    target: 0.99,
+                    threshold_ms: 300,
+                    window_days: 30,
+                }),
+            )
             .await
         {
             tracing::warn!(%error, service = service.service, "cannot register a demo service");

@@ -76,29 +76,50 @@ impl Viewer for CallerViewer<'_> {
 }
 
 /// Writes every service's threshold at `now_ms` into the embedded store as
-/// `pharos_service_latency_threshold_ms{service}` (the binary does every 15 s): what the
-/// built-in breach rule compares the P95 with. Returns how many were written.
+/// `pharos_service_latency_threshold_ms{service}`, and the burn rates of services with an
+/// objective as `pharos_service_slo_burn_rate{service, window}` (the binary does every 15 s):
+/// what the built-in rules compare. Returns how many samples were written.
 pub async fn publish_thresholds(state: &AppState, now_ms: i64) -> Result<usize, String> {
     let Some(metrics) = state.metrics.clone() else {
         return Ok(0);
     };
-    let samples = state
+    let thresholds = state
         .slo
         .threshold_samples(now_ms)
         .await
         .map_err(|e| e.to_string())?;
+    let burn_rates = state
+        .slo
+        .burn_rate_samples(now_ms)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut samples: Vec<(Vec<(&'static str, String)>, f64)> = thresholds
+        .into_iter()
+        .map(|(service, value)| {
+            let labels = vec![
+                ("__name__", pharos_slo::THRESHOLD_METRIC.to_owned()),
+                ("service", service),
+            ];
+            (labels, value)
+        })
+        .collect();
+    samples.extend(burn_rates.into_iter().map(|(service, window, rate)| {
+        let labels = vec![
+            ("__name__", pharos_slo::BURN_RATE_METRIC.to_owned()),
+            ("service", service),
+            ("window", window.to_owned()),
+        ];
+        (labels, rate)
+    }));
     metrics
         .append(move |db| {
             let mut appender = db.appender();
             let mut written = 0;
-            for (service, threshold) in &samples {
-                let labels = pharos_tsdb::Labels::new([
-                    ("__name__", pharos_slo::THRESHOLD_METRIC),
-                    ("service", service.as_str()),
-                ]);
+            for (pairs, value) in &samples {
+                let labels = pharos_tsdb::Labels::new(pairs.iter().map(|(k, v)| (*k, v.as_str())));
                 // A refusal (the clock went back) only skips this tick's sample.
                 if let Ok(labels) = labels
-                    && appender.append(&labels, now_ms, *threshold).is_ok()
+                    && appender.append(&labels, now_ms, *value).is_ok()
                 {
                     written += 1;
                 }
