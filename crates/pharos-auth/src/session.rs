@@ -79,6 +79,9 @@ pub struct Claims {
     /// revoke the whole session.
     #[serde(default)]
     pub sid: String,
+    /// The groups the login provider named (fixed for the session; used for ownership).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grp: Vec<String>,
 }
 
 /// The two signing keys of a deployment.
@@ -213,6 +216,7 @@ mod tests {
             pkd: "native".to_owned(),
             pid: String::new(),
             sid: "s1".to_owned(),
+            grp: Vec::new(),
         }
     }
 

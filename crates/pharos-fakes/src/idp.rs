@@ -51,6 +51,8 @@ pub struct FakeUser {
     pub email: String,
     /// Display name.
     pub name: String,
+    /// `groups` (left out of tokens when empty).
+    pub groups: Vec<String>,
 }
 
 impl FakeUser {
@@ -61,17 +63,22 @@ impl FakeUser {
             username: username.to_owned(),
             email: format!("{username}@example.test"),
             name: format!("{username} Example"),
+            groups: Vec::new(),
         }
     }
 
     fn claims(&self) -> Value {
-        json!({
+        let mut claims = json!({
             "sub": self.subject,
             "preferred_username": self.username,
             "email": self.email,
             "email_verified": true,
             "name": self.name,
-        })
+        });
+        if !self.groups.is_empty() {
+            claims["groups"] = json!(self.groups);
+        }
+        claims
     }
 }
 

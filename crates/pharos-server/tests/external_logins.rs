@@ -38,6 +38,7 @@ fn settings(idp: &FakeIdp) -> ServerSettings {
         disable_pkce: false,
         url_params: Default::default(),
         login_claim: None,
+        groups_claim: None,
     });
     settings.security.providers.oauth.push(OAuthProvider {
         slug_id: "hub".to_owned(),
@@ -512,4 +513,100 @@ async fn the_config_lists_providers_without_their_secrets() {
         json!([{"slug_id": "hub", "name": "Code Hub"}])
     );
     assert!(!config.text.contains(SECRET));
+}
+
+/// The provider's `groups` claim makes a user an owner of services owned by `group:<name>`:
+/// through a browser login (and after a refresh) and with the provider's ID token as bearer.
+#[tokio::test]
+async fn group_claims_make_users_owners_of_their_groups_services() {
+    let (app, idp) = app_with_idp(Backend::Sqlite).await.expect("app");
+    let put = app
+        .put(
+            "/api/services/checkout",
+            json!({"owners": ["group:payments"]}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let gina = FakeUser {
+        groups: vec!["staff".to_owned(), "payments".to_owned()],
+        ..FakeUser::named("gina")
+    };
+    idp.set_user(gina.clone());
+    let (callback, flow) = start_login(&app, "oidc", "corp", "/services").await;
+    let done = finish_login(&app, &callback, &flow).await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.text);
+    let cookies = set_cookies(&done);
+    let owned_ids = |answer: &Answer| -> Vec<String> {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let with_token = |token: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::GET,
+                "/api/services/owned",
+                None,
+                &[("authorization", &format!("Bearer {token}"))],
+            )
+            .await
+        }
+    };
+    let refresh = cookie_value(&cookies, "jwtRefreshToken").expect("refresh cookie");
+    let payload = cookie_value(&cookies, "jwtPayload").expect("payload cookie");
+    let signature = cookie_value(&cookies, "jwtSignature").expect("signature cookie");
+    let session = app
+        .send(
+            Method::GET,
+            "/api/services/owned",
+            None,
+            &[
+                ("authorization", ""),
+                (
+                    "cookie",
+                    &format!("jwtPayload={payload}; jwtSignature={signature}"),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(owned_ids(&session), ["checkout"]);
+    assert_eq!(session.body[0]["owned"], true);
+    assert_eq!(session.body[0]["can_edit"], true);
+    // A refreshed access token keeps the groups of the login.
+    let refreshed = app
+        .anonymous(
+            Method::POST,
+            "/api/auth/refresh",
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
+    let access = refreshed.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(owned_ids(&with_token(access).await), ["checkout"]);
+    // The provider's own ID token as a bearer token.
+    assert_eq!(
+        owned_ids(&with_token(idp.token_for(&gina)).await),
+        ["checkout"]
+    );
+    // Someone outside the group owns nothing and sees nothing.
+    let hank = FakeUser {
+        groups: vec!["staff".to_owned()],
+        ..FakeUser::named("hank")
+    };
+    assert!(owned_ids(&with_token(idp.token_for(&hank)).await).is_empty());
+    let all = app
+        .send(
+            Method::GET,
+            "/api/services",
+            None,
+            &[("authorization", &format!("Bearer {}", idp.token_for(&hank)))],
+        )
+        .await;
+    assert!(owned_ids(&all).is_empty());
 }

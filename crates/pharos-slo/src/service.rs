@@ -220,15 +220,19 @@ impl SloService {
     ) -> Result<ServiceView, SloError> {
         let entry = self.readable(viewer, id).await?;
         let week = LatencyRange::last_week(now_ms);
-        let raw = latency::read_buckets(
-            self.metrics()?,
-            Some(id),
-            week.from_ms - WEEK_MS,
-            week.to_ms,
-        )
-        .await?
-        .remove(id)
-        .unwrap_or_default();
+        // Without an embedded store a service still has its catalog entry.
+        let raw = match &self.metrics {
+            Some(metrics) => latency::read_buckets(
+                metrics.as_ref(),
+                Some(id),
+                week.from_ms - WEEK_MS,
+                week.to_ms,
+            )
+            .await?
+            .remove(id)
+            .unwrap_or_default(),
+            None => Vec::new(),
+        };
         if entry.is_none() && raw.is_empty() {
             return Err(SloError::NotFound(id.to_owned()));
         }

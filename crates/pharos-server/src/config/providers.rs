@@ -65,6 +65,10 @@ pub struct OidcProvider {
     /// `email`, then `sub`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_claim: Option<String>,
+    /// The claim listing the user's groups (default `groups`): owners named `group:<name>`
+    /// of a service match them (docs/user/latency-slos.md). Groups never grant permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
 }
 
 fn default_oidc_scopes() -> Vec<String> {

@@ -52,11 +52,14 @@ const FLOW_KEY_PURPOSE: &str = "pharos login flow v1";
 struct SessionOrigin<'a> {
     kind: &'a str,
     slug: &'a str,
+    /// The provider's groups of the user, carried in the session's tokens.
+    groups: &'a [String],
 }
 
 const NATIVE: SessionOrigin<'static> = SessionOrigin {
     kind: "native",
     slug: "",
+    groups: &[],
 };
 
 /// Login sessions, token checks and grants.
@@ -170,7 +173,7 @@ impl IdentityService {
             .map_err(|e| ApiError::Unauthorized(format!("{e}; log in again")))?;
         let grants = self.grants_for(&claims.sub, generation).await?;
         let session = (!claims.sid.is_empty()).then_some(claims.sid);
-        Ok(Caller::user(claims.sub, grants, session))
+        Ok(Caller::user(claims.sub, grants, session).with_groups(claims.grp))
     }
 
     /// Native login: checks the password and opens a session. Wrong login and wrong password
@@ -243,9 +246,11 @@ impl IdentityService {
         &self,
         user: &str,
         provider: &external::Provider,
+        groups: &[String],
     ) -> ApiResult<IssuedTokens> {
         let (kind, slug) = provider.origin();
-        self.open_session(user, SessionOrigin { kind, slug }).await
+        self.open_session(user, SessionOrigin { kind, slug, groups })
+            .await
     }
 
     /// Checks a bearer JWT issued by a configured OIDC provider (`None` when no provider
@@ -271,7 +276,7 @@ impl IdentityService {
                 }
             };
             let grants = self.grants_for(&login, generation).await?;
-            Ok(Caller::user(login, grants, None))
+            Ok(Caller::user(login, grants, None).with_groups(identity.groups))
         };
         Some(outcome.await)
     }
@@ -340,6 +345,7 @@ impl IdentityService {
             pkd: origin.kind.to_owned(),
             pid: origin.slug.to_owned(),
             sid: session.to_owned(),
+            grp: origin.groups.to_vec(),
         };
         self.inner
             .keys
@@ -375,6 +381,7 @@ impl IdentityService {
         let origin = SessionOrigin {
             kind: &claims.pkd,
             slug: &claims.pid,
+            groups: &claims.grp,
         };
         self.access_tokens(&claims.sub, &claims.sid, refresh_token.to_owned(), origin)
     }

@@ -300,7 +300,7 @@ async fn finish_login(
     let login = state.identity.sync_external_user(&identity).await?;
     let tokens = state
         .identity
-        .open_external_session(&login, &provider)
+        .open_external_session(&login, &provider, &identity.groups)
         .await?;
     let identity = ExternalIdentity { login, ..identity };
     Ok((identity, tokens, flow.return_to))
@@ -326,6 +326,7 @@ fn oauth_identity(provider: &Provider, info: &Value) -> ApiResult<ExternalIdenti
         login,
         email: info["email"].as_str().map(str::to_owned),
         display_name: info["name"].as_str().map(str::to_owned),
+        groups: provider.groups_from(info),
     })
 }
 

@@ -62,7 +62,12 @@ pub struct ExternalIdentity {
     pub email: Option<String>,
     /// Display name, when shared.
     pub display_name: Option<String>,
+    /// The groups the provider put the user in (for service ownership).
+    pub groups: Vec<String>,
 }
+
+/// The most groups kept from a provider's answer.
+pub const MAX_GROUPS: usize = 64;
 
 /// The endpoints of a provider.
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +99,8 @@ pub struct Provider {
     pkce: bool,
     url_params: Vec<(String, String)>,
     login_field: Option<String>,
+    /// The claim (OIDC) or user-info field (OAuth) with the user's groups.
+    groups_field: String,
     /// OIDC: the configured issuer and where its discovery document is.
     issuer: String,
     discovery_url: Option<String>,
@@ -126,6 +133,10 @@ impl Provider {
             pkce: !settings.disable_pkce,
             url_params: settings.url_params.clone().into_iter().collect(),
             login_field: settings.login_claim.clone(),
+            groups_field: settings
+                .groups_claim
+                .clone()
+                .unwrap_or_else(|| "groups".to_owned()),
             discovery_url: Some(discovery_url),
             issuer: settings.issuer.clone(),
             endpoints: RwLock::default(),
@@ -151,6 +162,7 @@ impl Provider {
             pkce: true,
             url_params: Vec::new(),
             login_field: settings.custom_login_property.clone(),
+            groups_field: "groups".to_owned(),
             issuer: settings.auth_url.clone(),
             discovery_url: None,
             endpoints: RwLock::new(Some(Arc::new(endpoints))),
@@ -232,6 +244,22 @@ impl Provider {
             }
             other => other.map_err(refused),
         }
+    }
+
+    /// The groups a provider's claims name: a list of strings (or one string), at most
+    /// [`MAX_GROUPS`] of at most 256 bytes each (they travel in every access token).
+    pub(super) fn groups_from(&self, claims: &Value) -> Vec<String> {
+        let as_text = |v: &Value| v.as_str().map(str::trim).map(str::to_owned);
+        let groups: Vec<String> = match claims.get(&self.groups_field) {
+            Some(Value::Array(values)) => values.iter().filter_map(as_text).collect(),
+            Some(value) => as_text(value).into_iter().collect(),
+            None => Vec::new(),
+        };
+        groups
+            .into_iter()
+            .filter(|g| !g.is_empty() && g.len() <= 256)
+            .take(MAX_GROUPS)
+            .collect()
     }
 
     /// The Pharos user name from a provider's claims.
@@ -416,5 +444,6 @@ fn identity_from_claims(
         login,
         email: claims.email.clone(),
         display_name: claims.name.clone(),
+        groups: provider.groups_from(&as_json),
     })
 }
