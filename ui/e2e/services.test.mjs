@@ -187,6 +187,13 @@ describe('services and latency SLOs', () => {
     }
     // At least one of them in the last 24 h, as breaches_24h says.
     assert.ok(runs.some((r) => Date.parse(r.end) > Date.now() - 86_400_000), JSON.stringify(runs));
+    // The demo's objective (99 % within 300 ms): the burn rates per window, as the API says.
+    const detail = await pharos.api('GET', `/api/services/${encodeURIComponent(worst.id)}`);
+    assert.equal(detail.json.objective?.threshold_ms, 300, JSON.stringify(detail.json.objective));
+    const burn = await page.getByTestId('burn-rates').innerText();
+    const windows = Object.keys(detail.json.burn_rates);
+    assert.ok(windows.includes('3d'), JSON.stringify(detail.json.burn_rates));
+    for (const window of windows) assert.match(burn, new RegExp(`(^| )${window} ×\\d`), burn);
     // The traffic chart and the quality report are there too.
     await page.getByTestId('traffic-chart').locator('canvas').first().waitFor();
     assert.ok((await page.getByTestId('quality-check').count()) >= 1);

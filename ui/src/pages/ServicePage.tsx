@@ -298,11 +298,41 @@ function ServiceHeader({ service: s, thresholdMs, quality }: { service: Service;
           {`${+(s.objective.target * 100).toFixed(3)} % under ${ms(s.objective.threshold_ms)} over ${s.objective.window_days} d`}
         </Fact>
       ) : null}
+      {s.objective && s.burn_rates && Object.keys(s.burn_rates).length > 0 ? (
+        <Fact label="Budget burn">
+          <BurnRates rates={s.burn_rates} />
+        </Fact>
+      ) : null}
       {s.sources && s.sources.length > 0 ? <Fact label="Sources">{s.sources.join(', ')}</Fact> : null}
       <Fact label="Quality">
         <QualityChip quality={quality} />
       </Fact>
     </Stack>
+  );
+}
+
+/** The windows shown, and the pairs the built-in alerts fire on (docs/user/latency-slos.md). */
+const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
+const PAGE_PAIRS: Array<[string, string, number]> = [['1h', '5m', 14.4], ['6h', '30m', 6]];
+const TICKET_PAIRS: Array<[string, string, number]> = [['1d', '2h', 3], ['3d', '6h', 1]];
+
+function BurnRates({ rates }: { rates: Record<string, number> }) {
+  const over = (pairs: Array<[string, string, number]>) =>
+    pairs.some(([long, short, factor]) => (rates[long] ?? 0) > factor && (rates[short] ?? 0) > factor);
+  const level = over(PAGE_PAIRS) ? 'page' : over(TICKET_PAIRS) ? 'ticket' : 'ok';
+  const shown = BURN_WINDOWS.filter((w) => rates[w] !== undefined);
+  const text = shown.map((w) => `${w} ×${rates[w].toFixed(rates[w] < 10 ? 2 : 1)}`).join(' · ');
+  return (
+    <Tooltip title="Error budget burn rate per window: 1 spends the budget exactly over the objective's window. Pages at 1 h and 5 m above 14.4 or 6 h and 30 m above 6; tickets at 1 d and 2 h above 3 or 3 d and 6 h above 1.">
+      <Chip
+        size="small"
+        variant="outlined"
+        color={level === 'page' ? 'error' : level === 'ticket' ? 'warning' : 'default'}
+        label={text}
+        data-testid="burn-rates"
+        data-level={level}
+      />
+    </Tooltip>
   );
 }
 

@@ -53,6 +53,8 @@ export interface Service {
   baseline_p95_ms?: number | null;
   breaches_24h: number;
   quality: Quality;
+  /** The objective's burn rate per window (`5m` … `3d`), when it has an objective and requests. */
+  burn_rates?: Record<string, number>;
   /** A UI path of the "Service latency" dashboard for this service. */
   dashboard?: string | null;
 }
