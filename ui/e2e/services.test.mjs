@@ -221,6 +221,43 @@ describe('services and latency SLOs', () => {
     await page.close();
   });
 
+  test('the Service latency dashboard marks the same breaches on its P95 chart', async () => {
+    const worst = [...services].sort((a, b) => b.breaches_24h - a.breaches_24h)[0];
+    assert.ok(worst.dashboard, JSON.stringify(worst));
+    const latency = await pharos.api('GET', `/api/services/${encodeURIComponent(worst.id)}/latency`);
+    const runs = breachRuns(latency.json.buckets, latency.json.step_seconds);
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}${worst.dashboard}`);
+    await page.getByTestId('dashboard-title').waitFor();
+    const panel = page.getByTestId('panel').filter({ has: page.locator('[id$="-title"]:text-is("P95 latency")') });
+    const chip = panel.getByTestId('alert-chip');
+    await chip.waitFor({ timeout: 30_000 });
+    assert.equal(await chip.getAttribute('data-rule'), `P95 over ${latency.json.threshold_ms} ms`);
+    // The chart's overlay series has one red band per run of breach buckets of the week.
+    let bands = [];
+    for (let waited = 0; bands.length === 0; waited += 250) {
+      assert.ok(waited < 20_000, 'no breach bands on the P95 chart');
+      await sleep(250);
+      bands = await panel.evaluate((element) => {
+        const chart = element.querySelector('[_echarts_instance_]')?.__pharosChart;
+        const overlay = (chart?.getOption().series ?? []).find((s) => String(s.id) === 'pharos-alert-overlays');
+        return (overlay?.markArea?.data ?? []).map(([from, to]) => ({ from: Number(from.xAxis), to: Number(to.xAxis) }));
+      });
+    }
+    // The dashboard's week ends now, the API's at the next bucket boundary: runs at the very start
+    // of the week may be cut; every other run is a band.
+    const weekStart = Date.now() - 7 * 86_400_000 + 10 * 60_000;
+    const expected = runs.filter((r) => Date.parse(r.start) > weekStart);
+    for (const run of expected) {
+      assert.ok(
+        bands.some((b) => b.from === Date.parse(run.start)),
+        `a band starting at ${run.start}: ${JSON.stringify(bands.map((b) => new Date(b.from).toISOString()))}`,
+      );
+    }
+    await screenshot(page, 'services-04-dashboard');
+    await page.close();
+  });
+
   test('the threshold editor shows the refusal of 49 ms and adds a valid change to the history', async () => {
     const worst = [...services].sort((a, b) => b.breaches_24h - a.breaches_24h)[0];
     const before = await pharos.api('GET', `/api/services/${encodeURIComponent(worst.id)}/alert-threshold`);
