@@ -41,11 +41,18 @@ fn incident(kind: IncidentKind, service: &DemoLogService, start: i64, end: i64) 
 fn p95(lines: &[AccessLogLine]) -> f64 {
     let latencies: Vec<f64> = lines.iter().map(|l| l.latency_ms).collect();
     let service = lines[0].service;
-    final_bucket_samples(service.source, service.service, Some(service.namespace), 0, &latencies, 0)
-        .iter()
-        .find(|s| s.name == "pharos_service_latency_p95_ms")
-        .unwrap()
-        .value
+    final_bucket_samples(
+        service.source,
+        service.service,
+        Some(service.namespace),
+        0,
+        &latencies,
+        0,
+    )
+    .iter()
+    .find(|s| s.name == "pharos_service_latency_p95_ms")
+    .unwrap()
+    .value
 }
 
 #[test]
