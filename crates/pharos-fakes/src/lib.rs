@@ -1,13 +1,16 @@
 //! Faithful stand-ins, for tests, of the services Pharos talks to that cannot run on a test
 //! machine: an OpenID Connect provider ([`idp`]: discovery document, JWKS with rotating RS256
-//! keys, authorization-code flow with PKCE, user info) and a Kubernetes API server ([`kube`]:
+//! keys, authorization-code flow with PKCE, user info), a Kubernetes API server ([`kube`]:
 //! `TokenReview` and `SubjectAccessReview` with RBAC-style rules, and namespaced lists of the
-//! resource types a test installs). Both speak the real protocols on a real socket, so the
-//! code under test cannot tell them from the real thing for the parts it uses; both count the
-//! requests they serve, so tests can assert on caching.
+//! resource types a test installs) and Loki ([`loki`]: `query_range` over in-memory streams,
+//! answered in Loki's streams JSON, with its limit, direction and 400 answers). All speak the
+//! real protocols on a real socket, so the code under test cannot tell them from the real thing
+//! for the parts it uses; all count or record the requests they serve, so tests can assert on
+//! caching and paging.
 
 pub mod idp;
 pub mod kube;
+pub mod loki;
 
 /// A listener on an ephemeral port of 127.0.0.1 and its base URL.
 async fn listen() -> std::io::Result<(tokio::net::TcpListener, String)> {
