@@ -9,10 +9,14 @@
 //! [`LogIntake::publish`] on a timer (and once at shutdown) with the store. Bad lines are
 //! rejected one by one and counted per [`Reject`] reason; good lines of the same request are
 //! kept. See decision 0021 and `docs/user/latency-from-logs.md`.
+//!
+//! [`pull`] pulls lines from an existing Loki (`query_range`, paged and chunked): a backfill
+//! straight into final bucket samples, then a tail into the intake (decision 0023).
 
 pub mod aggregate;
 mod intake;
 pub mod parse;
+pub mod pull;
 pub mod sketch;
 mod store;
 

@@ -56,11 +56,14 @@ pub enum Reject {
     TooOld,
     /// Further in the future than the tolerance allows.
     TooFarInFuture,
+    /// Pulled from Loki, from a stream whose `schema_version` (or `schema`) label names a
+    /// version the puller does not accept.
+    UnknownSchema,
 }
 
 impl Reject {
     /// Every reason, for initialising counters.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::UnknownFormat,
         Self::NoLatency,
         Self::BadLatency,
@@ -72,6 +75,7 @@ impl Reject {
         Self::TooManyServices,
         Self::TooOld,
         Self::TooFarInFuture,
+        Self::UnknownSchema,
     ];
 
     /// Stable snake-case name.
@@ -88,6 +92,7 @@ impl Reject {
             Self::TooManyServices => "too_many_services",
             Self::TooOld => "too_old",
             Self::TooFarInFuture => "too_far_in_future",
+            Self::UnknownSchema => "unknown_schema",
         }
     }
 }
