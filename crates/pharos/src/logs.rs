@@ -1,6 +1,7 @@
 //! The access-log intake's lifecycle: created from `logs:`, handed to the router, its changed
-//! buckets written to the embedded store every `logs.publish_interval`, and once more at
-//! shutdown (before the store closes) so the open buckets' last lines are kept.
+//! buckets written to the embedded store every `logs.publish_interval` once the store may take
+//! "now" samples (after the demo's history and the Loki backfills), and once more at shutdown
+//! (before the store closes) so the open buckets' last lines are kept.
 
 use std::sync::Arc;
 
@@ -11,11 +12,13 @@ use tokio::task::JoinHandle;
 
 /// The intake and its publishing task; `None` when `logs.enabled` is off or there is no store.
 /// With `demo`, the simulator's sources (`sim-nginx`, `sim-envoy`) are added unless the
-/// configuration names sources of those names itself.
+/// configuration names sources of those names itself. Lines are taken at once; buckets are
+/// written from when `ready` turns true (or at shutdown).
 pub fn start(
     state: &AppState,
     mut stop: watch::Receiver<bool>,
     demo: bool,
+    mut ready: watch::Receiver<bool>,
 ) -> Option<(Arc<LogIntake>, JoinHandle<()>)> {
     let metrics = state.metrics.clone()?;
     let settings = &state.settings.logs;
@@ -37,6 +40,12 @@ pub fn start(
     let interval = settings.publish_interval;
     let publisher = Arc::clone(&intake);
     let task = tokio::spawn(async move {
+        // Before the history and backfills are written, "now" samples would make the store
+        // refuse them.
+        tokio::select! {
+            _ = ready.wait_for(|ready| *ready) => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -6,6 +6,7 @@ mod demo_templates;
 mod fleet_demo;
 mod import;
 mod logs;
+mod loki_pull;
 mod rules;
 mod scraping;
 mod slo;
@@ -123,8 +124,10 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr().unwrap_or(addr);
     register_local_datasource(&state, bound).await;
-    // Rule results are "now": with the demo they wait for its history, as scraping does.
-    let (rules_ready_tx, rules_ready) = tokio::sync::watch::channel(!demo);
+    // Rule results are "now": they wait for the demo's history and the Loki backfills, as
+    // scraping does.
+    let (rules_ready_tx, rules_ready) =
+        tokio::sync::watch::channel(!demo && !loki_pull::configured(&state));
     // Thresholds are "now" samples too: they wait with the rules.
     let slo_thresholds = slo::start(&state, rules_ready.clone(), maintenance_stopped.clone());
     let (state, rule_evaluation) = rules::start(
@@ -132,11 +135,11 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         rule_groups,
         metrics,
         bound,
-        rules_ready,
+        rules_ready.clone(),
         maintenance_stopped.clone(),
     );
     // Before the simulator: it feeds the demo services' access logs into this intake.
-    let log_intake = logs::start(&state, maintenance_stopped.clone(), demo);
+    let log_intake = logs::start(&state, maintenance_stopped.clone(), demo, rules_ready);
     // Scraped samples are "now"; written before the simulated history, they would make the
     // store refuse that history as too old, so scraping waits for it.
     let (simulator, history_ready) = if demo {
@@ -155,7 +158,6 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         tokio::spawn(async move {
             let _ = history_written.await;
             let _ = history_ready_tx.send(());
-            let _ = rules_ready_tx.send(true);
             demo_templates::seed(&seed_state, &data_dir).await;
             fleet_demo::seed_demo_clusters(&seed_state).await;
         });
@@ -163,6 +165,14 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     } else {
         (None, None)
     };
+    // After the demo's history, before anything "now": the Loki backfills; then the gate opens.
+    let (history_ready, loki_pull) = loki_pull::start(
+        &state,
+        log_intake.as_ref().map(|(intake, _)| Arc::clone(intake)),
+        history_ready,
+        rules_ready_tx,
+        maintenance_stopped.clone(),
+    );
     let scraper = scraping::spawn(
         Arc::clone(&db),
         settings.scrape_configs,
@@ -190,6 +200,9 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         let _ = task.await;
     }
     let _ = stop_maintenance.send(true);
+    if let Some(loki_pull) = loki_pull {
+        let _ = loki_pull.await;
+    }
     // The last publish of the open buckets, before the store closes.
     if let Some((_, publisher)) = log_intake {
         let _ = publisher.await;
