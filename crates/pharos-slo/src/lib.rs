@@ -11,6 +11,7 @@
 
 mod access;
 mod baseline;
+mod buckets;
 mod burn;
 mod catalog;
 mod dashboard;

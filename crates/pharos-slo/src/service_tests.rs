@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::*;
 use crate::access::tests::TestViewer;
+use crate::latency::BUCKET_MS;
 use crate::model::QualityStatus;
 
 /// Now: the bucket boundary before the wall clock plus 2 minutes (the store refuses samples
