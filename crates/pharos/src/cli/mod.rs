@@ -1,0 +1,126 @@
+//! Command-line flags (each with an environment equivalent); the YAML config file and how both
+//! make the settings are in [`settings`].
+
+mod settings;
+
+pub use settings::{Settings, TsdbSettings, load};
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Pharos: dashboards, datasource proxy and tenant enforcement in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "pharos", version, about)]
+pub struct Cli {
+    /// What to run; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Once listening, write the bound address (`127.0.0.1:PORT`) to this file, so a caller that
+    /// started `--listen 127.0.0.1:0` learns the port the system chose (tests, supervisors).
+    #[arg(long, env = "PHAROS_ADDR_FILE", global = true)]
+    pub addr_file: Option<PathBuf>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print the effective configuration (secrets redacted) and exit.
+    Config,
+    /// Tools for the embedded metrics store.
+    Tsdb {
+        /// What to do.
+        #[command(subcommand)]
+        command: TsdbCommand,
+    },
+}
+
+/// `pharos tsdb ...`
+#[derive(Debug, Subcommand)]
+pub enum TsdbCommand {
+    /// Backfill an OpenMetrics file (as `promtool tsdb create-blocks-from openmetrics`) into the
+    /// store in the data dir; run it while the server is stopped.
+    Import {
+        /// OpenMetrics text file ending with `# EOF`; timestamps in seconds.
+        file: PathBuf,
+    },
+}
+
+/// Flags shared by every command.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PHAROS_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Directory for the SQLite file, the secret key file and other state.
+    #[arg(long, env = "PHAROS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://...` or `postgres://...` (default: SQLite in the data dir).
+    #[arg(long, env = "PHAROS_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// YAML configuration file for everything else.
+    #[arg(long, env = "PHAROS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "PHAROS_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter (`info`, `pharos_server=debug,info`, ...); `RUST_LOG` works too.
+    #[arg(long, env = "PHAROS_LOG_LEVEL", global = true)]
+    pub log_level: Option<String>,
+    /// Directory of the embedded metrics store (default: `<data-dir>/tsdb`).
+    #[arg(long, env = "PHAROS_TSDB_PATH", global = true)]
+    pub tsdb_path: Option<PathBuf>,
+    /// How long the metrics store keeps data, e.g. `15d` (the default) or `90d`.
+    #[arg(long, env = "PHAROS_TSDB_RETENTION", global = true)]
+    pub tsdb_retention: Option<String>,
+    /// Size limit of the metrics store on disk, e.g. `50GB`; the oldest blocks go first.
+    #[arg(long, env = "PHAROS_TSDB_MAX_BYTES", global = true)]
+    pub tsdb_max_bytes: Option<String>,
+    /// Do not run the built-in AI-platform simulator (it runs by default on a fresh data dir).
+    #[arg(long, env = "PHAROS_NO_DEMO", global = true)]
+    pub no_demo: bool,
+    /// How callers log in: `native` (users with passwords, the default) or `disabled` (no
+    /// login at all; local development only).
+    #[arg(long, env = "PHAROS_AUTH", global = true, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Password of the first administrator (`admin`), used only when the config store has no
+    /// users yet; without it one is generated into `<data-dir>/admin-password`.
+    #[arg(
+        long,
+        env = "PHAROS_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+    /// Redis for rate-limit counters shared by every replica (`redis://host:port/db`).
+    #[arg(long, env = "PHAROS_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+}
+
+/// `--auth` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Users with passwords in the config store (and the configured OIDC/OAuth providers).
+    Native,
+    /// Tokens and permissions checked by the Kubernetes API server (OpenShift).
+    Kubernetes,
+    /// No login (local development only).
+    Disabled,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
