@@ -15,7 +15,8 @@ pub const SELF_JOB: &str = "pharos";
 
 /// Validates the configured jobs, adds the self-scrape job (unless the user defined one with
 /// that name) and scrapes until `stop`. Scraping starts once `start_after` fires (or is
-/// dropped), at most 30 s later.
+/// dropped): the demo's history and the Loki backfills are written first however long they
+/// take, since the store refuses samples an hour behind the "now" samples scraping writes.
 pub fn spawn(
     db: Arc<Db>,
     mut configs: Vec<ScrapeConfig>,
@@ -38,7 +39,10 @@ pub fn spawn(
         .map_err(|e| anyhow::anyhow!("scrape_configs: {e}"))?;
     Ok(tokio::spawn(async move {
         if let Some(start_after) = start_after {
-            let _ = tokio::time::timeout(Duration::from_secs(30), start_after).await;
+            tokio::select! {
+                _ = start_after => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
         }
         manager
             .run(async move {
