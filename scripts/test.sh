@@ -30,7 +30,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO_ROOT"
 PEERS_SCRIPT="$REPO_ROOT/scripts/peers.sh"
-PEERS=(prometheus postgres redis alertmanager cluster_a cluster_b cluster_c)
+PEERS=(prometheus postgres redis alertmanager pushgateway cluster_a cluster_b cluster_c)
 
 lint=1
 with_peers=1

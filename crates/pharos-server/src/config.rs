@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 mod fleet;
 mod logs;
+mod logs_forward;
 mod providers;
 mod query_layer;
 mod rules;
@@ -18,6 +19,7 @@ pub use web::{CorsSettings, HstsSettings};
 
 pub use fleet::{CheckTimingSettings, FleetSettings};
 pub use logs::LogsSettings;
+pub use logs_forward::{ForwardTarget, LogsForwardSettings, PushgatewayTarget};
 pub use providers::{KubernetesSettings, OAuthProvider, OidcProvider, ProviderSettings};
 pub use query_layer::QueryLayerSettings;
 pub use rules::RulesSettings;

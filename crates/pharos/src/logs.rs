@@ -39,6 +39,9 @@ pub fn start(
     };
     let interval = settings.publish_interval;
     let publisher = Arc::clone(&intake);
+    // `logs.forward`: the same samples to a remote-write receiver and/or a Pushgateway.
+    let forwarder =
+        pharos_server::logs::Forwarder::new(&settings.forward, state.http_client.clone());
     let task = tokio::spawn(async move {
         // Before the history and backfills are written, "now" samples would make the store
         // refuse them.
@@ -54,7 +57,14 @@ pub fn start(
                 _ = stop.changed() => true,
             };
             let now = chrono::Utc::now().timestamp_millis();
-            if let Err(error) = pharos_server::logs::publish(&publisher, &metrics, now).await {
+            let published = pharos_server::logs::publish_and_forward(
+                &publisher,
+                &metrics,
+                now,
+                forwarder.as_ref(),
+            )
+            .await;
+            if let Err(error) = published {
                 tracing::warn!(%error, "cannot write latency buckets to the store; retried at the next tick");
             }
             if stopping {

@@ -50,6 +50,8 @@ pub struct LogsSettings {
     pub sources: Vec<SourceSettings>,
     /// Lokis to pull lines from (`query_range`): a backfill at start, then a tail.
     pub loki_pull: Vec<LokiPullSettings>,
+    /// Where the bucket gauges go besides the embedded store (remote-write, Pushgateway).
+    pub forward: super::logs_forward::LogsForwardSettings,
 }
 
 /// `logs.loki_pull[]`: one Loki (or Grafana Cloud Logs) to pull access logs from.
@@ -271,6 +273,7 @@ impl Default for LogsSettings {
             max_services_total: limits.max_services_total,
             sources: Vec::new(),
             loki_pull: Vec::new(),
+            forward: super::logs_forward::LogsForwardSettings::default(),
         }
     }
 }
@@ -278,6 +281,7 @@ impl Default for LogsSettings {
 impl LogsSettings {
     /// Durations and limits in range, source names unique and usable as label values.
     pub fn validate(&self) -> Result<(), String> {
+        self.forward.validate()?;
         if self.lateness > MAX_LATENESS {
             return Err(format!(
                 "logs.lateness must be at most {} (the store refuses samples about an hour old)",

@@ -4,7 +4,10 @@
 //! and calls [`publish`] on a timer, which writes the bucket gauges into the embedded store.
 //! Writing needs the permission remote-write needs (create on `Metrics`).
 
+mod forward;
 mod handlers;
+
+pub use forward::Forwarder;
 
 use std::sync::Arc;
 
@@ -52,7 +55,20 @@ pub async fn publish(
     metrics: &LocalMetrics,
     now_ms: i64,
 ) -> Result<StoreReport, String> {
+    publish_and_forward(intake, metrics, now_ms, None).await
+}
+
+/// [`publish`], then the same samples to the `logs.forward` targets.
+pub async fn publish_and_forward(
+    intake: &LogIntake,
+    metrics: &LocalMetrics,
+    now_ms: i64,
+    forwarder: Option<&Forwarder>,
+) -> Result<StoreReport, String> {
     let published = intake.publish(now_ms);
+    if let Some(forwarder) = forwarder {
+        forwarder.send(&published.samples).await;
+    }
     metrics::counter!("pharos_logs_unwritable_revisions_total")
         .increment(published.unwritable_revisions);
     let (services, buckets) = intake.in_memory();
