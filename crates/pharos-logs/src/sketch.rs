@@ -68,7 +68,7 @@ impl Sketch {
     }
 
     /// Values at most `limit`: exact while [`Sketch::is_exact`]; else counted by log bucket, so
-    /// values up to [`RELATIVE_ACCURACY`] above `limit` may count as at most `limit`.
+    /// values in `limit`'s bucket, up to about `2 × RELATIVE_ACCURACY` above it, count too.
     pub fn count_at_most(&self, limit: f64) -> u64 {
         if let Some(exact) = &self.exact {
             return exact.iter().filter(|v| **v <= limit).count() as u64;
