@@ -502,3 +502,34 @@ async fn every_bucket_of_the_python_loki_client_matches_the_exact_quantiles() {
     }
     server.abort();
 }
+
+/// A service's quality report lists its lines the intake refused, per reason.
+#[tokio::test]
+async fn a_services_quality_report_counts_its_rejected_lines() {
+    let app = LogsApp::new().await;
+    let now = now_ms();
+    let ns = (now * 1_000_000).to_string();
+    let body = json!({"streams": [{"stream": {"service": "shaky"}, "values": [
+        [ns, r#"{"latency_ms": 12, "status": 200}"#],
+        [ns, r#"{"latency_ms": -3, "status": 200}"#],
+        [ns, "GET / HTTP/1.1 something no parser knows"],
+    ]}]});
+    let answer = app.push_json(&body).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    app.publish(now + 61_000).await;
+    let service = app.prom.get("/api/services/shaky", &[]).await;
+    assert_eq!(service.status, StatusCode::OK, "{}", service.text);
+    let rejected = &service.body["quality"]["rejected_lines"];
+    let total: u64 = rejected
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 2, "{rejected}");
+    let latency = app
+        .prom
+        .get("/api/services/shaky/latency", &[("from", "now-1h")])
+        .await;
+    assert_eq!(latency.body["quality"]["rejected_lines"], *rejected);
+}

@@ -7,7 +7,7 @@ mod body;
 pub mod loki;
 mod ndjson;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -169,6 +169,9 @@ pub struct IntakeReport {
     pub rejected: BTreeMap<Reject, u64>,
     /// The first [`MAX_SAMPLED_REJECTS`] rejected lines.
     pub samples: Vec<RejectedLine>,
+    /// Rejected lines of known services, per service and reason (for their quality reports).
+    #[serde(skip)]
+    pub by_service: BTreeMap<String, BTreeMap<Reject, u64>>,
 }
 
 impl IntakeReport {
@@ -187,6 +190,14 @@ impl IntakeReport {
     /// Counts a rejected line, quoting it while there is room.
     pub(crate) fn reject(&mut self, reason: Reject, service: Option<&str>, line: &str) {
         *self.rejected.entry(reason).or_default() += 1;
+        if let Some(service) = service {
+            *self
+                .by_service
+                .entry(service.to_owned())
+                .or_default()
+                .entry(reason)
+                .or_default() += 1;
+        }
         if self.samples.len() < MAX_SAMPLED_REJECTS {
             self.samples.push(RejectedLine {
                 reason,
@@ -374,6 +385,9 @@ fn checked_service(service: Option<&str>) -> Result<&str, Reject> {
 pub struct LogIntake {
     settings: IntakeSettings,
     aggregator: Mutex<Aggregator>,
+    /// Rejected lines per service and reason since start, for at most
+    /// `limits.max_services_total` services (later ones are not tracked).
+    service_rejects: Mutex<HashMap<String, BTreeMap<Reject, u64>>>,
 }
 
 impl LogIntake {
@@ -381,6 +395,7 @@ impl LogIntake {
     pub fn new(settings: IntakeSettings) -> Self {
         Self {
             aggregator: Mutex::new(Aggregator::new(settings.limits)),
+            service_rejects: Mutex::default(),
             settings,
         }
     }
@@ -439,7 +454,44 @@ impl LogIntake {
             BodyKind::LokiProtobuf => loki::read_protobuf(&body, limit, &mut batch)?,
             BodyKind::Ndjson => ndjson::read(&body, limit, now_ms, &mut batch)?,
         }
-        Ok(self.observe(batch, now_ms))
+        let report = self.observe(batch, now_ms);
+        self.remember_rejects(&report);
+        Ok(report)
+    }
+
+    fn remember_rejects(&self, report: &IntakeReport) {
+        if report.by_service.is_empty() {
+            return;
+        }
+        let mut tracked = self
+            .service_rejects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cap = self.settings.limits.max_services_total;
+        for (service, reasons) in &report.by_service {
+            if !tracked.contains_key(service) && tracked.len() >= cap {
+                continue;
+            }
+            let counts = tracked.entry(service.clone()).or_default();
+            for (reason, n) in reasons {
+                *counts.entry(*reason).or_default() += n;
+            }
+        }
+    }
+
+    /// Lines of `service` rejected since start, per reason.
+    pub fn rejected_lines(&self, service: &str) -> BTreeMap<String, u64> {
+        self.service_rejects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(service)
+            .map(|reasons| {
+                reasons
+                    .iter()
+                    .map(|(reason, n)| (reason.as_str().to_owned(), *n))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Hands a parsed batch to the aggregator (one lock for the request).
@@ -499,3 +551,34 @@ impl LogIntake {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod service_reject_tests {
+    use super::*;
+
+    #[test]
+    fn rejected_lines_are_kept_per_service_since_start() {
+        let intake = LogIntake::new(IntakeSettings::default());
+        let now = chrono::Utc::now().timestamp_millis();
+        let ns = (now * 1_000_000).to_string();
+        let body = serde_json::json!({"streams": [
+            {"stream": {"service": "api"}, "values": [[ns, "not an access log"], [ns, r#"{"latency_ms": -5}"#], [ns, r#"{"latency_ms": 5}"#]]},
+            {"stream": {"app": "web"}, "values": [[ns, "garbage"]]},
+        ]});
+        for _ in 0..2 {
+            intake
+                .push(
+                    BodyKind::LokiJson,
+                    body.to_string().as_bytes(),
+                    None,
+                    None,
+                    now,
+                )
+                .unwrap();
+        }
+        let api = intake.rejected_lines("api");
+        assert_eq!(api.values().sum::<u64>(), 4, "{api:?}");
+        assert_eq!(intake.rejected_lines("web").values().sum::<u64>(), 2);
+        assert!(intake.rejected_lines("nobody").is_empty());
+    }
+}

@@ -4,8 +4,10 @@
 //! alerts as a Prometheus rule file). The paths are seed 004's. Handlers are thin:
 //! `pharos_slo::SloService` checks the caller ([`CallerViewer`]) and does the work.
 
+use std::sync::Arc;
+
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Path, Query, State},
     http::header,
     response::{IntoResponse, Response},
@@ -135,8 +137,15 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Fills in where the service's dashboard is (the UI's route).
-fn with_dashboard(mut view: ServiceView) -> ServiceView {
+/// The log intake the binary attached (for the services' rejected lines), if any.
+type Intake = Option<Extension<Arc<pharos_logs::LogIntake>>>;
+
+/// Fills in where the service's dashboard is (the UI's route) and the lines of it the intake
+/// rejected.
+fn completed(mut view: ServiceView, intake: &Intake) -> ServiceView {
+    if let Some(Extension(intake)) = intake {
+        view.quality.rejected_lines = intake.rejected_lines(&view.id);
+    }
     view.dashboard = view.project.as_ref().map(|project| {
         format!(
             "/projects/{project}/dashboards/{DASHBOARD_NAME}?var-service={}",
@@ -146,34 +155,48 @@ fn with_dashboard(mut view: ServiceView) -> ServiceView {
     view
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ServiceView>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    intake: Intake,
+) -> ApiResult<Json<Vec<ServiceView>>> {
     let views = state
         .slo
         .list(&CallerViewer(&caller), false, now_ms())
         .await?;
-    Ok(Json(views.into_iter().map(with_dashboard).collect()))
+    Ok(Json(
+        views.into_iter().map(|v| completed(v, &intake)).collect(),
+    ))
 }
 
-async fn owned(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ServiceView>>> {
+async fn owned(
+    State(state): State<AppState>,
+    caller: Caller,
+    intake: Intake,
+) -> ApiResult<Json<Vec<ServiceView>>> {
     let views = state
         .slo
         .list(&CallerViewer(&caller), true, now_ms())
         .await?;
-    Ok(Json(views.into_iter().map(with_dashboard).collect()))
+    Ok(Json(
+        views.into_iter().map(|v| completed(v, &intake)).collect(),
+    ))
 }
 
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
+    intake: Intake,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ServiceView>> {
     let view = state.slo.get(&CallerViewer(&caller), &id, now_ms()).await?;
-    Ok(Json(with_dashboard(view)))
+    Ok(Json(completed(view, &intake)))
 }
 
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    intake: Intake,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<ServiceView>> {
@@ -186,7 +209,7 @@ async fn update(
         .slo
         .update(&CallerViewer(&caller), &id, update, now_ms())
         .await?;
-    Ok(Json(with_dashboard(view)))
+    Ok(Json(completed(view, &intake)))
 }
 
 /// `?from=&to=&step=`.
@@ -200,6 +223,7 @@ struct Window {
 async fn latency(
     State(state): State<AppState>,
     caller: Caller,
+    intake: Intake,
     Path(id): Path<String>,
     Query(window): Query<Window>,
 ) -> ApiResult<Json<pharos_slo::Latency>> {
@@ -209,10 +233,13 @@ async fn latency(
         window.step.as_deref(),
         now_ms(),
     )?;
-    let latency = state
+    let mut latency = state
         .slo
         .latency(&CallerViewer(&caller), &id, range)
         .await?;
+    if let Some(Extension(intake)) = &intake {
+        latency.quality.rejected_lines = intake.rejected_lines(&id);
+    }
     Ok(Json(latency))
 }
 
