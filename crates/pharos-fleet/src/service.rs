@@ -179,8 +179,11 @@ impl FleetService {
             json!({"type": spec.cluster_type, "prometheus_url": spec.prometheus_url,
                 "region": spec.region, "labels": spec.labels}),
         );
+        // The answer says how the cluster stands at registration (unknown until its first
+        // check); taken before the check starts, which may otherwise win the race.
+        let view = self.view_of(record).await?;
         self.refresh_in_background(&name);
-        self.view_of(record).await
+        Ok(view)
     }
 
     /// Lists clusters with filters and pagination (by name).
@@ -238,12 +241,14 @@ impl FleetService {
             json!({"type": spec.cluster_type, "prometheus_url": spec.prometheus_url,
                 "region": spec.region, "labels": spec.labels}),
         );
+        // As for a registration: the answer is taken before a new check can race it.
+        let view = self.view_of(record).await?;
         if before.spec.prometheus_url != spec.prometheus_url
             || before.spec.alertmanager_url != spec.alertmanager_url
         {
             self.refresh_in_background(name);
         }
-        self.view_of(record).await
+        Ok(view)
     }
 
     /// Removes a cluster, its credentials and its health state.
