@@ -155,8 +155,11 @@ describe('services and latency SLOs', () => {
     assert.ok(worst.breaches_24h > 0, JSON.stringify(worst));
     const page = await context.newPage();
     const answers = [];
+    const serviceAnswers = [];
     page.on('response', async (response) => {
-      if (new URL(response.url()).pathname === `/api/services/${encodeURIComponent(worst.id)}/latency` && response.ok()) answers.push(await response.json());
+      const path = new URL(response.url()).pathname;
+      if (path === `/api/services/${encodeURIComponent(worst.id)}/latency` && response.ok()) answers.push(await response.json());
+      if (path === `/api/services/${encodeURIComponent(worst.id)}` && response.ok()) serviceAnswers.push(await response.json());
     });
     await page.goto(`${pharos.base}/services`);
     await page.locator(`[data-testid="service-row"][data-service="${worst.id}"] [data-testid="service-link"]`).click();
@@ -187,13 +190,15 @@ describe('services and latency SLOs', () => {
     }
     // At least one of them in the last 24 h, as breaches_24h says.
     assert.ok(runs.some((r) => Date.parse(r.end) > Date.now() - 86_400_000), JSON.stringify(runs));
-    // The demo's objective (99 % within 300 ms): the burn rates per window, as the API says.
-    const detail = await pharos.api('GET', `/api/services/${encodeURIComponent(worst.id)}`);
-    assert.equal(detail.json.objective?.threshold_ms, 300, JSON.stringify(detail.json.objective));
+    // The demo's objective (99 % within 300 ms): the burn rates per window, as the page's own
+    // answer says (the week's history may still be filling in, so a later answer can have more).
+    const detail = serviceAnswers[serviceAnswers.length - 1];
+    assert.ok(detail, 'the page asked for the service');
+    assert.equal(detail.objective?.threshold_ms, 300, JSON.stringify(detail.objective));
     const burn = await page.getByTestId('burn-rates').innerText();
-    const windows = Object.keys(detail.json.burn_rates);
-    assert.ok(windows.includes('3d'), JSON.stringify(detail.json.burn_rates));
-    for (const window of windows) assert.match(burn, new RegExp(`(^| )${window} ×\\d`), burn);
+    const windows = Object.keys(detail.burn_rates);
+    assert.ok(windows.includes('3d'), JSON.stringify(detail.burn_rates));
+    for (const window of windows) assert.match(burn, new RegExp(`(^| )${window} ×${detail.burn_rates[window].toFixed(detail.burn_rates[window] < 10 ? 2 : 1).replace('.', '\\.')}`), burn);
     // The traffic chart and the quality report are there too.
     await page.getByTestId('traffic-chart').locator('canvas').first().waitFor();
     assert.ok((await page.getByTestId('quality-check').count()) >= 1);
