@@ -286,7 +286,7 @@ async fn a_fast_budget_burn_fires_the_page_alert() {
         let rate = rates[window].as_f64().unwrap();
         assert!((rate - 20.0).abs() < 1e-6, "{window}: {rates}");
     }
-    let written = pharos_server::services::publish_thresholds(&app.state, now)
+    let written = pharos_server::services::publish_slo_gauges(&app.state, now)
         .await
         .unwrap();
     // Two thresholds (checkout, search) and seven windows.

@@ -135,7 +135,7 @@ async fn a_breach_pages_through_a_real_alertmanager_and_resolves_when_the_thresh
         .await
         .unwrap();
     assert_eq!(
-        pharos_server::services::publish_thresholds(&state, now)
+        pharos_server::services::publish_slo_gauges(&state, now)
             .await
             .unwrap(),
         1
@@ -222,7 +222,7 @@ async fn a_breach_pages_through_a_real_alertmanager_and_resolves_when_the_thresh
     assert_eq!(raised.status(), 200);
     let deadline = tokio::time::Instant::now() + WAIT;
     let resolved = loop {
-        pharos_server::services::publish_thresholds(&state, pharos_rules::now_ms())
+        pharos_server::services::publish_slo_gauges(&state, pharos_rules::now_ms())
             .await
             .unwrap();
         if let Some(alert) = fleet_alert("resolved").await {

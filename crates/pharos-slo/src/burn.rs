@@ -17,7 +17,7 @@ use pharos_query::{MetricsBackend, RangeQuery};
 use serde_json::Value;
 
 use crate::error::SloError;
-use crate::latency::{BUCKET_MS, align_down};
+use crate::latency::{BUCKET_MS, align_down, matrix_by_service, quote};
 use crate::model::Objective;
 
 /// The windows rates are computed over, with their length.
@@ -43,17 +43,17 @@ async fn read_counts(
 ) -> Result<BTreeMap<i64, (f64, f64)>, SloError> {
     let end = align_down(now_ms);
     let start = end - WINDOWS[WINDOWS.len() - 1].1;
-    let quoted = service.replace('\\', "\\\\").replace('"', "\\\"");
     let mut columns = Vec::with_capacity(2);
-    for selector in [
-        format!("pharos_service_requests{{service=\"{quoted}\"}}"),
-        format!(
-            "{}{{service=\"{quoted}\", le_ms=\"{threshold_ms}\"}}",
-            pharos_logs::FAST_REQUESTS
+    for (metric, extra) in [
+        ("pharos_service_requests", String::new()),
+        (
+            pharos_logs::FAST_REQUESTS,
+            format!(", le_ms=\"{threshold_ms}\""),
         ),
     ] {
+        let matcher = format!("{{service=\"{}\"{extra}}}", quote(service));
         let query = RangeQuery {
-            query: format!("sum(last_over_time({selector}[5m]))"),
+            query: format!("sum by (service) (last_over_time({metric}{matcher}[5m]))"),
             start_ms: start + BUCKET_MS,
             end_ms: end,
             step_ms: BUCKET_MS,
@@ -64,23 +64,17 @@ async fn read_counts(
             message: e.to_string(),
         })?;
         let data: Value = serde_json::from_str(answer.data.get()).unwrap_or(Value::Null);
-        let points: BTreeMap<i64, f64> = data["result"][0]["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| {
-                #[allow(clippy::cast_possible_truncation)]
-                let t = (p[0].as_f64()? * 1000.0).round() as i64;
-                Some((t - BUCKET_MS, p[1].as_str()?.parse().ok()?))
-            })
-            .collect();
-        columns.push(points);
+        columns.push(matrix_by_service(&data).remove(service).unwrap_or_default());
     }
+    // Points are at bucket ends; the buckets are keyed by their start.
     let fast = columns.pop().unwrap_or_default();
     let requests = columns.pop().unwrap_or_default();
     Ok(requests
         .into_iter()
-        .map(|(start, total)| (start, (total, fast.get(&start).copied().unwrap_or(0.0))))
+        .map(|(end, total)| {
+            let within = fast.get(&end).copied().unwrap_or(0.0);
+            (end - BUCKET_MS, (total, within))
+        })
         .collect())
 }
 

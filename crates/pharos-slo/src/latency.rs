@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use pharos_query::{MetricsBackend, RangeQuery};
+use pharos_query::{InstantQuery, MetricsBackend, RangeQuery};
 use serde_json::Value;
 
 use crate::error::SloError;
@@ -50,6 +50,17 @@ impl LatencyRange {
         let to_ms = align_up(now_ms);
         Self {
             from_ms: to_ms - crate::baseline::WEEK_MS,
+            to_ms,
+            step_ms: BUCKET_MS,
+        }
+    }
+
+    /// The 5-minute buckets covering `[from_ms, to_ms]` (a chart's window), at most
+    /// [`MAX_RANGE_MS`] back from `to_ms`.
+    pub fn covering(from_ms: i64, to_ms: i64) -> Self {
+        let to_ms = align_up(to_ms);
+        Self {
+            from_ms: align_down(from_ms).clamp(to_ms - MAX_RANGE_MS, to_ms - BUCKET_MS),
             to_ms,
             step_ms: BUCKET_MS,
         }
@@ -159,14 +170,14 @@ fn parse_duration(text: &str) -> Option<i64> {
     n.checked_mul(unit_ms)
 }
 
+/// `value` as the inside of a PromQL string literal.
+pub(crate) fn quote(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 /// `{service="<id>"}`, or nothing for every service.
-fn selector(service: Option<&str>) -> String {
-    service.map_or_else(String::new, |id| {
-        format!(
-            "{{service=\"{}\"}}",
-            id.replace('\\', "\\\\").replace('"', "\\\"")
-        )
-    })
+pub(crate) fn selector(service: Option<&str>) -> String {
+    service.map_or_else(String::new, |id| format!("{{service=\"{}\"}}", quote(id)))
 }
 
 /// The buckets starting in `[from_ms, to_ms)` of `service` (or of every service), by service.
@@ -233,8 +244,43 @@ pub(crate) async fn read_buckets(
     Ok(out)
 }
 
+/// The log sources of `service` (or of every service) with requests within `window` (a PromQL
+/// duration) before `now_ms`, by service.
+pub(crate) async fn sources_seen(
+    backend: &dyn MetricsBackend,
+    service: Option<&str>,
+    window: &str,
+    now_ms: i64,
+) -> Result<BTreeMap<String, Vec<String>>, SloError> {
+    let query = InstantQuery {
+        query: format!(
+            "group by (service, source) (last_over_time(pharos_service_requests{}[{window}]))",
+            selector(service)
+        ),
+        time_ms: now_ms,
+        timeout: None,
+    };
+    let answer = backend.instant(&query).await.map_err(|e| SloError::Query {
+        service: service.unwrap_or("*").to_owned(),
+        message: e.to_string(),
+    })?;
+    let data: Value = serde_json::from_str(answer.data.get()).unwrap_or(Value::Null);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for series in data["result"].as_array().into_iter().flatten() {
+        if let (Some(service), Some(source)) = (
+            series["metric"]["service"].as_str(),
+            series["metric"]["source"].as_str(),
+        ) {
+            out.entry(service.to_owned())
+                .or_default()
+                .push(source.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 /// `{service → {t_ms → value}}` of a matrix answer.
-fn matrix_by_service(data: &Value) -> BTreeMap<String, BTreeMap<i64, f64>> {
+pub(crate) fn matrix_by_service(data: &Value) -> BTreeMap<String, BTreeMap<i64, f64>> {
     let mut out = BTreeMap::new();
     for series in data["result"].as_array().into_iter().flatten() {
         let Some(name) = series["metric"]["service"].as_str() else {
@@ -291,6 +337,17 @@ mod tests {
             let error = LatencyRange::parse(from, to, step, NOW).unwrap_err();
             assert!(error.to_string().contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn a_charts_window_is_covered_by_whole_buckets_within_the_limit() {
+        let range = LatencyRange::covering(NOW - 3_600_000, NOW);
+        assert_eq!(range.to_ms, align_up(NOW));
+        assert_eq!(range.from_ms, align_down(NOW - 3_600_000));
+        let long = LatencyRange::covering(NOW - 90 * 86_400_000, NOW);
+        assert_eq!(long.to_ms - long.from_ms, MAX_RANGE_MS);
+        let empty = LatencyRange::covering(NOW, NOW - 1);
+        assert_eq!(empty.to_ms - empty.from_ms, BUCKET_MS);
     }
 
     #[test]

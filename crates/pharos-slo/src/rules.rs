@@ -100,7 +100,7 @@ fn slow_ratio(service: &str, threshold_ms: u32, window: &str) -> String {
 /// The two burn-rate alerts of `objective` with the windows and factors of
 /// [`BREACH_RULES`], the budget written out.
 fn burn_rules(id: &str, objective: &Objective) -> Vec<AlertRule> {
-    let service = id.replace('\\', "\\\\").replace('"', "\\\"");
+    let service = crate::latency::quote(id);
     let budget = 1.0 - objective.target;
     let pair = |long: &str, short: &str, factor: f64| {
         let limit = factor * budget;
@@ -149,7 +149,7 @@ pub fn export_rule_file(entries: &[ServiceEntry]) -> String {
     let mut rules: Vec<AlertRule> = entries
         .iter()
         .map(|entry| {
-            let service = entry.id.replace('\\', "\\\\").replace('"', "\\\"");
+            let service = crate::latency::quote(&entry.id);
             AlertRule {
                 alert: "ServiceLatencyBreach",
                 expr: format!(

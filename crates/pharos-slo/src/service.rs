@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pharos_query::{InstantQuery, MetricsBackend};
+use pharos_query::MetricsBackend;
 use pharos_store::Store;
 use serde_json::Value;
 
@@ -334,39 +334,10 @@ impl SloService {
         service: Option<&str>,
         now_ms: i64,
     ) -> Result<BTreeMap<String, Vec<String>>, SloError> {
-        let Some(metrics) = &self.metrics else {
-            return Ok(BTreeMap::new());
-        };
-        let matcher = service.map_or_else(String::new, |id| {
-            format!(
-                "{{service=\"{}\"}}",
-                id.replace('\\', "\\\\").replace('"', "\\\"")
-            )
-        });
-        let query = InstantQuery {
-            query: format!(
-                "group by (service, source) (last_over_time(pharos_service_requests{matcher}[7d]))"
-            ),
-            time_ms: now_ms,
-            timeout: None,
-        };
-        let answer = metrics.instant(&query).await.map_err(|e| SloError::Query {
-            service: service.unwrap_or("*").to_owned(),
-            message: e.to_string(),
-        })?;
-        let data: Value = serde_json::from_str(answer.data.get()).unwrap_or(Value::Null);
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for series in data["result"].as_array().into_iter().flatten() {
-            if let (Some(service), Some(source)) = (
-                series["metric"]["service"].as_str(),
-                series["metric"]["source"].as_str(),
-            ) {
-                out.entry(service.to_owned())
-                    .or_default()
-                    .push(source.to_owned());
-            }
+        match &self.metrics {
+            Some(metrics) => latency::sources_seen(metrics.as_ref(), service, "7d", now_ms).await,
+            None => Ok(BTreeMap::new()),
         }
-        Ok(out)
     }
 
     /// The buckets of `id` in `range`, with baselines and breaches.
@@ -524,22 +495,14 @@ impl SloService {
             .into_iter()
             .map(|e| (e.id, e.threshold_ms))
             .collect();
-        if let Some(metrics) = &self.metrics {
-            let query = InstantQuery {
-                query: "group by (service) (last_over_time(pharos_service_requests[1h]))"
-                    .to_owned(),
-                time_ms: now_ms,
-                timeout: None,
-            };
-            if let Ok(answer) = metrics.instant(&query).await {
-                let data: Value = serde_json::from_str(answer.data.get()).unwrap_or(Value::Null);
-                for series in data["result"].as_array().into_iter().flatten() {
-                    if let Some(service) = series["metric"]["service"].as_str() {
-                        thresholds
-                            .entry(service.to_owned())
-                            .or_insert(self.settings.default_threshold_ms);
-                    }
-                }
+        // Services logging without a catalog entry are alerted on at the default threshold.
+        if let Some(metrics) = &self.metrics
+            && let Ok(seen) = latency::sources_seen(metrics.as_ref(), None, "1h", now_ms).await
+        {
+            for service in seen.into_keys() {
+                thresholds
+                    .entry(service)
+                    .or_insert(self.settings.default_threshold_ms);
             }
         }
         Ok(thresholds

@@ -35,7 +35,7 @@ pub fn start(
                 _ = stop.changed() => return,
             }
             let now = chrono::Utc::now().timestamp_millis();
-            if let Err(error) = pharos_server::services::publish_thresholds(&state, now).await {
+            if let Err(error) = pharos_server::services::publish_slo_gauges(&state, now).await {
                 tracing::warn!(%error, "cannot write the services' thresholds; retried at the next tick");
             }
         }

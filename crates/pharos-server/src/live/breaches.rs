@@ -35,13 +35,7 @@ pub(super) async fn overlay(
     start: i64,
     end: i64,
 ) -> Option<Value> {
-    let range = pharos_slo::LatencyRange::parse(
-        Some(&(start / 1000).to_string()),
-        Some(&(end / 1000).to_string()),
-        None,
-        end,
-    )
-    .ok()?;
+    let range = pharos_slo::LatencyRange::covering(start, end);
     let latency = state
         .slo
         .latency(&CallerViewer(caller), service, range)

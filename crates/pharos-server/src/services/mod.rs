@@ -81,7 +81,7 @@ impl Viewer for CallerViewer<'_> {
 /// `pharos_service_latency_threshold_ms{service}`, and the burn rates of services with an
 /// objective as `pharos_service_slo_burn_rate{service, window}` (the binary does every 15 s):
 /// what the built-in rules compare. Returns how many samples were written.
-pub async fn publish_thresholds(state: &AppState, now_ms: i64) -> Result<usize, String> {
+pub async fn publish_slo_gauges(state: &AppState, now_ms: i64) -> Result<usize, String> {
     let Some(metrics) = state.metrics.clone() else {
         return Ok(0);
     };
@@ -160,13 +160,7 @@ async fn list(
     caller: Caller,
     intake: Intake,
 ) -> ApiResult<Json<Vec<ServiceView>>> {
-    let views = state
-        .slo
-        .list(&CallerViewer(&caller), false, now_ms())
-        .await?;
-    Ok(Json(
-        views.into_iter().map(|v| completed(v, &intake)).collect(),
-    ))
+    listed(&state, &caller, &intake, false).await
 }
 
 async fn owned(
@@ -174,12 +168,21 @@ async fn owned(
     caller: Caller,
     intake: Intake,
 ) -> ApiResult<Json<Vec<ServiceView>>> {
+    listed(&state, &caller, &intake, true).await
+}
+
+async fn listed(
+    state: &AppState,
+    caller: &Caller,
+    intake: &Intake,
+    owned_only: bool,
+) -> ApiResult<Json<Vec<ServiceView>>> {
     let views = state
         .slo
-        .list(&CallerViewer(&caller), true, now_ms())
+        .list(&CallerViewer(caller), owned_only, now_ms())
         .await?;
     Ok(Json(
-        views.into_iter().map(|v| completed(v, &intake)).collect(),
+        views.into_iter().map(|v| completed(v, intake)).collect(),
     ))
 }
 
