@@ -31,6 +31,7 @@ const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
 const TemplatePage = lazy(() => import('./pages/TemplatePage'));
 const ServicesPage = lazy(() => import('./pages/ServicesPage'));
 const ServicePage = lazy(() => import('./pages/ServicePage'));
+const AssistantPage = lazy(() => import('./assistant/AssistantPage'));
 
 // A data router, because the Perses editor blocks navigation away from unsaved edits (useBlocker).
 const router = createBrowserRouter([
@@ -71,6 +72,8 @@ const router = createBrowserRouter([
       { path: '/fleet/gpus', element: <FleetGate title="GPUs"><FleetGpusPage /></FleetGate> },
       { path: '/services', element: <ServicesPage /> },
       { path: '/services/:id', element: <ServicePage /> },
+      // One route (an optional id): opening a session keeps the page and its state.
+      { path: '/assistant/:id?', element: <AssistantPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

@@ -24,6 +24,7 @@ import {
   CompassOutline as CompassOutlineIcon,
   ServerNetwork as ServerNetworkIcon,
   Speedometer as SpeedometerIcon,
+  RobotOutline as RobotOutlineIcon,
   DatabaseOutline as DatabaseOutlineIcon,
   FileImportOutline as FileImportOutlineIcon,
   FolderOutline as FolderOutlineIcon,
@@ -108,6 +109,9 @@ function sections(may: { readAudit: boolean; readGlobalDatasources: boolean; rea
     },
     {
       entries: [{ label: 'Services', to: '/services', icon: <SpeedometerIcon />, active: under('/services'), testId: 'nav-services' }],
+    },
+    {
+      entries: [{ label: 'Assistant', to: '/assistant', icon: <RobotOutlineIcon />, active: under('/assistant'), testId: 'nav-assistant' }],
     },
     ...(may.readFleet
       ? [
