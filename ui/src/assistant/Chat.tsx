@@ -124,8 +124,13 @@ export function Chat({ sessionId, listed, personas, llmConfigured, initialQuesti
             const local = event.data.error ? localErrors.get(event.data.error.code) : undefined;
             setMessages((m) => upsert(local ? m.filter((x) => x.id !== local) : m, event.data));
             if (event.data.role === 'assistant') {
-              streamingText.current = '';
-              setLive((l) => l && { ...l, streaming: '' });
+              // Its text was streamed: what follows it (a later round's, if the messages come at
+              // the end of the turn) keeps streaming.
+              const stored = event.data.content ?? '';
+              if (stored !== '') {
+                streamingText.current = streamingText.current.startsWith(stored) ? streamingText.current.slice(stored.length).replace(/^\s+/, '') : '';
+                setLive((l) => l && { ...l, streaming: streamingText.current });
+              }
               if (!event.data.tool_calls?.length) finalAnswer = event.data.id;
               if (event.data.error) lastError = event.data.error.code;
             }
@@ -327,7 +332,7 @@ function ItemView({ item, running }: { item: Item; running: boolean }) {
               <Markdown text={item.text} />
             </Box>
           </Bubble>
-          {item.usage ? (
+          {item.usage && (item.usage.total_tokens ?? 0) + (item.usage.prompt_tokens ?? 0) > 0 ? (
             <Typography variant="caption" color="text.secondary" component="div" sx={{ mt: -0.5, mb: 1 }} data-testid="chat-usage">
               {usageText(item.usage)}
             </Typography>

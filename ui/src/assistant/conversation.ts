@@ -125,7 +125,9 @@ export function buildItems(messages: Message[], results: Map<string, ToolResultE
     } else if (message.role === 'assistant') {
       const calls = message.tool_calls ?? [];
       addUsage(message.usage);
-      if (message.content && message.content.trim() !== '') {
+      // A turn that could not reach a model stores why as its text, and as its error: one row.
+      const sameAsError = message.error !== undefined && message.error !== null && message.content?.trim() === message.error.message.trim();
+      if (message.content && message.content.trim() !== '' && !sameAsError) {
         items.push({ kind: 'assistant', id: message.id, text: message.content, usage: usage.get(message.id) ?? (calls.length === 0 ? turn : undefined) });
       }
       for (const call of calls) addTool(call.id, call.name, call.arguments);
