@@ -310,6 +310,11 @@ impl FleetService {
         self.view_of(record).await
     }
 
+    /// How many clusters are registered (no permission needed: it says nothing about them).
+    pub async fn cluster_count(&self) -> Result<usize, FleetError> {
+        Ok(registry::list(&self.inner.store).await?.len())
+    }
+
     /// Counts by status and type, GPUs from DCGM discovery, alerts firing now (from webhooks).
     pub async fn summary(&self, access: &dyn Access) -> Result<Value, FleetError> {
         allowed(access, FleetAction::Read)?;

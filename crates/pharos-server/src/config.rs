@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod assistant;
 mod fleet;
 mod logs;
 mod logs_forward;
@@ -16,6 +17,8 @@ mod web;
 mod workloads;
 
 pub use web::{CorsSettings, HstsSettings};
+
+pub use assistant::{AssistantSettings, DetectorSettings, LlmSettings};
 
 pub use fleet::{CheckTimingSettings, FleetSettings};
 pub use logs::LogsSettings;
@@ -61,6 +64,8 @@ pub struct ServerSettings {
     pub logs: LogsSettings,
     /// Latency SLOs of services: default threshold, breach alerts, declared services.
     pub slo: pharos_slo::SloSettings,
+    /// The chat assistant's model, its bounds and the anomaly detector.
+    pub assistant: AssistantSettings,
 }
 
 impl ServerSettings {
@@ -96,6 +101,7 @@ impl ServerSettings {
         self.rules.validate()?;
         self.logs.validate()?;
         self.slo.validate()?;
+        self.assistant.validate()?;
         if security.auth == AuthMode::Kubernetes && security.kubernetes.api_server_url().is_none() {
             return Err(
                 "security.auth: kubernetes needs security.kubernetes.api_server \

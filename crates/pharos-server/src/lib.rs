@@ -1,6 +1,7 @@
 //! The HTTP server: Perses resource API, datasource proxy with tenant enforcement,
 //! self-monitoring, OpenAPI and the embedded web UI. Handlers are thin; services do the work.
 
+pub mod assistant;
 pub mod config;
 pub mod error;
 mod extract;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workloads::routes())
         .merge(fleet::routes())
         .merge(services::routes())
+        .merge(assistant::routes())
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

@@ -22,6 +22,7 @@ use pharos_auth::rbac::{Action, Scope};
 use pharos_fleet::{Access, ClusterInput, FleetAction, FleetError, ListFilter};
 
 pub(crate) use relay::bus_with_redis;
+pub(crate) use tenant::Asker;
 
 use crate::{
     error::{ApiError, ApiResult},

@@ -17,7 +17,7 @@ use crate::{error::ApiError, identity::Caller, state::AppState};
 const ANY_SERIES: &str = "{__name__=~\".+\"}";
 
 /// Who asks.
-pub(super) enum Asker<'a> {
+pub(crate) enum Asker<'a> {
     /// Read on the global `Cluster` scope: unrestricted.
     Operator(CallerAccess<'a>),
     /// A member of a project, restricted to its namespaces (`None`: the project has none).
@@ -44,7 +44,7 @@ fn refused(why: impl std::fmt::Display) -> ApiError {
 
 impl<'a> Asker<'a> {
     /// The asker of a request, after its permission check.
-    pub(super) async fn of(
+    pub(crate) async fn of(
         state: &AppState,
         caller: &'a Caller,
         project: Option<&str>,
@@ -59,7 +59,7 @@ impl<'a> Asker<'a> {
     }
 
     /// The query every cluster is asked.
-    pub(super) fn query(&self, state: &AppState, query: &str) -> Result<String, ApiError> {
+    pub(crate) fn query(&self, state: &AppState, query: &str) -> Result<String, ApiError> {
         match self {
             Self::Member(Some(policy)) => state
                 .enforcer

@@ -390,6 +390,76 @@ impl Session {
     }
 }
 
+/// One answer of a dashboard's panel query for [`panel_answers`].
+pub(crate) struct PanelAnswer {
+    /// The panel's key.
+    pub(crate) panel: String,
+    /// The query's index in the panel.
+    pub(crate) index: usize,
+    /// The query as run (variables filled in), or why it could not be.
+    pub(crate) query: Result<String, String>,
+    /// Its answer, or why there is none.
+    pub(crate) answer: Result<pharos_query::QueryAnswer, String>,
+}
+
+/// The Prometheus queries of `dashboard`'s panels (only `panel` when given) over the last
+/// `range_ms`, run as a live viewer's are — the caller's read on the dashboard and its
+/// datasources checked, variables from `values` (or the dashboard's defaults), tenant
+/// enforcement in the proxy — for the assistant's `get_panel_data`.
+pub(crate) async fn panel_answers(
+    state: &AppState,
+    caller: &Caller,
+    project: &str,
+    dashboard: &str,
+    panel: Option<&str>,
+    range_ms: i64,
+    values: render::Values,
+) -> ApiResult<Vec<PanelAnswer>> {
+    let params = StreamParams {
+        range_ms: Some(range_ms.min(MAX_RANGE_MS)),
+        refresh_ms: 15_000,
+        values,
+    };
+    let prepared = queries::prepare(state, caller, project, dashboard, &params).await?;
+    let end = now_ms();
+    let wanted = prepared
+        .queries
+        .into_iter()
+        .filter(|q| panel.is_none_or(|p| p == q.panel));
+    let asks = wanted.map(|live| {
+        let state = state.clone();
+        let (range_ms, step_ms) = (prepared.range_ms, prepared.step_ms);
+        async move {
+            let answer = match (&live.query, &live.datasource) {
+                (Err(why), _) => Err(why.clone()),
+                (_, None) => {
+                    Err("the query's datasource does not exist or may not be used".to_owned())
+                }
+                (Ok(query), Some(reference)) => proxy::range_through(
+                    &state,
+                    reference.clone(),
+                    RangeQuery {
+                        query: query.clone(),
+                        start_ms: end - range_ms,
+                        end_ms: end,
+                        step_ms,
+                        timeout: None,
+                    },
+                )
+                .await
+                .map_err(|f| f.message),
+            };
+            PanelAnswer {
+                panel: live.panel,
+                index: live.index,
+                query: live.query,
+                answer,
+            }
+        }
+    });
+    Ok(futures::future::join_all(asks).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
