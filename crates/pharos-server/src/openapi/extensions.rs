@@ -38,6 +38,7 @@ const SHARES: &str = "share links";
 const LIVE: &str = "live";
 const TEMPLATES: &str = "templates and import";
 const FLEET: &str = "fleet";
+const ASSISTANT: &str = "assistant";
 const SLO: &str = "latency SLOs";
 const FEDERATION: &str = "fleet federation";
 const EMBEDDED: &str = "prometheus API (embedded store)";
@@ -125,6 +126,19 @@ const ROWS: &[Row] = &[
     ("get", "/api/services/{id}/latency", SLO, "5-minute buckets (?from=&to=&step=, 7 days by default): count, errors, p50/p95/p99, baseline, breach", &[OK_JSON, BAD, MISSING, ("503", "no embedded store")]),
     ("get", "/api/services/{id}/alert-threshold", SLO, "The P95 threshold, who set it and its history", &[OK_JSON, MISSING]),
     ("post", "/api/services/{id}/alert-threshold", SLO, "Set the threshold ({threshold_ms}: 50–1000); owners, project editors, administrators", &[OK_JSON, BAD, DENIED, MISSING]),
+    ("get", "/api/v1/personas", ASSISTANT, "Personas (built-in and administrators') with their tools, and whether a language model is configured ({personas, llm: {configured, model}})", &[OK_JSON]),
+    ("post", "/api/v1/personas", ASSISTANT, "Add a persona ({id, name, description?, system_prompt, tools?, model?, endpoint?, temperature?}); administrators", &[("201", "the persona"), BAD, DENIED, ("409", "the id exists")]),
+    ("get", "/api/v1/personas/{id}", ASSISTANT, "One persona", &[OK_JSON, MISSING]),
+    ("put", "/api/v1/personas/{id}", ASSISTANT, "Replace an administrator's persona (built-ins cannot change)", &[OK_JSON, BAD, DENIED, ("409", "a built-in persona")]),
+    ("delete", "/api/v1/personas/{id}", ASSISTANT, "Remove an administrator's persona", &[("204", "removed"), DENIED, MISSING, ("409", "a built-in persona")]),
+    ("get", "/api/v1/chat/sessions", ASSISTANT, "The caller's chat sessions, most recent first ({sessions})", &[OK_JSON]),
+    ("post", "/api/v1/chat/sessions", ASSISTANT, "Start a session ({persona?: default, title?})", &[("201", "the session"), BAD]),
+    ("get", "/api/v1/chat/sessions/{id}", ASSISTANT, "A session of the caller with its messages", &[OK_JSON, MISSING]),
+    ("delete", "/api/v1/chat/sessions/{id}", ASSISTANT, "Delete a session of the caller and its messages", &[("204", "deleted"), MISSING]),
+    ("post", "/api/v1/chat/sessions/{id}/messages", ASSISTANT, "Ask ({content}); answers the turn's stored messages ({messages, usage, rounds, error?})", &[OK_JSON, BAD, MISSING]),
+    ("post", "/api/v1/chat/sessions/{id}/stream", ASSISTANT, "Ask ({content}) and stream the turn as Server-Sent Events: user_message, delta, tool_call, tool_result, message, error, done", &[("200", "text/event-stream"), BAD, MISSING]),
+    ("post", "/api/v1/analysis/anomaly", ASSISTANT, "Anomalies of a query's series over a window, no model involved ({query, start, end, step?, project?} → {anomalies: [{labels, start, end, score, method, summary}]})", &[OK_JSON, BAD, DENIED]),
+    ("post", "/api/v1/analysis/rca", ASSISTANT, "Root-cause analysis over a window ({start?, end?, project?, format?: json|markdown}): ranked suspects with evidence", &[OK_JSON, BAD, DENIED]),
 ];
 
 /// The path parameters of `path` (`{name}` and `{*name}`).
