@@ -12,6 +12,10 @@ use pharos_fakes::openai::{ScriptedCall, ScriptedLlm, Turn};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+async fn fake(script: Vec<Turn>) -> ScriptedLlm {
+    ScriptedLlm::start(script).await.unwrap()
+}
+
 fn endpoint(base_url: &str) -> LlmEndpoint {
     LlmEndpoint {
         base_url: base_url.to_owned(),
@@ -69,12 +73,11 @@ fn deltas(events: &[StreamEvent]) -> Vec<&str> {
 
 #[tokio::test]
 async fn streams_text_deltas_in_order_and_counts_usage() {
-    let fake = ScriptedLlm::start(vec![Turn::Text {
+    let fake = fake(vec![Turn::Text {
         text: "Latency is up on checkout.".to_owned(),
         chunk: Some(5),
     }])
-    .await
-    .unwrap();
+    .await;
     let client = client(endpoint(fake.base_url()));
     let (result, events) = complete(&client, &ask("how is checkout?")).await;
     let completion = result.unwrap();
@@ -122,7 +125,7 @@ async fn assembles_parallel_tool_calls_from_interleaved_fragments() {
             r#"{"selector":"{app=\"checkout\"}","limit":50}"#,
         ),
     ];
-    let fake = ScriptedLlm::start(vec![Turn::ToolCalls {
+    let fake = fake(vec![Turn::ToolCalls {
         calls: calls
             .iter()
             .map(|(name, arguments)| ScriptedCall {
@@ -132,8 +135,7 @@ async fn assembles_parallel_tool_calls_from_interleaved_fragments() {
             .collect(),
         fragment: Some(3),
     }])
-    .await
-    .unwrap();
+    .await;
     let client = client(endpoint(fake.base_url()));
     let (result, events) = complete(&client, &ask("why is checkout slow?")).await;
     let completion = result.unwrap();
@@ -262,7 +264,7 @@ async fn a_wrong_key_is_a_401_and_not_retried() {
 
 #[tokio::test]
 async fn a_429_is_retried_after_its_retry_after() {
-    let fake = ScriptedLlm::start(vec![
+    let fake = fake(vec![
         Turn::Error {
             status: 429,
             message: "Rate limit reached for requests".to_owned(),
@@ -270,8 +272,7 @@ async fn a_429_is_retried_after_its_retry_after() {
         },
         Turn::text("second time lucky"),
     ])
-    .await
-    .unwrap();
+    .await;
     let client = client(endpoint(fake.base_url()));
     let started = Instant::now();
     let (result, events) = complete(&client, &ask("hi")).await;
@@ -292,7 +293,7 @@ async fn a_429_is_retried_after_its_retry_after() {
 async fn server_errors_give_up_after_max_retries() {
     let mut script = vec![Turn::error(500, "The server had an error processing your request."); 3];
     script.push(Turn::text("not reached"));
-    let fake = ScriptedLlm::start(script).await.unwrap();
+    let fake = fake(script).await;
     let client = client(endpoint(fake.base_url()));
     let started = Instant::now();
     let (result, events) = complete(&client, &ask("hi")).await;
@@ -314,14 +315,13 @@ async fn server_errors_give_up_after_max_retries() {
 
 #[tokio::test]
 async fn a_hanging_server_times_out_on_the_first_byte() {
-    let fake = ScriptedLlm::start(vec![Turn::Hang, Turn::text("not reached")])
-        .await
-        .unwrap();
+    let fake = fake(vec![Turn::Hang, Turn::text("not reached")]).await;
     let mut endpoint = endpoint(fake.base_url());
     endpoint.timeouts.first_byte = Duration::from_millis(300);
     let started = Instant::now();
     let (result, _) = complete(&client(endpoint), &ask("hi")).await;
-    assert!(started.elapsed() < Duration::from_secs(2));
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(700), "{elapsed:?}");
     assert_eq!(
         result.unwrap_err(),
         LlmError::Timeout {
@@ -334,7 +334,7 @@ async fn a_hanging_server_times_out_on_the_first_byte() {
 
 #[tokio::test]
 async fn the_total_timeout_bounds_everything() {
-    let fake = ScriptedLlm::start(vec![Turn::Hang]).await.unwrap();
+    let fake = fake(vec![Turn::Hang]).await;
     let mut endpoint = endpoint(fake.base_url());
     endpoint.timeouts.first_byte = Duration::from_secs(30);
     endpoint.timeouts.total = Duration::from_millis(300);
@@ -348,14 +348,13 @@ async fn the_total_timeout_bounds_everything() {
 
 #[tokio::test]
 async fn a_cut_off_stream_keeps_its_deltas_and_is_not_retried() {
-    let fake = ScriptedLlm::start(vec![
+    let fake = fake(vec![
         Turn::CutOff {
             text: "The checkout latency".to_owned(),
         },
         Turn::text("not reached"),
     ])
-    .await
-    .unwrap();
+    .await;
     let (result, events) = complete(&client(endpoint(fake.base_url())), &ask("hi")).await;
     let error = result.unwrap_err();
     assert!(
@@ -369,9 +368,7 @@ async fn a_cut_off_stream_keeps_its_deltas_and_is_not_retried() {
 
 #[tokio::test]
 async fn a_garbage_answer_is_a_protocol_error() {
-    let fake = ScriptedLlm::start(vec![Turn::Garbage, Turn::text("not reached")])
-        .await
-        .unwrap();
+    let fake = fake(vec![Turn::Garbage, Turn::text("not reached")]).await;
     let (result, events) = complete(&client(endpoint(fake.base_url())), &ask("hi")).await;
     let error = result.unwrap_err();
     assert!(
@@ -423,8 +420,10 @@ async fn reply_turns_answer_by_the_last_user_message() {
         { "kind": "text", "text": "fallback" },
     ]))
     .unwrap();
-    let fake = ScriptedLlm::start(script).await.unwrap();
-    let client = client(endpoint(fake.base_url()));
+    let fake = fake(script).await;
+    let mut endpoint = endpoint(fake.base_url());
+    endpoint.max_retries = 0;
+    let client = client(endpoint);
     let (first, _) = complete(&client, &ask("hello")).await;
     assert_eq!(first.unwrap().content, "fallback");
     let (second, _) = complete(&client, &ask("show me the logs")).await;
@@ -437,12 +436,14 @@ async fn reply_turns_answer_by_the_last_user_message() {
     );
 }
 
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// The fake's own wire: chunk envelopes, the usage chunk, `[DONE]`, non-streamed answers, models.
 #[tokio::test]
 async fn the_fake_speaks_the_openai_wire() {
-    let fake = ScriptedLlm::start(vec![Turn::text("hey"), Turn::text("whole")])
-        .await
-        .unwrap();
+    let fake = fake(vec![Turn::text("hey"), Turn::text("whole")]).await;
     let http = reqwest::Client::new();
     let url = format!("{}/chat/completions", fake.base_url());
     let messages = json!([{ "role": "user", "content": "hi" }]);
@@ -483,40 +484,31 @@ async fn the_fake_speaks_the_openai_wire() {
     assert_eq!(usage["choices"], json!([]));
     assert!(usage["usage"]["total_tokens"].as_u64().unwrap() > 0);
 
-    let whole: Value = http
-        .post(&url)
-        .json(&json!({ "model": "m", "messages": messages }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whole: Value = json_of(
+        http.post(&url)
+            .json(&json!({ "model": "m", "messages": messages })),
+    )
+    .await;
     assert_eq!(whole["object"], "chat.completion");
     assert_eq!(whole["choices"][0]["message"]["content"], "whole");
     assert_eq!(whole["choices"][0]["finish_reason"], "stop");
 
-    let models: Value = http
-        .get(format!("{}/models", fake.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = json_of(http.get(format!("{}/models", fake.base_url()))).await;
     assert_eq!(models["data"][0]["id"], pharos_fakes::openai::MODEL);
 }
 
-/// A hand-written server: answers one request with `head` then `body` parts, pausing between.
-async fn raw_server(parts: Vec<Vec<u8>>, pause: Duration) -> String {
+/// A hand-written server: answers one request with a 200 of `content_type` whose chunked body
+/// is `parts`, then holds the connection open.
+async fn raw_server(content_type: &'static str, parts: Vec<Vec<u8>>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut buffer = vec![0; 64 * 1024];
         let _ = socket.read(&mut buffer).await;
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
-                    transfer-encoding: chunked\r\n\r\n";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
         socket.write_all(head.as_bytes()).await.unwrap();
         for part in parts {
             let chunk = [
@@ -527,12 +519,13 @@ async fn raw_server(parts: Vec<Vec<u8>>, pause: Duration) -> String {
             if socket.write_all(&chunk.concat()).await.is_err() {
                 return;
             }
-            tokio::time::sleep(pause).await;
         }
         tokio::time::sleep(Duration::from_secs(30)).await;
     });
     format!("http://{address}/v1")
 }
+
+const SSE: &str = "text/event-stream";
 
 fn content_chunk(text: &str) -> Vec<u8> {
     let chunk = json!({ "id": "x", "object": "chat.completion.chunk", "created": 0, "model": "raw",
@@ -542,7 +535,7 @@ fn content_chunk(text: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_stalled_stream_times_out_when_idle() {
-    let base = raw_server(vec![content_chunk("Thinking")], Duration::ZERO).await;
+    let base = raw_server(SSE, vec![content_chunk("Thinking")]).await;
     let mut endpoint = endpoint(&base);
     endpoint.timeouts.idle = Duration::from_millis(200);
     let (result, events) = complete(&client(endpoint), &ask("hi")).await;
@@ -560,11 +553,77 @@ async fn a_stalled_stream_times_out_when_idle() {
 async fn an_oversized_answer_is_cut_off() {
     let piece = "x".repeat(60 * 1024);
     let parts = vec![content_chunk(&piece); 80]; // about 4.7 MiB
-    let base = raw_server(parts, Duration::ZERO).await;
+    let base = raw_server(SSE, parts).await;
     let (result, _) = complete(&client(endpoint(&base)), &ask("hi")).await;
     let error = result.unwrap_err();
     assert!(
         matches!(&error, LlmError::Protocol(m) if m.contains("4 MiB")),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn reading_stops_at_done_and_usage_may_be_missing() {
+    let finish = json!({ "id": "x", "object": "chat.completion.chunk", "created": 0, "model": "raw",
+                         "choices": [{ "index": 0, "delta": {}, "finish_reason": "length" }] });
+    let parts = vec![
+        content_chunk("Cut by max_tokens"),
+        format!("data: {finish}\n\ndata: [DONE]\n\n").into_bytes(),
+    ];
+    let base = raw_server(SSE, parts).await;
+    let started = Instant::now();
+    let (result, _) = complete(&client(endpoint(&base)), &ask("hi")).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "no wait for the connection to close"
+    );
+    let completion = result.unwrap();
+    assert_eq!(completion.content, "Cut by max_tokens");
+    assert_eq!(completion.finish_reason.as_deref(), Some("length"));
+    assert_eq!(completion.usage, None);
+    assert_eq!(completion.model, "raw");
+}
+
+#[tokio::test]
+async fn an_error_event_mid_stream_is_a_protocol_error() {
+    let parts = vec![
+        content_chunk("Partial"),
+        b"data: {\"error\":{\"message\":\"upstream overloaded\",\"type\":\"server_error\"}}\n\n"
+            .to_vec(),
+    ];
+    let base = raw_server(SSE, parts).await;
+    let (result, events) = complete(&client(endpoint(&base)), &ask("hi")).await;
+    let error = result.unwrap_err();
+    assert!(
+        matches!(&error, LlmError::Protocol(m) if m.contains("upstream overloaded")),
+        "{error:?}"
+    );
+    assert_eq!(deltas(&events), ["Partial"]);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_is_read_whole() {
+    let whole = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "whole-model",
+        "choices": [{ "index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": "Looking.",
+            "tool_calls": [{ "id": "call_a", "type": "function",
+                             "function": { "name": "query_metrics", "arguments": "{}" } }],
+        } }],
+        "usage": { "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15 },
+    });
+    let body = whole.to_string().into_bytes();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let base = raw_server(
+        "application/json",
+        vec![head.to_vec(), tail.to_vec(), Vec::new()],
+    )
+    .await;
+    let (result, events) = complete(&client(endpoint(&base)), &ask("hi")).await;
+    let completion = result.unwrap();
+    assert_eq!(completion.content, "Looking.");
+    assert_eq!(completion.tool_calls[0].id, "call_a");
+    assert_eq!(completion.usage.map(|u| u.total_tokens), Some(15));
+    assert_eq!(completion.model, "whole-model");
+    assert_eq!(events.len(), 2, "{events:?}");
 }

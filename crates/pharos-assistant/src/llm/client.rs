@@ -152,6 +152,8 @@ impl LlmClient {
             Ok(Err(e)) => return Err(self.send_failure(&e)),
             Ok(Ok(response)) => response,
         };
+        // Headers in: the connection stands, the first byte of the body gets `first_byte` at most.
+        let first_byte = first_byte.min(Instant::now() + timeouts.first_byte);
         let status = response.status();
         if !status.is_success() {
             let retry_after = response

@@ -234,3 +234,22 @@ pub(crate) fn summary(text: &str) -> String {
         head
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_of_known_shapes_and_summaries_of_others() {
+        let openai = br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+        assert_eq!(error_message(openai), "Rate limit reached");
+        let vllm = br#"{"object":"error","message":"This model's maximum context length is 8192 tokens.","type":"BadRequestError","param":null,"code":400}"#;
+        assert!(error_message(vllm).starts_with("This model's maximum context length"));
+        assert_eq!(error_message(br#"{"detail":"Not Found"}"#), "Not Found");
+        let page = format!("<html>{}</html>", "x".repeat(500));
+        let summary = error_message(page.as_bytes());
+        assert_eq!(summary.chars().count(), 201);
+        assert!(summary.starts_with("<html>xx") && summary.ends_with('…'));
+        assert_eq!(error_message(b"  "), "(no explanation in the answer)");
+    }
+}
