@@ -10,7 +10,9 @@ pub enum AnalysisError {
     #[error("invalid step: {0}")]
     InvalidStep(String),
     /// The query selects more series than the options allow.
-    #[error("the query returned {found} series, more than the limit of {limit}: narrow the selector or aggregate (e.g. `sum by (...)`)")]
+    #[error(
+        "the query returned {found} series, more than the limit of {limit}: narrow the selector or aggregate (e.g. `sum by (...)`)"
+    )]
     TooManySeries {
         /// Series the answer held.
         found: usize,
@@ -18,7 +20,9 @@ pub enum AnalysisError {
         limit: usize,
     },
     /// The range, history included, has more points per series than the options allow.
-    #[error("{found} points per series (history included) exceed the limit of {limit}: shorten the range or use a larger step")]
+    #[error(
+        "{found} points per series (history included) exceed the limit of {limit}: shorten the range or use a larger step"
+    )]
     TooManyPoints {
         /// Points one series would have.
         found: i64,
@@ -26,7 +30,9 @@ pub enum AnalysisError {
         limit: i64,
     },
     /// The answer was not a matrix (a scalar or string query, or malformed JSON).
-    #[error("expected a range (matrix) answer, got {0}: anomaly detection needs a query returning series")]
+    #[error(
+        "expected a range (matrix) answer, got {0}: anomaly detection needs a query returning series"
+    )]
     NotAMatrix(String),
     /// The backend refused or failed the query.
     #[error("query `{query}` failed: {message}")]

@@ -54,11 +54,7 @@ pub(crate) fn baseline(values: &[f64], min_count: usize, floor: Floor) -> Option
 }
 
 /// Like [`baseline`] over a vector of finite values it may reorder.
-pub(crate) fn baseline_of(
-    finite: &mut Vec<f64>,
-    min_count: usize,
-    floor: Floor,
-) -> Option<Baseline> {
+pub(crate) fn baseline_of(finite: &mut [f64], min_count: usize, floor: Floor) -> Option<Baseline> {
     let count = finite.len();
     if count < min_count.max(1) {
         return None;

@@ -12,7 +12,9 @@ pub(crate) mod seconds {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
         let seconds = f64::deserialize(deserializer)?;
         if !seconds.is_finite() {
-            return Err(serde::de::Error::custom("time must be a finite number of seconds"));
+            return Err(serde::de::Error::custom(
+                "time must be a finite number of seconds",
+            ));
         }
         Ok((seconds * 1000.0).round() as i64)
     }

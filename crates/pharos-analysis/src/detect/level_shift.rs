@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!((found[0].start_ms - 300 * STEP).abs() <= 2 * STEP);
         // As the shift fills the trailing baseline, it becomes the new normal.
-        assert!((330 * STEP..=362 * STEP).contains(&found[0].end_ms), "{found:?}");
+        assert!(
+            (330 * STEP..=362 * STEP).contains(&found[0].end_ms),
+            "{found:?}"
+        );
         assert!(found[0].summary.contains("shifted up"));
 
         let mut spiky: Vec<f64> = noise(500, 8).iter().map(|n| 20.0 + n).collect();
@@ -71,7 +74,10 @@ mod tests {
     fn noise_gives_nothing() {
         for seed in 1..10 {
             let values: Vec<f64> = noise(2000, seed).iter().map(|n| 5.0 + n).collect();
-            assert!(run(&values, 150, Method::LevelShift).is_empty(), "seed {seed}");
+            assert!(
+                run(&values, 150, Method::LevelShift).is_empty(),
+                "seed {seed}"
+            );
         }
     }
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
+use crate::graph::Entity;
 use crate::series::{Grid, Series};
 use crate::stats::Floor;
 use crate::time::{human_duration, seconds};
@@ -118,6 +119,40 @@ pub struct Anomaly {
     /// The watch-list signal it came from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
+    /// The PromQL of that signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// What the series describes (a GPU, a model server...), when the signal says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<Entity>,
+    /// From a supporting signal: evidence for an entity that has a primary anomaly at the
+    /// same time, never an alarm by itself (see [`crate::Role`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supporting: bool,
+}
+
+/// Drops the supporting anomalies whose entity has no primary (non-supporting) anomaly
+/// overlapping them within `slack_ms`: a GPU that warms up because work started is not an
+/// incident; a GPU that warms up while stuck at full utilisation is evidence.
+pub fn corroborated(anomalies: Vec<Anomaly>, slack_ms: i64) -> Vec<Anomaly> {
+    let primary: Vec<Anomaly> = anomalies
+        .iter()
+        .filter(|a| !a.supporting)
+        .cloned()
+        .collect();
+    anomalies
+        .into_iter()
+        .filter(|a| {
+            !a.supporting
+                || primary.iter().any(|p| {
+                    let same = match (&a.entity, &p.entity) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => a.labels == p.labels,
+                    };
+                    same && a.start_ms <= p.end_ms + slack_ms && a.end_ms >= p.start_ms - slack_ms
+                })
+        })
+        .collect()
 }
 
 /// Settings and bounds of detection. The defaults suit a 15 s – 5 min step.
@@ -221,9 +256,10 @@ impl DetectOptions {
         if self.season_ms <= 0 || self.season_half_window_ms < 0 || self.seasons > 28 {
             return bad("season_ms must be positive and seasons at most 28");
         }
-        if !(self.spread_floor_absolute >= 0.0 && self.spread_floor_relative >= 0.0)
-            || !(self.spread_floor_absolute + self.spread_floor_relative > 0.0)
-        {
+        let floors_ok = self.spread_floor_absolute >= 0.0
+            && self.spread_floor_relative >= 0.0
+            && self.spread_floor_absolute + self.spread_floor_relative > 0.0;
+        if !floors_ok {
             return bad("the spread floor must be positive (absolute or relative)");
         }
         if self.max_series == 0 || self.max_points_per_series < 10 || self.max_anomalies == 0 {
@@ -260,8 +296,8 @@ pub struct Filter {
 impl Filter {
     fn admits(&self, finding: &Finding) -> bool {
         let delta = (finding.value - finding.baseline).abs();
-        let relative_ok = finding.baseline == 0.0
-            || delta / finding.baseline.abs() >= self.min_relative_delta;
+        let relative_ok =
+            finding.baseline == 0.0 || delta / finding.baseline.abs() >= self.min_relative_delta;
         self.direction.admits(finding.direction) && delta >= self.min_delta && relative_ok
     }
 }
@@ -409,7 +445,7 @@ fn anomaly(series: &Series, grid: &Grid, method: Method, f: Finding) -> Anomaly 
         .labels
         .get("__name__")
         .cloned()
-        .unwrap_or_else(|| "series".to_owned());
+        .unwrap_or_else(|| "the series".to_owned());
     let (start_ms, end_ms, peak_ms) = (grid.time(f.start), grid.time(f.end), grid.time(f.peak));
     let duration = human_duration(end_ms - start_ms + grid.step);
     let what = match (method, f.direction) {
@@ -458,6 +494,9 @@ fn anomaly(series: &Series, grid: &Grid, method: Method, f: Finding) -> Anomaly 
         baseline: f.baseline,
         points,
         signal: None,
+        query: None,
+        entity: None,
+        supporting: false,
     }
 }
 
@@ -469,7 +508,7 @@ pub(crate) fn number(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".to_owned()
-    } else if a >= 1e6 || a < 1e-3 {
+    } else if !(1e-3..1e6).contains(&a) {
         format!("{v:.3e}")
     } else if a >= 100.0 {
         format!("{v:.0}")
@@ -544,7 +583,10 @@ mod tests {
             z_threshold: f64::NAN,
             ..DetectOptions::default()
         };
-        assert!(matches!(bad.validate(), Err(AnalysisError::InvalidOptions(_))));
+        assert!(matches!(
+            bad.validate(),
+            Err(AnalysisError::InvalidOptions(_))
+        ));
         let json = serde_json::json!({"z_threshold": 4.0});
         let parsed: DetectOptions = serde_json::from_value(json).unwrap();
         assert_eq!(parsed.z_threshold, 4.0);

@@ -67,7 +67,10 @@ mod tests {
         }
         let found = run(&lag, 200, Method::RateOfChange);
         assert!(!found.is_empty());
-        assert!((found[0].start_ms - 300 * STEP).abs() <= 2 * STEP, "{found:?}");
+        assert!(
+            (found[0].start_ms - 300 * STEP).abs() <= 2 * STEP,
+            "{found:?}"
+        );
         assert!(found[0].summary.contains("rising"));
 
         // A counter growing 100 ± 3 per minute that stops for 20 minutes.

@@ -22,11 +22,8 @@ pub(crate) fn detect(grid: &Grid, from: usize, options: &DetectOptions) -> Vec<F
             continue;
         }
         let at = i as isize;
-        let Some(recent) = baseline(
-            &grid.finite(at - window, at),
-            options.min_baseline(),
-            floor,
-        ) else {
+        let Some(recent) = baseline(&grid.finite(at - window, at), options.min_baseline(), floor)
+        else {
             continue;
         };
         let z_recent = (x - recent.median) / recent.spread;
@@ -40,20 +37,19 @@ pub(crate) fn detect(grid: &Grid, from: usize, options: &DetectOptions) -> Vec<F
                 seasonal.extend(grid.finite(centre - half, centre + half + 1));
             }
         }
-        let (stat, expected) =
-            match baseline_of(&mut seasonal, options.min_baseline(), floor) {
-                Some(past) => {
-                    let z_past = (x - past.median) / past.spread;
-                    if z_past.signum() != z_recent.signum() {
-                        (0.0, recent.median)
-                    } else if z_past.abs() < z_recent.abs() {
-                        (z_past, past.median)
-                    } else {
-                        (z_recent, recent.median)
-                    }
+        let (stat, expected) = match baseline_of(&mut seasonal, options.min_baseline(), floor) {
+            Some(past) => {
+                let z_past = (x - past.median) / past.spread;
+                if z_past.signum() != z_recent.signum() {
+                    (0.0, recent.median)
+                } else if z_past.abs() < z_recent.abs() {
+                    (z_past, past.median)
+                } else {
+                    (z_recent, recent.median)
                 }
-                None => (z_recent, recent.median),
-            };
+            }
+            None => (z_recent, recent.median),
+        };
         if stat.is_finite() {
             *flag = Some(Flag {
                 stat,
@@ -80,14 +76,21 @@ mod tests {
         assert_eq!(found[0].start_ms, 300 * STEP);
         assert_eq!(found[0].end_ms, 314 * STEP);
         assert!(found[0].score > 1.0);
-        assert!(found[0].summary.contains("unusually high"), "{}", found[0].summary);
+        assert!(
+            found[0].summary.contains("unusually high"),
+            "{}",
+            found[0].summary
+        );
     }
 
     #[test]
     fn gaussian_noise_and_flat_series_give_nothing() {
         for seed in 1..20 {
             let values: Vec<f64> = noise(2000, seed).iter().map(|n| 10.0 + n).collect();
-            assert!(run(&values, 150, Method::SeasonalZscore).is_empty(), "seed {seed}");
+            assert!(
+                run(&values, 150, Method::SeasonalZscore).is_empty(),
+                "seed {seed}"
+            );
         }
         assert!(run(&[7.0; 500], 150, Method::SeasonalZscore).is_empty());
         // A daily wave is normal against the previous day, even where it climbs fast.

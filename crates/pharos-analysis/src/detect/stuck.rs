@@ -99,14 +99,21 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].start_ms <= 300 * STEP && found[0].start_ms >= 298 * STEP);
         assert!(found[0].end_ms >= 319 * STEP);
-        assert!(found[0].summary.contains("stuck at 100"), "{}", found[0].summary);
+        assert!(
+            found[0].summary.contains("stuck at 100"),
+            "{}",
+            found[0].summary
+        );
     }
 
     #[test]
     fn a_series_that_is_always_flat_or_coarse_is_not_stuck() {
         assert!(run(&[0.0; 500], 150, Method::Stuck).is_empty());
         // Integer values of a quiet series repeat often: runs of a few are normal.
-        let coarse: Vec<f64> = noise(3000, 22).iter().map(|n| (10.0 + 0.5 * n).round()).collect();
+        let coarse: Vec<f64> = noise(3000, 22)
+            .iter()
+            .map(|n| (10.0 + 0.5 * n).round())
+            .collect();
         assert!(run(&coarse, 150, Method::Stuck).is_empty());
     }
 }
