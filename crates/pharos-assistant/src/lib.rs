@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod budget;
+pub mod eval;
 pub mod llm;
 pub mod personas;
 pub mod sessions;

@@ -222,7 +222,7 @@ impl SessionStore {
             .filter_map(|r| serde_json::from_value::<Session>(r.spec?).ok())
             .filter(|s| s.owner == owner)
             .collect();
-        sessions.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.updated_at));
         Ok(sessions)
     }
 

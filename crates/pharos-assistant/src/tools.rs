@@ -119,11 +119,7 @@ struct Typed<T>(T);
 
 impl<T: TypedTool> Tool for Typed<T> {
     fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: T::NAME.to_owned(),
-            description: T::DESCRIPTION.to_owned(),
-            parameters: T::schema(),
-        }
+        spec_of::<T>()
     }
 
     fn call(&self, args: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
@@ -141,6 +137,15 @@ impl<T: TypedTool> Tool for Typed<T> {
                 Box::pin(async move { Err(error) })
             }
         }
+    }
+}
+
+/// The spec of a typed tool, without an instance (for listings and offline evaluation).
+pub fn spec_of<T: TypedTool>() -> ToolSpec {
+    ToolSpec {
+        name: T::NAME.to_owned(),
+        description: T::DESCRIPTION.to_owned(),
+        parameters: T::schema(),
     }
 }
 

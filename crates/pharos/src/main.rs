@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo_templates;
+mod eval;
 mod fleet_demo;
 mod import;
 mod logs;
@@ -37,6 +38,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Tsdb {
             command: TsdbCommand::Import { file },
         } => import::run(&settings, &file).await,
+        Command::Eval(args) => {
+            if eval::run(&settings, &args).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
     }
 }
 

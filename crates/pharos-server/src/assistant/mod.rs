@@ -21,6 +21,7 @@ use pharos_assistant::sessions::SessionError;
 use crate::{error::ApiError, state::AppState};
 
 pub use analysis::spawn_detector;
+pub use tools::specs as tool_specs;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {

@@ -33,12 +33,44 @@ pub enum Command {
     Serve,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Run the assistant's evaluation suite against an OpenAI-compatible endpoint and print
+    /// the results; exits 1 when a scenario fails.
+    Eval(EvalArgs),
     /// Tools for the embedded metrics store.
     Tsdb {
         /// What to do.
         #[command(subcommand)]
         command: TsdbCommand,
     },
+}
+
+/// `pharos eval ...`
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The suite (YAML); default: the suite built into Pharos.
+    #[arg(long)]
+    pub suite: Option<PathBuf>,
+    /// Only this scenario.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Base URL of the OpenAI-compatible API (default: `assistant.llm.url` of the config).
+    #[arg(long)]
+    pub llm_url: Option<String>,
+    /// The model (default: `assistant.llm.model`).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Environment variable holding the API key.
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// Seconds to wait for a model's first byte (a whole call may take twice as long).
+    #[arg(long, default_value_t = 60)]
+    pub timeout_seconds: u64,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 /// `pharos tsdb ...`

@@ -59,6 +59,8 @@ pub struct FileConfig {
     /// `slo:` (latency SLOs of services).
     #[serde(default)]
     pub slo: pharos_slo::SloSettings,
+    /// `assistant:` (the chat's language model, bounds of a turn, the anomaly detector).
+    pub assistant: pharos_server::config::AssistantSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
     /// PromQL evaluation against the embedded store.
@@ -231,6 +233,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         rules: file.rules,
         logs: file.logs,
         slo: file.slo,
+        assistant: file.assistant,
         rate_limit: RateLimitSettings {
             redis_url: args.redis_url.clone().or(file.rate_limit.redis_url),
             ..file.rate_limit

@@ -14,7 +14,8 @@ mod time;
 use std::sync::Arc;
 
 use pharos_assistant::budget::Budget;
-use pharos_assistant::tools::{ToolError, ToolRegistry, typed};
+use pharos_assistant::llm::ToolSpec;
+use pharos_assistant::tools::{ToolError, ToolRegistry, spec_of, typed};
 use pharos_fleet::FleetError;
 
 use crate::{error::ApiError, identity::Caller, state::AppState};
@@ -45,6 +46,24 @@ pub(crate) fn registry(state: &AppState, caller: &Caller, budget: Budget) -> Too
     registry.register(typed(analysis::ExplainIncident(Arc::clone(&context))));
     registry.register(typed(services::ServiceLatency(context)));
     registry
+}
+
+/// Every tool's name, description and argument schema, without a user (offline evaluation
+/// runs the same tools' descriptions against recorded outputs).
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        spec_of::<metrics::QueryMetrics>(),
+        spec_of::<fleet::ListAlerts>(),
+        spec_of::<fleet::GetGpuNodes>(),
+        spec_of::<fleet::ListClusters>(),
+        spec_of::<fleet::GetClusterStatus>(),
+        spec_of::<dashboards::ListDashboards>(),
+        spec_of::<dashboards::GetDashboard>(),
+        spec_of::<dashboards::GetPanelData>(),
+        spec_of::<analysis::DetectAnomalies>(),
+        spec_of::<analysis::ExplainIncident>(),
+        spec_of::<services::ServiceLatency>(),
+    ]
 }
 
 /// A service-layer refusal as the model reads it.
