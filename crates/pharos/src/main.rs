@@ -146,6 +146,8 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         rules_ready.clone(),
         maintenance_stopped.clone(),
     );
+    // Anomalies are looked for once the history is in place.
+    let _detector = pharos_server::assistant::spawn_detector(state.clone(), rules_ready.clone());
     // Before the simulator: it feeds the demo services' access logs into this intake.
     let log_intake = logs::start(&state, maintenance_stopped.clone(), demo, rules_ready);
     // Scraped samples are "now"; written before the simulated history, they would make the

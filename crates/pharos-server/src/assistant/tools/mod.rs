@@ -9,7 +9,7 @@ mod dashboards;
 mod fleet;
 mod metrics;
 mod services;
-mod time;
+pub(crate) mod time;
 
 use std::sync::Arc;
 
