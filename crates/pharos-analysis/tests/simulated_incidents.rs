@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // shared with the example, which uses other parts
 #[path = "support/sim_run.rs"]
 mod sim_run;
 

@@ -62,12 +62,17 @@ fn judge(grid: &Grid, start: usize, end: usize, options: &DetectOptions) -> Opti
     }
     let value = grid.values[start];
     let usual = median(window)?;
+    // Up when the value sits high in the baseline (pinned at full utilisation), down when
+    // it sits low (an idle floor): judged by how many baseline values lie on each side, so
+    // a value equal to the median still gets its side.
+    let below = window.iter().filter(|v| **v < value).count();
+    let above = window.iter().filter(|v| **v > value).count();
     Some(Finding {
         start,
         end,
         peak: end,
         strength: log_chance / threshold,
-        direction: if value >= usual {
+        direction: if below > above {
             Direction::Up
         } else {
             Direction::Down
@@ -104,6 +109,25 @@ mod tests {
             "{}",
             found[0].summary
         );
+    }
+
+    #[test]
+    fn an_idle_floor_is_stuck_down_even_when_it_is_the_usual_value() {
+        // Mostly idle at 0 with busy spells: back at 0 for long is "down", not "up".
+        let busy = noise(400, 23);
+        let mut util: Vec<f64> = (0..400)
+            .map(|i| {
+                if (150..200).contains(&i) || (240..260).contains(&i) {
+                    (55.0 + 10.0 * busy[i]).round()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        util[399] = 1.0;
+        let found = run(&util, 260, Method::Stuck);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].direction, super::Direction::Down);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pharos_analysis::{
-    Evaluation, RcaOptions, RcaReport, TruthIncident, WatchList, detected_incidents, evaluate,
-    explain,
+    Detector, DetectorOptions, Evaluation, RcaOptions, RcaReport, TruthIncident, WatchList,
+    detected_incidents, evaluate, explain, explain_anomalies, topology,
 };
 use pharos_query::{LocalBackend, LocalMetrics, QueryOptions};
 use pharos_sim::{Incident, IncidentKind, SimOptions, Simulator};
@@ -54,7 +54,21 @@ pub fn truth(incident: &Incident) -> TruthIncident {
     }
 }
 
+/// How the span is analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One pass of the watch list over the whole span.
+    OnePass,
+    /// The background detector as it runs live: a scan every 5 simulated minutes over the
+    /// last 30 minutes, new anomalies only; RCA over everything it reported.
+    Live,
+}
+
 pub async fn run(seed: u64, warm_up_ms: i64, span_ms: i64) -> Run {
+    run_with(seed, warm_up_ms, span_ms, Mode::OnePass).await
+}
+
+pub async fn run_with(seed: u64, warm_up_ms: i64, span_ms: i64, mode: Mode) -> Run {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = Arc::new(Db::open(dir.path(), Options::default()).expect("store"));
     let mut simulator = Simulator::new(SimOptions {
@@ -82,16 +96,29 @@ pub async fn run(seed: u64, warm_up_ms: i64, span_ms: i64) -> Run {
     let backend = LocalBackend::new(Arc::new(LocalMetrics::new(db, QueryOptions::default())));
     let started = Instant::now();
     let options = RcaOptions::default();
-    let report = explain(
-        &backend,
-        &WatchList::default(),
-        &[],
-        SPAN_START,
-        end,
-        &options,
-    )
-    .await
-    .expect("analysis");
+    let report = match mode {
+        Mode::OnePass => explain(
+            &backend,
+            &WatchList::default(),
+            &[],
+            SPAN_START,
+            end,
+            &options,
+        )
+        .await
+        .expect("analysis"),
+        Mode::Live => {
+            let mut detector = Detector::new(WatchList::default(), DetectorOptions::default());
+            let mut reported = Vec::new();
+            let mut now = SPAN_START + 5 * 60_000;
+            while now <= end {
+                reported.extend(detector.scan(&backend, now).await.expect("scan"));
+                now += 5 * 60_000;
+            }
+            let (graph, _) = topology(&backend, detector.watch(), end).await;
+            explain_anomalies(&reported, &[], &graph, &options)
+        }
+    };
     let analysis = started.elapsed();
     let truths: Vec<TruthIncident> = simulator.incidents().iter().map(truth).collect();
     let kinds = truths
