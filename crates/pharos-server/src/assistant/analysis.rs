@@ -86,7 +86,10 @@ fn from_analysis(error: AnalysisError) -> ApiError {
             // The backend's refusals carry their kind in the text (see `CallerMetrics`).
             if why.contains("may not") || why.contains("not allowed") {
                 ApiError::Forbidden(message)
-            } else if why.contains("refused") || why.contains("parse") || why.contains("invalid") {
+            } else if ["refused", "parse", "invalid", "not valid", "bad_data"]
+                .iter()
+                .any(|word| why.contains(word))
+            {
                 ApiError::BadRequest(message)
             } else {
                 ApiError::Unavailable(message)
