@@ -215,15 +215,21 @@ use_clippy_in_build() {
   export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 }
 
-# Real client libraries from PyPI that tests drive (python-logging-loki pushes to the Loki API),
-# in a venv kept in target/ and reused while it imports.
+# Real client libraries from PyPI that tests drive (python-logging-loki pushes to the Loki API, the
+# MCP SDK calls /mcp), in a venv kept in target/ and reused while it imports.
 PYTHON_CLIENTS="$REPO_ROOT/target/python-clients"
 python_clients() {
-  if ! "$PYTHON_CLIENTS/bin/python" -c 'import logging_loki' 2>/dev/null; then
+  # The official MCP SDK drives /mcp in crates/pharos-server/tests/mcp_sdk.rs; a venv without it,
+  # or with another version, is rebuilt.
+  local mcp_version=2.3.0
+  if ! "$PYTHON_CLIENTS/bin/python" -c "
+import importlib.metadata, logging_loki, mcp.client.streamable_http
+assert importlib.metadata.version('mcp') == '$mcp_version'" 2>/dev/null; then
     rm -rf "$PYTHON_CLIENTS"
     python3 -m venv "$PYTHON_CLIENTS" ||
       { echo "test.sh: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2 && return 1; }
-    "$PYTHON_CLIENTS/bin/pip" install --quiet --disable-pip-version-check python-logging-loki==0.3.1 || return 1
+    "$PYTHON_CLIENTS/bin/pip" install --quiet --disable-pip-version-check \
+      python-logging-loki==0.3.1 "mcp==$mcp_version" || return 1
   fi
   export PHAROS_TEST_PYTHON_LOKI=1 PHAROS_TEST_PYTHON="$PYTHON_CLIENTS/bin/python"
 }

@@ -53,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workloads::routes())
         .merge(fleet::routes())
         .merge(services::routes())
-        .merge(assistant::routes())
+        .merge(assistant::routes(&state))
         .merge(
             // Our document is generated as JSON from the router's kind table, so it is
             // handed over as-is rather than through utoipa's typed model.

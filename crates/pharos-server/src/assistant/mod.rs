@@ -8,6 +8,7 @@
 mod analysis;
 mod chat;
 mod llm;
+mod mcp;
 pub(crate) mod metrics;
 mod personas;
 pub(crate) mod tools;
@@ -24,8 +25,9 @@ pub use analysis::spawn_detector;
 pub use tools::specs as tool_specs;
 
 /// The routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(mcp::routes(state))
         .route("/api/v1/personas", get(personas::list).post(personas::save))
         .route(
             "/api/v1/personas/{id}",

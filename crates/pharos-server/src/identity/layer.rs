@@ -57,7 +57,10 @@ fn access(method: &Method, path: &str) -> Access {
         // The fleet's event WebSocket.
         || path == "/ws"
         // Loki's push API (the log intake), at the path Loki clients use.
-        || path.starts_with("/loki/");
+        || path.starts_with("/loki/")
+        // The MCP server (streamable HTTP).
+        || path == "/mcp"
+        || path.starts_with("/mcp/");
     if !api {
         return Access::Open;
     }
@@ -388,6 +391,7 @@ mod tests {
         assert!(!is_anonymous(&Method::GET, "/api/v1/query"));
         assert!(!is_anonymous(&Method::POST, "/api/v1/write"));
         assert_eq!(access(&Method::POST, "/loki/api/v1/push"), Access::Required);
+        assert_eq!(access(&Method::POST, "/mcp"), Access::Required);
         assert!(!is_anonymous(
             &Method::GET,
             "/proxy/globaldatasources/x/api/v1/query"
