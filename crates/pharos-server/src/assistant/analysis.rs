@@ -14,8 +14,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use pharos_analysis::{
-    AlertInput, AnalysisError, DetectOptions, Detector, DetectorOptions, RcaOptions, WatchList,
-    detect_query, explain as root_causes,
+    AlertInput, AnalysisError, DetectOptions, Detector, DetectorOptions, RcaOptions, detect_query,
+    explain as root_causes,
 };
 use pharos_assistant::tools::ToolError;
 use pharos_fleet::{AlertFilter, EventType, FleetEvent};
@@ -208,7 +208,7 @@ pub(crate) async fn explain_window(
     let backend = CallerMetrics::new(state.clone(), caller.clone(), request.project, None);
     let report = root_causes(
         &backend,
-        &WatchList::default(),
+        &state.settings.assistant.detector.watch_list(),
         &alerts(state, caller),
         w.start_ms,
         w.end_ms,
@@ -272,7 +272,7 @@ pub fn spawn_detector(
             return;
         }
         let backend = pharos_query::LocalBackend::new(metrics);
-        let mut detector = Detector::new(WatchList::default(), DetectorOptions::default());
+        let mut detector = Detector::new(settings.watch_list(), DetectorOptions::default());
         let mut ticker = tokio::time::interval(settings.interval.max(Duration::from_secs(10)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

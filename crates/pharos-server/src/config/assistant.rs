@@ -96,6 +96,10 @@ pub struct DetectorSettings {
     /// How often it scans.
     #[serde(with = "duration_text")]
     pub interval: Duration,
+    /// The signals it watches (and root-cause analysis scans), with their entities and the
+    /// topology queries; default: the exporters of AI platforms (docs/user/anomaly-detection.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<pharos_analysis::WatchList>,
 }
 
 impl Default for DetectorSettings {
@@ -103,7 +107,15 @@ impl Default for DetectorSettings {
         Self {
             enabled: true,
             interval: Duration::from_secs(300),
+            watch: None,
         }
+    }
+}
+
+impl DetectorSettings {
+    /// The configured watch list, or the default one.
+    pub fn watch_list(&self) -> pharos_analysis::WatchList {
+        self.watch.clone().unwrap_or_default()
     }
 }
 
