@@ -98,7 +98,7 @@ export function Sessions({ sessions, error, onRetry, personas, persona, onPerson
         <ErrorNotice error={error} onRetry={onRetry} />
         {sessions && sessions.length === 0 ? (
           <Typography variant="body2" color="text.secondary" sx={{ p: 2 }} data-testid="chat-sessions-empty">
-            No chats yet — start one with “New chat”.
+            {canStart ? <>No chats yet — start one with “New chat”.</> : 'No chats yet.'}
           </Typography>
         ) : null}
         <List dense disablePadding data-testid="chat-sessions">

@@ -66,7 +66,9 @@ function describe(content: unknown): string {
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   if (Array.isArray(content)) return count(content.length, 'item');
   if (isObject(content)) {
-    if (Array.isArray(content.result)) return `${content.result.length} series`;
+    const kind = typeof content.resultType === 'string' ? ` (${content.resultType})` : '';
+    if (typeof content.series_count === 'number') return `${content.series_count} series${kind}`;
+    if (Array.isArray(content.result)) return `${content.result.length} series${kind}`;
     const arrays = Object.entries(content).filter(([key, value]) => key !== '_cut' && Array.isArray(value));
     if (arrays.length === 1) return `${(arrays[0][1] as unknown[]).length} ${arrays[0][0]}`;
   }
