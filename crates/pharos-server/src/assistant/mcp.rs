@@ -123,11 +123,11 @@ impl PharosMcp {
         Self { state }
     }
 
-    /// The tools of the caller of the HTTP request behind `context` (rmcp hands the request's
+    /// The caller of the HTTP request behind `context` (rmcp hands the request's
     /// `http::request::Parts` over in the context's extensions; the authentication layer put
     /// the caller in theirs).
-    fn registry(&self, context: &RequestContext<RoleServer>) -> Result<ToolRegistry, ErrorData> {
-        let caller = context
+    fn caller(context: &RequestContext<RoleServer>) -> Result<&Caller, ErrorData> {
+        context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Caller>())
@@ -136,9 +136,33 @@ impl PharosMcp {
                     "no caller: send 'Authorization: Bearer <API token>'",
                     None,
                 )
-            })?;
+            })
+    }
+
+    /// The tools `caller` may call, results cut to the assistant's budget.
+    fn registry(&self, caller: &Caller) -> ToolRegistry {
         let budget = Budget::tokens(self.state.settings.assistant.tool_result_tokens);
-        Ok(super::tools::registry(&self.state, caller, budget))
+        super::tools::registry(&self.state, caller, budget)
+    }
+
+    /// Runs tool `name` as the request's caller (failures are results).
+    async fn call(
+        &self,
+        context: &RequestContext<RoleServer>,
+        name: &str,
+        arguments: Value,
+    ) -> Result<(ToolRegistry, ToolResult), ErrorData> {
+        let caller = Self::caller(context)?;
+        let registry = self.registry(caller);
+        let result = registry.call(name, arguments, None).await;
+        tracing::info!(
+            user = caller.name(),
+            tool = name,
+            ok = result.ok,
+            truncated = result.truncated,
+            "MCP tool call"
+        );
+        Ok((registry, result))
     }
 }
 
@@ -156,8 +180,8 @@ impl ServerHandler for PharosMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let registry = self.registry(&context)?;
-        let tools = registry
+        let tools = self
+            .registry(Self::caller(&context)?)
             .specs(None)
             .into_iter()
             .map(|spec| Tool::new(spec.name, spec.description, input_schema(spec.parameters)))
@@ -170,9 +194,8 @@ impl ServerHandler for PharosMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let registry = self.registry(&context)?;
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
-        let result = registry.call(&request.name, arguments, None).await;
+        let (_, result) = self.call(&context, &request.name, arguments).await?;
         Ok(CallToolResponse::Complete(call_result(result)))
     }
 
@@ -198,17 +221,17 @@ impl ServerHandler for PharosMcp {
                 None,
             ));
         };
-        let registry = self.registry(&context)?;
         let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
-        let mut result = registry.call(name, arguments, None).await;
-        if let (false, Some(spec)) = (
-            result.ok,
-            registry.specs(None).into_iter().find(|s| s.name == name),
-        ) {
+        let (registry, mut result) = self.call(&context, name, arguments).await?;
+        let schema = registry
+            .specs(None)
+            .into_iter()
+            .find(|spec| spec.name == name)
+            .map(|spec| spec.parameters);
+        if let Some(schema) = schema.filter(|_| result.content["code"] == "invalid_arguments") {
             let message = format!(
-                "{}; {name} takes {}",
-                result.error.unwrap_or_default(),
-                spec.parameters
+                "{}; {name} takes {schema}",
+                result.error.unwrap_or_default()
             );
             result.content["error"] = Value::String(message.clone());
             result.error = Some(message);
