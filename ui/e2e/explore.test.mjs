@@ -127,7 +127,7 @@ describe('navigation and Explore', () => {
     const entries = await sidebar.getByRole('link').allInnerTexts();
     assert.deepEqual(
       entries.map((t) => t.trim()),
-      ['Home', 'Projects', 'Templates', 'Import', 'Explore', 'Services', 'Overview', 'Clusters', 'Alerts', 'GPUs', 'Global datasources', 'Audit log', 'Preferences'],
+      ['Home', 'Projects', 'Templates', 'Import', 'Explore', 'Services', 'Assistant', 'Overview', 'Clusters', 'Alerts', 'GPUs', 'Global datasources', 'Audit log', 'Preferences'],
     );
     await screenshot(page, 'explore-01-sidebar-light');
     const lightBackground = await sidebar.evaluate((nav) => getComputedStyle(nav).backgroundColor);
