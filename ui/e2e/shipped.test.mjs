@@ -136,6 +136,26 @@ describe('shipped dashboards', () => {
     await page.close();
   });
 
+  test('the assistant opens without a model, and root-cause analysis explains the demo hours without one', async () => {
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}/assistant`);
+    await page.getByTestId('assistant-llm-notice').waitFor();
+    assert.match(await page.getByTestId('assistant-llm-notice').innerText(), /No language model is configured/);
+    assert.equal(await page.getByTestId('chat-send').isDisabled(), true);
+    expectProblems(problems, page, []);
+    await page.close();
+    // The simulator injects an incident every 20-50 minutes; six hours hold several, and each
+    // one the analysis reports names a suspect with evidence (queries and their values).
+    const rca = await pharos.api('POST', '/api/v1/analysis/rca', { start: 'now-5h' });
+    assert.equal(rca.status, 200, rca.text);
+    assert.ok(rca.json.incidents.length >= 2, `incidents in 5 simulated hours: ${rca.text.slice(0, 400)}`);
+    for (const suspect of rca.json.suspects) {
+      assert.ok(suspect.evidence.length > 0, `a suspect without evidence: ${JSON.stringify(suspect)}`);
+      assert.ok(suspect.evidence.every((e) => e.query), JSON.stringify(suspect.evidence));
+    }
+    assert.match(rca.json.report_markdown, /^# Root-cause analysis/);
+  });
+
   test('a dashboard made from the gallery (LLM serving: vLLM) draws every panel', async () => {
     const templates = await pharos.api('GET', '/api/v1/templates?category=llm-serving');
     const vllm = templates.json.find((t) => t.id === 'llm-serving-vllm');
