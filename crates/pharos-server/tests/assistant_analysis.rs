@@ -205,3 +205,66 @@ async fn root_cause_reports_come_as_json_or_markdown() {
         .await;
     assert_eq!(long.status, StatusCode::BAD_REQUEST, "{}", long.text);
 }
+
+#[tokio::test]
+async fn the_background_detector_publishes_new_anomalies_of_its_watch_list() {
+    let mut settings = pharos_server::ServerSettings::default();
+    // A watch list of one signal: the spiking tenant's queue depth.
+    settings.assistant.detector.watch = Some(
+        serde_json::from_value(json!({
+            "signals": [{
+                "name": "queue_depth",
+                "query": "queue_depth",
+                "entity": "other",
+                "entity_labels": ["namespace"],
+                "methods": ["seasonal_zscore", "level_shift"],
+            }]
+        }))
+        .unwrap(),
+    );
+    settings.assistant.detector.interval = std::time::Duration::from_secs(10);
+    let app = common::TestApp::new(common::Backend::Sqlite, settings)
+        .await
+        .unwrap();
+    let (app, _dir, _end) = with_series(app);
+    let mut events = app
+        .state
+        .fleet
+        .bus()
+        .subscribe(vec![pharos_fleet::Topic::Anomalies]);
+    let (_ready_tx, ready) = tokio::sync::watch::channel(true);
+    let detector = pharos_server::assistant::spawn_detector(app.state.clone(), ready)
+        .expect("enabled with an embedded store");
+    // Two scans (at once and 10 s later): every anomaly is published once.
+    let mut published = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let pharos_fleet::Received::Event(event) = events.next().await {
+                published.push(serde_json::to_value(&*event).unwrap());
+            }
+        }
+    })
+    .await;
+    assert!(
+        !published.is_empty(),
+        "no ANOMALY_DETECTED event within 15 s"
+    );
+    for body in &published {
+        assert_eq!(body["type"], "ANOMALY_DETECTED", "{body}");
+        assert_eq!(body["data"]["labels"]["namespace"], "team-a", "{body}");
+        assert_eq!(body["data"]["signal"], "queue_depth", "{body}");
+    }
+    let mut keys: Vec<String> = published
+        .iter()
+        .map(|b| format!("{}", b["data"]["method"]))
+        .collect();
+    keys.sort();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        before,
+        "an anomaly was published twice: {published:?}"
+    );
+    detector.abort();
+}
