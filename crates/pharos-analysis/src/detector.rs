@@ -1,15 +1,16 @@
 //! The background detector: every scan runs the watch list over the recent window and
 //! returns only anomalies it has not reported before (same series and method, overlapping
-//! in time with slack: an anomaly still in progress is reported once). What it remembers is
-//! bounded in count and age.
+//! in time with slack: an anomaly still in progress is reported once). It remembers what it
+//! reported with the interval later scans saw ([`Detector::known`], the input for RCA over
+//! the detector's findings); memory is bounded in count and age.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use pharos_query::MetricsBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
-use crate::detect::{Anomaly, DetectOptions, Method};
+use crate::detect::{Anomaly, DetectOptions};
 use crate::watch::{WatchList, scan};
 
 /// Settings of the background detector.
@@ -43,14 +44,12 @@ impl Default for DetectorOptions {
     }
 }
 
-type Key = (BTreeMap<String, String>, Method);
-
 /// Scans a watch list again and again, reporting each anomaly once.
 #[derive(Debug)]
 pub struct Detector {
     watch: WatchList,
     options: DetectorOptions,
-    reported: VecDeque<(Key, i64, i64)>,
+    reported: VecDeque<Anomaly>,
 }
 
 impl Detector {
@@ -86,26 +85,39 @@ impl Detector {
         Ok(self.fresh(found.anomalies, now_ms))
     }
 
+    /// Everything reported and still remembered, oldest report first, each with the
+    /// interval and peak score later scans saw.
+    pub fn known(&self) -> impl Iterator<Item = &Anomaly> {
+        self.reported.iter()
+    }
+
     /// Keeps the anomalies not reported before and remembers them.
     pub fn fresh(&mut self, anomalies: Vec<Anomaly>, now_ms: i64) -> Vec<Anomaly> {
         let slack = self.options.slack_ms;
         let mut out = Vec::new();
         for anomaly in anomalies {
-            let key = (anomaly.labels.clone(), anomaly.method);
-            let seen = self.reported.iter_mut().find(|(k, start, end)| {
-                *k == key && anomaly.start_ms <= *end + slack && anomaly.end_ms >= *start - slack
+            let seen = self.reported.iter_mut().find(|known| {
+                known.method == anomaly.method
+                    && known.labels == anomaly.labels
+                    && anomaly.start_ms <= known.end_ms + slack
+                    && anomaly.end_ms >= known.start_ms - slack
             });
-            if let Some((_, start, end)) = seen {
-                *start = (*start).min(anomaly.start_ms);
-                *end = (*end).max(anomaly.end_ms);
+            if let Some(known) = seen {
+                known.start_ms = known.start_ms.min(anomaly.start_ms);
+                known.end_ms = known.end_ms.max(anomaly.end_ms);
+                if anomaly.score > known.score {
+                    known.score = anomaly.score;
+                    known.peak_ms = anomaly.peak_ms;
+                    known.value = anomaly.value;
+                    known.baseline = anomaly.baseline;
+                }
                 continue;
             }
-            self.reported
-                .push_back((key, anomaly.start_ms, anomaly.end_ms));
+            self.reported.push_back(anomaly.clone());
             out.push(anomaly);
         }
         let horizon = now_ms - self.options.remember_ms;
-        self.reported.retain(|(_, _, end)| *end >= horizon);
+        self.reported.retain(|known| known.end_ms >= horizon);
         while self.reported.len() > self.options.max_remembered {
             self.reported.pop_front();
         }
@@ -116,7 +128,7 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Direction;
+    use crate::detect::{Direction, Method};
 
     fn anomaly(series: &str, start: i64, end: i64) -> Anomaly {
         Anomaly {
@@ -160,6 +172,7 @@ mod tests {
                 .fresh(vec![anomaly("a", 0, 10 * min)], 10 * min)
                 .is_empty()
         );
+        assert_eq!(detector.known().next().unwrap().end_ms, 10 * min);
         // Another series, and the same series much later: new.
         let next = detector.fresh(
             vec![

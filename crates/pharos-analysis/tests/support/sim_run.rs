@@ -60,7 +60,8 @@ pub enum Mode {
     /// One pass of the watch list over the whole span.
     OnePass,
     /// The background detector as it runs live: a scan every 5 simulated minutes over the
-    /// last 30 minutes, new anomalies only; RCA over everything it reported.
+    /// last 30 minutes, new anomalies only; RCA over everything it reported, with the
+    /// intervals later scans saw (`Detector::known`).
     Live,
 }
 
@@ -109,14 +110,14 @@ pub async fn run_with(seed: u64, warm_up_ms: i64, span_ms: i64, mode: Mode) -> R
         .expect("analysis"),
         Mode::Live => {
             let mut detector = Detector::new(WatchList::default(), DetectorOptions::default());
-            let mut reported = Vec::new();
             let mut now = SPAN_START + 5 * 60_000;
             while now <= end {
-                reported.extend(detector.scan(&backend, now).await.expect("scan"));
+                detector.scan(&backend, now).await.expect("scan");
                 now += 5 * 60_000;
             }
             let (graph, _) = topology(&backend, detector.watch(), end).await;
-            explain_anomalies(&reported, &[], &graph, &options)
+            let known: Vec<_> = detector.known().cloned().collect();
+            explain_anomalies(&known, &[], &graph, &options)
         }
     };
     let analysis = started.elapsed();
