@@ -2,6 +2,8 @@
 //! (and, for stalls and oversized answers, a hand-written HTTP server): streamed text and tool
 //! calls, the request it writes, retries, timeouts and broken answers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use pharos_assistant::llm::{
