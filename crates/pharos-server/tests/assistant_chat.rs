@@ -484,3 +484,52 @@ async fn administrators_add_personas_that_limit_tools() {
     let removed = app.delete("/api/v1/personas/capacity").await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn the_api_key_comes_from_an_encrypted_global_secret_read_at_use() {
+    let app = common::TestApp::new(common::Backend::Sqlite, ServerSettings::default())
+        .await
+        .unwrap();
+    let secret = |key: &str| {
+        json!({"kind": "GlobalSecret", "metadata": {"name": "llm-key"},
+            "spec": {"authorization": {"type": "Bearer", "credentials": key}}})
+    };
+    let created = app.post("/api/v1/globalsecrets", secret("wrong-key")).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let llm = ScriptedLlm::start_with_key(vec![Turn::text("authorised")], "sk-right")
+        .await
+        .unwrap();
+    let (metrics, _dir) = metrics();
+    let mut served = with_model(&app, &llm, metrics);
+    let mut settings = (*served.state.settings).clone();
+    if let Some(llm) = settings.assistant.llm.as_mut() {
+        llm.api_key_secret = Some("llm-key".to_owned());
+    }
+    served = app.replica(settings);
+    let id = session(&served, None).await;
+
+    // The wrong key: the provider's 401 ends the turn, and says so.
+    let refused = ask(&served, None, &id, "first").await;
+    let error = named(&refused, "error");
+    assert_eq!(error[0]["code"], "llm_failed", "{refused:?}");
+    assert!(
+        error[0]["message"].as_str().unwrap().contains("401"),
+        "{}",
+        error[0]
+    );
+
+    // The secret is rotated: the next question uses the new key, without a restart.
+    let rotated = app
+        .put("/api/v1/globalsecrets/llm-key", secret("sk-right"))
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let answered = ask(&served, None, &id, "second").await;
+    assert!(named(&answered, "error").is_empty(), "{answered:?}");
+    assert_eq!(
+        llm.authorizations().last().unwrap().as_deref(),
+        Some("Bearer sk-right")
+    );
+    // The key never appears in what the API answers.
+    let config = served.get("/api/config").await;
+    assert!(!config.text.contains("sk-right"));
+}
