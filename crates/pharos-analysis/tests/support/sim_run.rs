@@ -109,7 +109,14 @@ pub async fn run_with(seed: u64, warm_up_ms: i64, span_ms: i64, mode: Mode) -> R
         .await
         .expect("analysis"),
         Mode::Live => {
-            let mut detector = Detector::new(WatchList::default(), DetectorOptions::default());
+            // Remember everything reported over the span (the default forgets after a day),
+            // so RCA at the end sees all of it; detection itself is unchanged.
+            let detector_options = DetectorOptions {
+                remember_ms: span_ms + warm_up_ms,
+                max_remembered: 1_000_000,
+                ..DetectorOptions::default()
+            };
+            let mut detector = Detector::new(WatchList::default(), detector_options);
             let mut now = SPAN_START + 5 * 60_000;
             while now <= end {
                 detector.scan(&backend, now).await.expect("scan");
