@@ -235,6 +235,16 @@ impl Prepared {
             Ok(None) => unconfigured(NOT_CONFIGURED.to_owned()),
             Err(error) => unconfigured(error.to_string()),
         };
+        let mut outcome = outcome;
+        // A turn that failed before the model wrote anything still leaves an answer in the
+        // session, so the failure is there after a reload.
+        if outcome.messages.is_empty()
+            && let Some(error) = &outcome.error
+        {
+            outcome
+                .messages
+                .push(ChatMessage::assistant(error.message.clone()));
+        }
         let answer = store
             .append(
                 &owner,
