@@ -40,6 +40,7 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+sys.dont_write_bytecode = True  # no __pycache__ in deploy/tests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crd_schemas import SCHEMAS  # noqa: E402
 
