@@ -1,8 +1,9 @@
 //! The binary run the way the container image (`Containerfile`) and the Kubernetes manifests
-//! (`deploy/`) run it: only `PHAROS_*` variables (no `HOME`, no `PATH`), the configuration as a
-//! read-only mounted file (a ConfigMap), a read-only working directory (`readOnlyRootFilesystem`)
-//! and one writable data directory (`/data`). It must start, answer `/ready`, write nothing
-//! outside the data directory and stop cleanly on SIGTERM (what the kubelet sends).
+//! (`deploy/`) run it: only `PHAROS_*` variables and the image's `TMPDIR` (no `HOME`, no
+//! `PATH`), the configuration as a read-only mounted file (a ConfigMap), a read-only working
+//! directory (`readOnlyRootFilesystem`) and one writable data directory (`/data`). It must
+//! start, answer `/ready`, write nothing outside the data directory and stop cleanly on SIGTERM
+//! (what the kubelet sends).
 //!
 //! When the tests run as root, the binary runs as UID 65532 with GID 0, the image's user and
 //! OpenShift's arbitrary-UID convention (any UID, root group), so the read-only modes really
