@@ -147,7 +147,7 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         maintenance_stopped.clone(),
     );
     // Anomalies are looked for once the history is in place.
-    let _detector = pharos_server::assistant::spawn_detector(state.clone(), rules_ready.clone());
+    let detector = pharos_server::assistant::spawn_detector(state.clone(), rules_ready.clone());
     // Before the simulator: it feeds the demo services' access logs into this intake.
     let log_intake = logs::start(&state, maintenance_stopped.clone(), demo, rules_ready);
     // Scraped samples are "now"; written before the simulated history, they would make the
@@ -205,7 +205,8 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
     housekeeping.abort();
     // Awaiting the aborted task drops its copy of the state (and of the store).
     let _ = housekeeping.await;
-    for task in [fleet_checks, gpu_updates].into_iter().flatten() {
+    // The anomaly detector only reads: stopped like the fleet's tasks, it lets go of the store.
+    for task in [fleet_checks, gpu_updates, detector].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }
