@@ -6,16 +6,26 @@
 // streamed piece by piece, and the same conversation again after a reload (from the API); a model
 // that fails shows an error row and the next question works; Stop ends an answer that hangs;
 // a chat is deleted after a confirmation. A Pharos without `assistant.llm` shows the notice and
-// no input. No console or page error anywhere. No peers needed.
+// no input, and its Incidents view (root-cause analysis, no model needed) says an empty window is
+// empty and shows the server's message on an error. A demo Pharos (its own `describe`: the
+// simulator's 6 h backfill takes a while) lists the incidents the analysis API finds, newest
+// first, with the ranked suspects and their evidence, and the Markdown report to download.
+// No console or page error anywhere. No peers needed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT, describeProblem, expectProblems, launchBrowser, logIn, screenshot, startPharos, writeArtifact } from './harness.mjs';
 import { remoteWrite } from './remote-write.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const RCA = '/api/v1/analysis/rca';
+/** The page's own POST of the root-cause analysis (its answer is what the page shows). */
+const rcaResponse = (page) => page.waitForResponse((r) => new URL(r.url()).pathname === RCA && r.request().method() === 'POST');
+const incidentIds = (page) => page.getByTestId('incident-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.incidentId)));
 
 const FAKES_BIN = process.env.PHAROS_FAKES_BIN ?? join(REPO_ROOT, 'target/debug/pharos-fakes');
 
@@ -425,6 +435,160 @@ describe('the assistant without a language model', () => {
     assert.equal(await page.getByTestId('chat-send').isDisabled(), true);
     assert.equal(await page.getByTestId('chat-new').isDisabled(), true);
     await screenshot(page, 'assistant-06-no-llm');
+    expectProblems(problems, page);
+    await page.close();
+  });
+
+  test('the Incidents view works without a model: an empty window says so, an error shows the server message', async () => {
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}/assistant`);
+    await page.getByTestId('assistant-llm-notice').waitFor();
+    let answered = rcaResponse(page);
+    await page.getByTestId('assistant-view-incidents').click();
+    await page.waitForURL(`${pharos.base}/assistant?view=incidents`);
+    await page.getByTestId('incidents-view').waitFor();
+    let response = await answered;
+    assert.equal(response.status(), 200);
+    assert.deepEqual(response.request().postDataJSON(), { start: 'now-6h', end: 'now' }, 'the default window is 6 h');
+    assert.equal((await response.json()).incidents.length, 0, 'no data, no incidents');
+    await page.getByTestId('incidents-empty').waitFor();
+    assert.equal((await page.getByTestId('incidents-empty').innerText()).trim(), 'No incidents in this window');
+    assert.equal(await page.getByTestId('incident-row').count(), 0);
+    assert.equal(await page.getByTestId('assistant-llm-notice').count(), 0, 'the model notice belongs to the chat');
+    assert.equal(await page.locator('[data-testid="incidents-window"] [aria-pressed="true"]').getAttribute('data-window'), '6h');
+
+    // A failure shows the server's own message, and Retry/Refresh recovers.
+    const MESSAGE = 'the metrics store is not ready yet (from the test)';
+    await page.route(`**${RCA}`, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ message: MESSAGE }) }));
+    await page.getByTestId('incidents-refresh').click();
+    await page.getByTestId('incidents-error').waitFor();
+    const shown = await page.getByTestId('incidents-error').innerText();
+    assert.ok(shown.includes(MESSAGE), `the error shows the server's message: ${shown}`);
+    assert.equal(await page.getByTestId('incidents-empty').count(), 0);
+    await screenshot(page, 'assistant-07-incidents-error');
+    await page.unroute(`**${RCA}`);
+
+    // The window picker: 24 h, kept in the address (a reload shows the same view and window).
+    answered = rcaResponse(page);
+    await page.locator('[data-testid="incidents-window"] [data-window="24h"]').click();
+    response = await answered;
+    assert.deepEqual(response.request().postDataJSON(), { start: 'now-24h', end: 'now' });
+    await page.getByTestId('incidents-empty').waitFor();
+    assert.equal(await page.getByTestId('incidents-error').count(), 0);
+    assert.equal(new URL(page.url()).searchParams.get('window'), '24h');
+    answered = rcaResponse(page);
+    await page.reload();
+    assert.deepEqual((await answered).request().postDataJSON(), { start: 'now-24h', end: 'now' });
+    await page.getByTestId('incidents-empty').waitFor();
+    // Back to the chat.
+    await page.getByTestId('assistant-view-chat').click();
+    await page.waitForURL(`${pharos.base}/assistant`);
+    await page.getByTestId('assistant-llm-notice').waitFor();
+    // Chromium may log the 503 as a failed resource: that one is expected.
+    for (const p of problems) if (p.page === page && /status of 503/.test(p.text) && p.resource.endsWith(RCA)) p.claimed = true;
+    expectProblems(problems, page);
+    await page.close();
+  });
+
+  test('no browser problem went unclaimed', () => {
+    assert.deepEqual(problems.filter((p) => !p.claimed).map(describeProblem), []);
+  });
+});
+
+describe('the Incidents view on the demo', () => {
+  let pharos;
+  let browser;
+  let context;
+  let problems;
+
+  before(async () => {
+    pharos = await startPharos({ demo: true });
+    ({ browser, context, problems } = await launchBrowser());
+    await logIn(context, pharos, problems);
+    // The simulator backfills 6 h and injects an incident every 20-50 simulated minutes: wait
+    // until the analysis of the last 6 h finds one.
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      const rca = await pharos.api('POST', RCA, { start: 'now-6h' });
+      if (rca.status === 200 && rca.json.incidents.length > 0) break;
+      assert.ok(Date.now() < deadline, `no incident in the last 6 h within 240 s: ${rca.status} ${rca.text.slice(0, 300)}`);
+      await sleep(2000);
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    await pharos?.stop();
+  });
+
+  test('lists the incidents the analysis finds, newest first, with ranked suspects, evidence and the report', async () => {
+    const page = await context.newPage();
+    await page.goto(`${pharos.base}/assistant`);
+    await page.getByTestId('assistant-start').waitFor();
+    const answered = rcaResponse(page);
+    await page.getByTestId('assistant-view-incidents').click();
+    await page.waitForURL(`${pharos.base}/assistant?view=incidents`);
+    const response = await answered;
+    assert.equal(response.status(), 200);
+    const report = await response.json();
+    writeArtifact('assistant-rca.json', report);
+    assert.ok(report.incidents.length > 0, 'the page got incidents');
+    await page.getByTestId('incident-row').first().waitFor();
+    assert.equal(await page.getByTestId('incidents-loading').count(), 0);
+    // As many rows as the page's answer has incidents, newest first.
+    const ids = await incidentIds(page);
+    const newestFirst = [...report.incidents].sort((a, b) => b.start - a.start || b.id - a.id).map((i) => i.id);
+    assert.deepEqual(ids, newestFirst);
+    const first = report.incidents.find((i) => i.id === ids[0]);
+    const row = page.locator(`[data-testid="incident-row"][data-incident-id="${first.id}"]`);
+    assert.equal((await row.getByTestId('incident-text').innerText()).trim(), first.summary);
+    assert.equal((await row.getByTestId('incident-score').innerText()).trim(), `score ${first.score.toFixed(2)}`);
+    assert.equal(await row.getByTestId('suspect-row').count(), 0, 'collapsed');
+
+    // Expanded: its ranked suspects; the first is the API's rank 1, kind and entity alike.
+    await row.getByTestId('incident-summary').click();
+    const suspects = row.getByTestId('suspect-row');
+    await suspects.first().waitFor();
+    const expected = first.suspects.map((i) => report.suspects[i]);
+    assert.equal(await suspects.count(), expected.length);
+    assert.deepEqual(
+      await suspects.evaluateAll((rows) => rows.map((r) => ({ rank: Number(r.dataset.rank), kind: r.dataset.kind }))),
+      expected.map((s) => ({ rank: s.rank, kind: s.kind })),
+    );
+    const top = expected[0];
+    assert.equal(top.rank, 1);
+    const topRow = suspects.first();
+    assert.equal(await topRow.getAttribute('data-rank'), '1');
+    assert.equal(await topRow.getAttribute('data-kind'), top.kind);
+    const labels = await topRow.getByTestId('suspect-label').evaluateAll((chips) => Object.fromEntries(chips.map((c) => [c.dataset.name, c.dataset.value])));
+    assert.deepEqual(labels, top.entity);
+    assert.deepEqual(await topRow.getByTestId('suspect-why').allInnerTexts(), top.why);
+    assert.ok(top.evidence.length > 0, `the top suspect has evidence: ${JSON.stringify(top)}`);
+    assert.deepEqual(await topRow.getByTestId('evidence-query').allInnerTexts(), top.evidence.map((e) => e.query));
+    const font = await topRow.getByTestId('evidence-query').first().evaluate((el) => getComputedStyle(el).fontFamily);
+    assert.match(font, /monospace/);
+    assert.equal(await topRow.getByTestId('evidence-values').count(), top.evidence.filter((e) => e.values.length > 0).length);
+    assert.equal(await topRow.getByTestId('suspect-alert').count(), top.alerts?.length ?? 0);
+    await screenshot(page, 'assistant-08-incidents');
+
+    // The report: a .md link to the page's own Markdown.
+    const link = page.getByTestId('incidents-download');
+    assert.match(await link.getAttribute('download'), /^rca-6h-.*\.md$/);
+    // (Clicked: the page's CSP lets no script fetch a blob: URL.)
+    const downloaded = page.waitForEvent('download');
+    await link.click();
+    const download = await downloaded;
+    assert.match(download.suggestedFilename(), /^rca-6h-.*\.md$/);
+    const markdown = readFileSync(await download.path(), 'utf8');
+    assert.match(markdown, /^# Root-cause analysis/);
+    assert.equal(markdown, report.report_markdown);
+
+    // Refresh asks again, and the rows follow the new answer.
+    const again = rcaResponse(page);
+    await page.getByTestId('incidents-refresh').click();
+    const refreshed = await (await again).json();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="incidents-loading"]'));
+    assert.equal(await page.getByTestId('incident-row').count(), refreshed.incidents.length);
     expectProblems(problems, page);
     await page.close();
   });

@@ -1,13 +1,17 @@
 // The assistant (`/assistant`, `/assistant/:id`; docs/user/assistant.md): the user's chat sessions
 // on the left, with "New chat" and the persona to start it with (`GET /api/v1/personas`); the
 // open session on the right (Chat.tsx), its id in the address so a link reopens it. Without a
-// configured language model a notice says how to set one, and chatting is off.
+// configured language model a notice says how to set one, and chatting is off. A second view,
+// "Incidents" (`/assistant?view=incidents`, Incidents.tsx), holds the root-cause analysis: the
+// incidents of a window and their evidence, without any language model.
 import { useCallback, useState, type KeyboardEvent } from 'react';
-import { useNavigate, useParams } from 'react-router-dom';
+import { useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import Stack from '@mui/material/Stack';
+import Tab from '@mui/material/Tab';
+import Tabs from '@mui/material/Tabs';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { RobotOutline as RobotOutlineIcon, Send as SendIcon } from 'mdi-material-ui';
@@ -16,12 +20,34 @@ import { useLoad } from '../api/useLoad';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { createSession, deleteSession, listPersonas, listSessions, type Session } from './api';
 import { Chat } from './Chat';
+import { Incidents } from './Incidents';
 import { Sessions } from './Sessions';
 
 export const NO_LLM_NOTICE =
   'No language model is configured: set assistant.llm in the configuration (docs/user/assistant.md). Anomaly detection and root-cause analysis still work.';
 
 export default function AssistantPage() {
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const { pathname } = useLocation();
+  const view = params.get('view') === 'incidents' ? 'incidents' : 'chat';
+  // The open chat stays in the path while the incidents show, and is back with the Chat tab.
+  const show = (next: string) => {
+    if (next !== view) navigate({ pathname, search: next === 'incidents' ? '?view=incidents' : '' });
+  };
+  return (
+    <Box sx={{ flex: 1, minHeight: 0, display: 'flex', flexDirection: 'column' }} data-testid="assistant-page">
+      <Tabs value={view} onChange={(_, next: string) => show(next)} sx={{ px: 2, borderBottom: 1, borderColor: 'divider', minHeight: 40, flexShrink: 0 }} data-testid="assistant-views">
+        <Tab value="chat" label="Chat" sx={{ minHeight: 40, py: 0 }} data-testid="assistant-view-chat" />
+        <Tab value="incidents" label="Incidents" sx={{ minHeight: 40, py: 0 }} data-testid="assistant-view-incidents" />
+      </Tabs>
+      {view === 'incidents' ? <Incidents /> : <ChatView />}
+    </Box>
+  );
+}
+
+/** The chat view: the sessions on the left, the open one (or a first question) on the right. */
+function ChatView() {
   const { id } = useParams();
   const navigate = useNavigate();
   const personas = useLoad(listPersonas, 'personas');
@@ -66,7 +92,7 @@ export default function AssistantPage() {
   const takeFirstQuestion = useCallback(() => setFirstQuestion(undefined), []);
 
   return (
-    <Box sx={{ flex: 1, minHeight: 0, display: 'flex' }} data-testid="assistant-page">
+    <Box sx={{ flex: 1, minHeight: 0, display: 'flex' }} data-testid="assistant-chat-view">
       <Sessions
         sessions={sessions.data}
         error={sessions.error}
