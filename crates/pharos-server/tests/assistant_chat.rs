@@ -255,9 +255,25 @@ both_backends!(
             results[1]
         );
         assert_eq!(results[2]["content"]["code"], "forbidden", "{}", results[2]);
-        // Nothing of team-b reached the model either.
-        let sent = llm.requests()[1]["messages"].to_string();
-        assert!(!sent.contains("90"), "team-b's value leaked: {sent}");
+        // Nothing of team-b reached the model either: no series of it in any tool message.
+        let sent = llm.requests()[1]["messages"].clone();
+        for message in sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "tool")
+        {
+            let content: Value =
+                serde_json::from_str(message["content"].as_str().unwrap()).unwrap();
+            for series in content["series"].as_array().into_iter().flatten() {
+                assert_eq!(series["labels"]["namespace"], "team-a", "leaked: {content}");
+                assert_ne!(
+                    series["value"],
+                    json!(90.0),
+                    "team-b's value leaked: {content}"
+                );
+            }
+        }
     }
 );
 
