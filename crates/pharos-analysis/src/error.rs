@@ -39,6 +39,8 @@ pub enum AnalysisError {
     Backend {
         /// The PromQL.
         query: String,
+        /// The HTTP status that goes with the backend's answer (4xx: the query was refused).
+        status: u16,
         /// The backend's message.
         message: String,
     },

@@ -249,6 +249,7 @@ async fn range(
         .await
         .map_err(|e| AnalysisError::Backend {
             query: query.to_owned(),
+            status: e.status(),
             message: e.to_string(),
         })?;
     let count = answer.series_count();

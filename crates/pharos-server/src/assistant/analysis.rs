@@ -81,19 +81,10 @@ fn bad(error: ToolError) -> ApiError {
 
 fn from_analysis(error: AnalysisError) -> ApiError {
     let message = error.to_string();
-    match &error {
-        AnalysisError::Backend { message: why, .. } => {
-            // The backend's refusals carry their kind in the text (see `CallerMetrics`).
-            if why.contains("may not") || why.contains("not allowed") {
-                ApiError::Forbidden(message)
-            } else if ["refused", "parse", "invalid", "not valid", "bad_data"]
-                .iter()
-                .any(|word| why.contains(word))
-            {
-                ApiError::BadRequest(message)
-            } else {
-                ApiError::Unavailable(message)
-            }
+    match error {
+        AnalysisError::Backend { status: 403, .. } => ApiError::Forbidden(message),
+        AnalysisError::Backend { status, .. } if !(400..500).contains(&status) => {
+            ApiError::Unavailable(message)
         }
         _ => ApiError::BadRequest(message),
     }

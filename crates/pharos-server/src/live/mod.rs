@@ -29,7 +29,7 @@ use axum::{
     },
     routing::get,
 };
-use pharos_query::{RangeQuery, now_ms};
+use pharos_query::now_ms;
 use queries::{LiveQuery, Prepared};
 use serde_json::{Value, json};
 
@@ -333,26 +333,7 @@ impl Session {
             let state = self.state.clone();
             let (range_ms, step_ms) = (self.range_ms, self.step_ms);
             async move {
-                let outcome = match (&live.query, &live.datasource) {
-                    (Err(why), _) => Err(("bad_data".to_owned(), why.clone())),
-                    (_, None) => Err((
-                        "forbidden".to_owned(),
-                        "the query's datasource does not exist or may not be used".to_owned(),
-                    )),
-                    (Ok(query), Some(reference)) => proxy::range_through(
-                        &state,
-                        reference.clone(),
-                        RangeQuery {
-                            query: query.clone(),
-                            start_ms: end - range_ms,
-                            end_ms: end,
-                            step_ms,
-                            timeout: None,
-                        },
-                    )
-                    .await
-                    .map_err(|f| (f.error_type, f.message)),
-                };
+                let outcome = live.run(&state, end, range_ms, step_ms).await;
                 let mut event = json!({"panel": live.panel, "index": live.index, "at": end});
                 match outcome {
                     Ok(answer) => {
@@ -430,25 +411,10 @@ pub(crate) async fn panel_answers(
         let state = state.clone();
         let (range_ms, step_ms) = (prepared.range_ms, prepared.step_ms);
         async move {
-            let answer = match (&live.query, &live.datasource) {
-                (Err(why), _) => Err(why.clone()),
-                (_, None) => {
-                    Err("the query's datasource does not exist or may not be used".to_owned())
-                }
-                (Ok(query), Some(reference)) => proxy::range_through(
-                    &state,
-                    reference.clone(),
-                    RangeQuery {
-                        query: query.clone(),
-                        start_ms: end - range_ms,
-                        end_ms: end,
-                        step_ms,
-                        timeout: None,
-                    },
-                )
+            let answer = live
+                .run(&state, end, range_ms, step_ms)
                 .await
-                .map_err(|f| f.message),
-            };
+                .map_err(|(_, message)| message);
             PanelAnswer {
                 panel: live.panel,
                 index: live.index,

@@ -21,6 +21,40 @@ pub(super) struct LiveQuery {
     pub datasource: Option<DatasourceRef>,
 }
 
+impl LiveQuery {
+    /// Runs the query over the `range_ms` ending at `end_ms` through its datasource (the
+    /// proxy's resolution, tenant enforcement and query layer); on failure the Prometheus
+    /// `errorType` and the message.
+    pub(super) async fn run(
+        &self,
+        state: &AppState,
+        end_ms: i64,
+        range_ms: i64,
+        step_ms: i64,
+    ) -> Result<pharos_query::QueryAnswer, (String, String)> {
+        match (&self.query, &self.datasource) {
+            (Err(why), _) => Err(("bad_data".to_owned(), why.clone())),
+            (_, None) => Err((
+                "forbidden".to_owned(),
+                "the query's datasource does not exist or may not be used".to_owned(),
+            )),
+            (Ok(query), Some(reference)) => crate::proxy::range_through(
+                state,
+                reference.clone(),
+                pharos_query::RangeQuery {
+                    query: query.clone(),
+                    start_ms: end_ms - range_ms,
+                    end_ms,
+                    step_ms,
+                    timeout: None,
+                },
+            )
+            .await
+            .map_err(|f| (f.error_type, f.message)),
+        }
+    }
+}
+
 /// The Prometheus queries of the dashboard's panels, in panel order.
 fn panel_queries(dashboard: &Value) -> Vec<(String, usize, String, Option<String>)> {
     let Some(panels) = dashboard.pointer("/spec/panels").and_then(Value::as_object) else {
