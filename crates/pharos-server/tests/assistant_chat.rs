@@ -14,36 +14,9 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use pharos_fakes::openai::{ScriptedLlm, Turn};
-use pharos_query::{LocalMetrics, QueryOptions};
+use pharos_query::LocalMetrics;
 use pharos_server::{ServerSettings, config::LlmSettings, router};
-use pharos_tsdb::{Db, Labels, Options};
 use serde_json::{Value, json};
-
-/// GPU utilisation of two tenants' pods, written a minute ago.
-fn metrics() -> (Arc<LocalMetrics>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
-    let now = pharos_query::now_ms();
-    let mut appender = db.appender();
-    for (namespace, value) in [("team-a", 40.0), ("team-b", 90.0)] {
-        let labels = Labels::new([
-            ("__name__", "gpu_util"),
-            ("namespace", namespace),
-            ("pod", "trainer-0"),
-        ])
-        .unwrap();
-        for minutes in 0..10 {
-            appender
-                .append(&labels, now - (10 - minutes) * 60_000, value)
-                .unwrap();
-        }
-    }
-    appender.commit().unwrap();
-    (
-        Arc::new(LocalMetrics::new(db, QueryOptions::default())),
-        dir,
-    )
-}
 
 /// `app`'s store served with the scripted model configured and the metrics attached.
 fn with_model(
@@ -127,7 +100,7 @@ fn named<'e>(events: &'e [(String, Value)], name: &str) -> Vec<&'e Value> {
 both_backends!(
     a_question_calls_a_tool_and_streams_a_stored_answer,
     |app: common::TestApp| async move {
-        let (metrics, _dir) = metrics();
+        let (metrics, _dir) = common::two_tenants_gpu_util();
         let llm = ScriptedLlm::start(vec![
             Turn::tool_calls([(
                 "query_metrics",
@@ -215,7 +188,7 @@ both_backends!(
             )
             .await;
         assert_eq!(bound.status, StatusCode::OK, "{}", bound.text);
-        let (metrics, _dir) = metrics();
+        let (metrics, _dir) = common::two_tenants_gpu_util();
         // The prompt asks for team-b; the model obliges in three ways.
         let llm = ScriptedLlm::start(vec![
             Turn::tool_calls([
@@ -282,7 +255,7 @@ async fn broken_models_end_the_turn_with_an_error_and_the_session_goes_on() {
     let app = common::TestApp::new(common::Backend::Sqlite, ServerSettings::default())
         .await
         .unwrap();
-    let (metrics, _dir) = metrics();
+    let (metrics, _dir) = common::two_tenants_gpu_util();
     let llm = ScriptedLlm::start(vec![
         // Unknown tool and malformed arguments: errors the model reads, then it answers.
         Turn::tool_calls([("drop_tables", "{}"), ("query_metrics", "{\"query\": ")]),
@@ -482,7 +455,7 @@ async fn administrators_add_personas_that_limit_tools() {
     assert!(ids.contains(&"capacity"), "{ids:?}");
 
     // A session of that persona offers its tools only.
-    let (metrics, _dir) = metrics();
+    let (metrics, _dir) = common::two_tenants_gpu_util();
     let llm = ScriptedLlm::start(vec![Turn::text("ok")]).await.unwrap();
     let served = with_model(&app, &llm, metrics);
     let session = served
@@ -515,7 +488,7 @@ async fn the_api_key_comes_from_an_encrypted_global_secret_read_at_use() {
     let llm = ScriptedLlm::start_with_key(vec![Turn::text("authorised")], "sk-right")
         .await
         .unwrap();
-    let (metrics, _dir) = metrics();
+    let (metrics, _dir) = common::two_tenants_gpu_util();
     let mut served = with_model(&app, &llm, metrics);
     let mut settings = (*served.state.settings).clone();
     if let Some(llm) = settings.assistant.llm.as_mut() {

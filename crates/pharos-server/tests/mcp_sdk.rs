@@ -10,13 +10,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use pharos_query::{LocalMetrics, QueryOptions};
 use pharos_server::{ServerSettings, router};
-use pharos_tsdb::{Db, Labels, Options};
 use serde_json::{Value, json};
 
 /// A served Pharos with GPU utilisation of two tenants in its embedded store.
@@ -26,32 +23,6 @@ struct Served {
     /// The app that made the store (and keeps it).
     _base: common::TestApp,
     _tsdb: tempfile::TempDir,
-}
-
-/// `gpu_util` of team-a (40) and team-b (90) over the last ten minutes.
-fn metrics() -> (Arc<LocalMetrics>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
-    let now = pharos_query::now_ms();
-    let mut appender = db.appender();
-    for (namespace, value) in [("team-a", 40.0), ("team-b", 90.0)] {
-        let labels = Labels::new([
-            ("__name__", "gpu_util"),
-            ("namespace", namespace),
-            ("pod", "trainer-0"),
-        ])
-        .unwrap();
-        for minutes in 0..10 {
-            appender
-                .append(&labels, now - (10 - minutes) * 60_000, value)
-                .unwrap();
-        }
-    }
-    appender.commit().unwrap();
-    (
-        Arc::new(LocalMetrics::new(db, QueryOptions::default())),
-        dir,
-    )
 }
 
 /// Serves `app` with the binary's own accept loop; the URL of `/mcp`.
@@ -70,7 +41,7 @@ async fn serve(settings: ServerSettings) -> Served {
     let base = common::TestApp::new(common::Backend::Sqlite, settings.clone())
         .await
         .unwrap();
-    let (metrics, tsdb) = metrics();
+    let (metrics, tsdb) = common::two_tenants_gpu_util();
     let mut app = base.replica(settings);
     app.state = app.state.clone().with_metrics(metrics);
     app.app = router(app.state.clone());

@@ -387,3 +387,38 @@ pub async fn recording_upstream() -> String {
     });
     format!("http://{addr}")
 }
+
+/// An embedded store with `gpu_util` of two tenants' pods over the last ten minutes: team-a at
+/// 40, team-b at 90 (the assistant's and MCP's tenant tests).
+pub fn two_tenants_gpu_util() -> (
+    std::sync::Arc<pharos_query::LocalMetrics>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::sync::Arc::new(
+        pharos_tsdb::Db::open(dir.path(), pharos_tsdb::Options::default()).unwrap(),
+    );
+    let now = pharos_query::now_ms();
+    let mut appender = db.appender();
+    for (namespace, value) in [("team-a", 40.0), ("team-b", 90.0)] {
+        let labels = pharos_tsdb::Labels::new([
+            ("__name__", "gpu_util"),
+            ("namespace", namespace),
+            ("pod", "trainer-0"),
+        ])
+        .unwrap();
+        for minutes in 0..10 {
+            appender
+                .append(&labels, now - (10 - minutes) * 60_000, value)
+                .unwrap();
+        }
+    }
+    appender.commit().unwrap();
+    (
+        std::sync::Arc::new(pharos_query::LocalMetrics::new(
+            db,
+            pharos_query::QueryOptions::default(),
+        )),
+        dir,
+    )
+}
