@@ -336,12 +336,28 @@ impl Default for EphemeralSettings {
     }
 }
 
-/// Name handling.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// Name handling and the config database's connection pool (`database:`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// When false (the Perses default), names and projects are lower-cased.
     pub case_sensitive: bool,
+    /// Connections of the pool (per replica: N replicas open up to N times this many).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503: short, so that
+    /// while PostgreSQL restarts requests fail fast instead of piling up behind the pool.
+    #[serde(with = "duration_text")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            case_sensitive: false,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
 }
 
 /// The `rate_limit:` section.

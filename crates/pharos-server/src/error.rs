@@ -143,6 +143,15 @@ impl From<StoreError> for ApiError {
                 current,
             },
             StoreError::InvalidInput(msg) => Self::BadRequest(msg),
+            StoreError::Unavailable(error) => {
+                metrics::counter!("pharos_store_unavailable_total").increment(1);
+                tracing::warn!(%error, "config store unavailable");
+                // The cause stays in the log: a client cannot act on a socket error.
+                Self::Unavailable(
+                    "the config database cannot be reached right now; retry in a few seconds"
+                        .to_owned(),
+                )
+            }
             other => {
                 metrics::counter!("pharos_store_errors_total").increment(1);
                 Self::Internal(other.to_string())
@@ -187,6 +196,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             _ => {}
         }

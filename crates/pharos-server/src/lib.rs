@@ -3,6 +3,7 @@
 
 pub mod assistant;
 pub mod config;
+pub mod drain;
 pub mod error;
 mod extract;
 mod fleet;

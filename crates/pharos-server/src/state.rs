@@ -66,6 +66,8 @@ pub struct AppState {
     pub rules: Option<Arc<pharos_rules::RuleManager>>,
     /// Latency SLOs of services (`/api/services`).
     pub slo: pharos_slo::SloService,
+    /// The shutdown notice of event streams and WebSockets.
+    pub drain: crate::drain::Drain,
 }
 
 impl AppState {
@@ -122,6 +124,7 @@ impl AppState {
             metrics: None,
             rules: None,
             share_templates: Arc::default(),
+            drain: crate::drain::Drain::default(),
             settings,
         })
     }

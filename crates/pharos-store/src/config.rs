@@ -13,17 +13,22 @@ pub struct StoreConfig {
     pub secret_key: SecretKeySource,
     /// Upper bound of the connection pool (SQLite in-memory databases always use 1).
     pub max_connections: u32,
+    /// How long an operation waits for a pooled connection (PostgreSQL: also for a new
+    /// connection while the server is down) before failing with `StoreError::Unavailable`.
+    pub acquire_timeout: std::time::Duration,
     /// Which kinds are versioned, trashable and encrypted.
     pub options: StoreOptions,
 }
 
 impl StoreConfig {
-    /// A configuration with 8 connections and the default [`StoreOptions`].
+    /// A configuration with 8 connections, a 3 s acquire timeout and the default
+    /// [`StoreOptions`].
     pub fn new(database_url: impl Into<String>, secret_key: SecretKeySource) -> Self {
         StoreConfig {
             database_url: database_url.into(),
             secret_key,
             max_connections: 8,
+            acquire_timeout: std::time::Duration::from_secs(3),
             options: StoreOptions::default(),
         }
     }

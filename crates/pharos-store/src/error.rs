@@ -33,9 +33,15 @@ pub enum StoreError {
     /// The caller passed a value the store cannot accept (e.g. an empty project name).
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// The database reported an error (connection, constraint, I/O, ...).
+    /// The database reported an error (constraint, bad statement, ...).
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database cannot be reached right now (connection refused or lost, shutting down,
+    /// no free connection within the pool's acquire timeout). Transient: the same request may
+    /// succeed once the database is back, so callers answer "unavailable, retry" rather than
+    /// "internal error".
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     /// Applying the embedded schema migrations failed.
     #[error("database migration failed: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
@@ -52,8 +58,42 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        StoreError::Database(err)
+        if is_unavailable(&err) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Database(err)
+        }
     }
+}
+
+impl StoreError {
+    /// Whether the error says the database is unreachable for now (see [`Self::Unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Whether `err` means "the database is not reachable now" rather than "this statement failed".
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // A connection that broke in the middle of the wire protocol.
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| is_unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a server that is going away or not accepting yet: class 08
+/// (connection exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
+/// now (starting up or in recovery), 53300 too many connections. SQLite's 5 (`SQLITE_BUSY`)
+/// and 6 (`SQLITE_LOCKED`) are a writer holding the file past the busy timeout.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -66,6 +106,25 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 pub(crate) fn map_insert_error(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::AlreadyExists,
-        _ => StoreError::Database(err),
+        _ => StoreError::from(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_unavailable_and_failed_statements_are_not() {
+        for outage in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            assert!(StoreError::from(outage).is_unavailable());
+        }
+        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(is_unavailable_code("08006") && is_unavailable_code("57P01"));
+        assert!(!is_unavailable_code("23505") && !is_unavailable_code("42P01"));
     }
 }

@@ -64,7 +64,7 @@ impl Store {
             sqlite::MIGRATOR.run(&pool).await?;
             Backend::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = postgres::connect(url, cfg.max_connections).await?;
+            let pool = postgres::connect(url, cfg.max_connections, cfg.acquire_timeout).await?;
             postgres::MIGRATOR.run(&pool).await?;
             Backend::Postgres(pool)
         } else {

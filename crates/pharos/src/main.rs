@@ -69,6 +69,8 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         None => SecretKeySource::KeyFile(settings.data_dir.join("secret.key")),
     };
     let mut store_config = StoreConfig::new(settings.database_url.clone(), secret_key);
+    store_config.max_connections = settings.server.database.max_connections;
+    store_config.acquire_timeout = settings.server.database.acquire_timeout;
     store_config.options.trash_retention =
         chrono::TimeDelta::from_std(settings.server.trash.retention)
             .unwrap_or(chrono::TimeDelta::days(30));
@@ -190,6 +192,8 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         history_ready,
         maintenance_stopped.clone(),
     )?;
+    // Streams and WebSockets end with a reconnect hint as soon as the stop signal arrives.
+    let drain = state.drain.clone();
     let mut app = router(state);
     if let Some((intake, _)) = &log_intake {
         app = pharos_server::logs::attach(app, Arc::clone(intake));
@@ -199,7 +203,11 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         write_addr_file(path, bound)?;
     }
     // Connection limits and timeouts, TCP_NODELAY and graceful shutdown live in `serve`.
-    pharos_server::serve::serve(listener, app, &http_settings, shutdown_signal())
+    let stop = async move {
+        shutdown_signal().await;
+        drain.start();
+    };
+    pharos_server::serve::serve(listener, app, &http_settings, stop)
         .await
         .context("server error")?;
     housekeeping.abort();

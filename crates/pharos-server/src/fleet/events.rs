@@ -77,7 +77,7 @@ pub(super) async fn stream(
         futures::stream::once(async move { Ok::<_, Infallible>(hello) }),
         events,
     );
-    Ok(Sse::new(all)
+    Ok(Sse::new(state.drain.event_stream(all))
         .keep_alive(
             KeepAlive::new()
                 .interval(state.settings.fleet.event_heartbeat)

@@ -204,8 +204,20 @@ async fn serve(
     let (mut sender, mut receiver) = socket.split();
     let mut wanted = Wanted::default();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    let draining = state.drain.started();
+    tokio::pin!(draining);
     loop {
         let outgoing = tokio::select! {
+            () = &mut draining => {
+                // Shutdown: say so with "service restart" and when to come back, then end.
+                let delay = crate::drain::reconnect_delay();
+                let close = Message::Close(Some(axum::extract::ws::CloseFrame {
+                    code: crate::drain::WS_SERVICE_RESTART,
+                    reason: crate::drain::reconnect_notice(delay).to_string().into(),
+                }));
+                let _ = tokio::time::timeout(SEND_TIMEOUT, sender.send(close)).await;
+                break;
+            }
             incoming = receiver.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let before = wanted.topics();

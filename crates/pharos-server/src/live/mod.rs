@@ -288,7 +288,7 @@ async fn open_stream(
             session.tick().await;
         }
     });
-    Ok(Sse::new(events)
+    Ok(Sse::new(state.drain.event_stream(events))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
 }

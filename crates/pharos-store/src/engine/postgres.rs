@@ -60,16 +60,20 @@ pub(crate) async fn write_session(
 }
 
 /// Opens the pool (the URL is parsed by sqlx: `postgres://user:password@host:port/db?...`).
-pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+pub(crate) async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, StoreError> {
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .connect(url)
         .await
         .map_err(|err| match err {
             sqlx::Error::Configuration(why) => {
                 StoreError::Config(format!("invalid PostgreSQL URL: {why}"))
             }
-            other => StoreError::Database(other),
+            other => StoreError::from(other),
         })
 }

@@ -94,7 +94,7 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
     pool_options
         .connect_with(options)
         .await
-        .map_err(StoreError::Database)
+        .map_err(StoreError::from)
 }
 
 fn create_parent_dir(file: &std::path::Path) -> Result<(), StoreError> {
