@@ -18,6 +18,7 @@ mod engine;
 mod error;
 mod identity;
 mod ops;
+mod portable;
 mod resource;
 mod store;
 #[cfg(any(test, feature = "testing"))]
@@ -28,6 +29,9 @@ pub use crypto::SecretCipher;
 pub use error::StoreError;
 pub use identity::{AuditEntry, AuditPage, AuditQuery, Credential, CredentialKind, MAX_AUDIT_PAGE};
 pub use ops::PROJECT_KIND;
+pub use portable::{
+    CONFIG_FORMAT_VERSION, ColumnType, ConfigManifest, PortableError, TableManifest,
+};
 pub use resource::{
     ListQuery, NewResource, Precondition, ResourceKey, StoredResource, TrashedResource, VersionInfo,
 };
