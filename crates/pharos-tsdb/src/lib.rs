@@ -47,7 +47,10 @@ mod sync;
 mod wal;
 
 pub use block::{BlockCompaction, BlockError, BlockMeta, BlockStats};
-pub use db::{Appender, CommitSummary, Db, DbError, DbStats, MaintenanceReport, Options, Querier};
+pub use db::{
+    Appender, CommitSummary, Db, DbError, DbStats, MaintenanceReport, Options, Querier,
+    SnapshotReport,
+};
 pub use head::{AppendError, Appended, Head, HeadOptions, HeadStats, SeriesRef};
 pub use labels::{
     Label, LabelError, Labels, METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name,

@@ -6,6 +6,7 @@ mod appender;
 mod maintenance;
 mod options;
 mod querier;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
@@ -19,6 +20,7 @@ pub use self::appender::{Appender, CommitSummary};
 pub use self::maintenance::MaintenanceReport;
 pub use self::options::Options;
 pub use self::querier::Querier;
+pub use self::snapshot::SnapshotReport;
 use crate::block::{self, Block, BlockError, BlockMeta};
 use crate::head::{Head, HeadOptions, HeadStats, SeriesRef};
 use crate::labels::Labels;
