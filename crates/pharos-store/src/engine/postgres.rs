@@ -68,6 +68,10 @@ pub(crate) async fn connect(
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(acquire_timeout)
+        // No ping before each use: it doubles the round trips of every request (measured by
+        // the failure drills under 500 ms of latency). A connection that died meanwhile fails
+        // its one statement with `Unavailable` (a 503) and is dropped by the pool.
+        .test_before_acquire(false)
         .connect(url)
         .await
         .map_err(|err| match err {
