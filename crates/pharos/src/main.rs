@@ -1,6 +1,7 @@
 //! The `pharos` binary: parses flags and config, sets up logging, opens the config store and
 //! the embedded metrics store, and serves the API until SIGINT/SIGTERM.
 
+mod backup;
 mod cli;
 mod demo_templates;
 mod eval;
@@ -35,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{settings:#?}");
             Ok(())
         }
+        Command::Backup(args) => backup::backup(&settings, &args).await,
+        Command::Restore(args) => backup::restore(&settings, &args).await,
         Command::Tsdb {
             command: TsdbCommand::Import { file },
         } => import::run(&settings, &file).await,

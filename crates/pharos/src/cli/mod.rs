@@ -36,6 +36,13 @@ pub enum Command {
     /// Run the assistant's evaluation suite against an OpenAI-compatible endpoint and print
     /// the results; exits 1 when a scenario fails.
     Eval(EvalArgs),
+    /// Write the config store (SQLite or PostgreSQL, every table) and a snapshot of the metrics
+    /// store to one archive. The config part is safe while Pharos runs; the metrics part needs
+    /// Pharos stopped (or `--no-tsdb`).
+    Backup(BackupArgs),
+    /// Restore an archive of `pharos backup` into an empty config store (either engine) and an
+    /// empty metrics directory.
+    Restore(RestoreArgs),
     /// Tools for the embedded metrics store.
     Tsdb {
         /// What to do.
@@ -71,6 +78,28 @@ pub struct EvalArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+/// `pharos backup ...` (with the global `--data-dir`, `--database-url`, `--config`).
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The archive to write (`tar` + gzip); must not exist yet.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Leave the metrics store out (the config store alone can be backed up while Pharos runs).
+    #[arg(long)]
+    pub no_tsdb: bool,
+}
+
+/// `pharos restore ...` (with the global `--data-dir`, `--database-url`, `--config`).
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The archive written by `pharos backup`.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Restore only the config store, not the metrics in the archive.
+    #[arg(long)]
+    pub no_tsdb: bool,
 }
 
 /// `pharos tsdb ...`
