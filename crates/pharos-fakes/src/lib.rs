@@ -5,8 +5,9 @@
 //! resource types a test installs), Loki ([`loki`]: `query_range` over in-memory streams,
 //! answered in Loki's streams JSON, with its limit, direction and 400 answers) and an
 //! OpenAI-compatible chat-completions server ([`openai`]: scripted turns streamed as OpenAI and
-//! vLLM stream text and tool calls, or failing as they fail). All speak the
-//! real protocols on a real socket, so the code under test cannot tell them from the real thing
+//! vLLM stream text and tool calls, or failing as they fail), and an OpenTelemetry trace receiver
+//! ([`otlp`]: OTLP/HTTP `POST /v1/traces` in protobuf and JSON, spans kept for assertions). All
+//! speak the real protocols on a real socket, so the code under test cannot tell them from the real thing
 //! for the parts it uses; all count or record the requests they serve, so tests can assert on
 //! caching and paging.
 
@@ -14,6 +15,7 @@ pub mod idp;
 pub mod kube;
 pub mod loki;
 pub mod openai;
+pub mod otlp;
 
 /// A listener on an ephemeral port of 127.0.0.1 and its base URL.
 async fn listen() -> std::io::Result<(tokio::net::TcpListener, String)> {

@@ -57,6 +57,7 @@ mod selectors;
 mod shared_tier;
 mod status;
 mod step;
+pub mod trace_context;
 
 pub use admission::{Admission, QUEUE_TIMEOUT_REASON, Slot};
 pub use alert_match::{Threshold, threshold_of};

@@ -12,6 +12,7 @@ mod loki_pull;
 mod rules;
 mod scraping;
 mod slo;
+mod tracing_setup;
 mod tsdb;
 
 use std::net::SocketAddr;
@@ -22,7 +23,7 @@ use clap::Parser as _;
 use pharos_query::LocalMetrics;
 use pharos_server::{AppState, prom_api, router, spawn_housekeeping};
 use pharos_store::{SecretKeySource, Store, StoreConfig};
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_subscriber::{EnvFilter, Layer as _, Registry, fmt, prelude::*};
 
 use cli::{Cli, Command, LogFormat, Settings, TsdbCommand};
 
@@ -51,18 +52,43 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(settings: &Settings) {
+/// Logs to stdout, and spans to an OTLP endpoint when one is configured (`tracing:` section,
+/// `OTEL_EXPORTER_OTLP_*`). Keep the guard until the end: dropping it sends the last spans.
+fn init_logging(settings: &Settings) -> tracing_setup::TracingGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
-    let registry = tracing_subscriber::registry().with(filter);
-    match settings.log_format {
-        LogFormat::Json => registry.with(fmt::layer().json()).init(),
-        LogFormat::Text => registry.with(fmt::layer()).init(),
+    // Each layer has its own filter: the log level does not decide which spans are exported.
+    let mut layers: Vec<Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>> =
+        vec![match settings.log_format {
+            LogFormat::Json => fmt::layer().json().with_filter(filter).boxed(),
+            LogFormat::Text => fmt::layer().with_filter(filter).boxed(),
+        }];
+    let resolved = tracing_setup::resolve(&settings.tracing, |name| std::env::var(name).ok());
+    let (guard, failure) = match resolved.as_ref().map(tracing_setup::layer) {
+        Some(Ok((layer, guard))) => {
+            layers.push(layer);
+            (guard, None)
+        }
+        Some(Err(error)) => (tracing_setup::TracingGuard::default(), Some(error)),
+        None => (tracing_setup::TracingGuard::default(), None),
+    };
+    tracing_subscriber::registry().with(layers).init();
+    match (resolved, failure) {
+        (Some(resolved), None) => tracing::info!(
+            endpoint = %resolved.traces_url,
+            service_name = %resolved.service_name,
+            sample_ratio = resolved.sample_ratio,
+            "exporting traces over OTLP/HTTP"
+        ),
+        (_, Some(error)) => tracing::warn!(%error, "traces are not exported"),
+        (None, None) => {}
     }
+    guard
 }
 
 async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    init_logging(&settings);
+    // Dropped when `serve` returns, after everything else: the last spans go out then.
+    let _tracing = init_logging(&settings);
     // Before anything opens files: connections, store blocks and the database share it.
     pharos_server::serve::raise_open_files_limit();
     std::fs::create_dir_all(&settings.data_dir)

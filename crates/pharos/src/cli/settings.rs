@@ -63,6 +63,8 @@ pub struct FileConfig {
     pub assistant: pharos_server::config::AssistantSettings,
     /// The embedded metrics store.
     pub tsdb: TsdbConfig,
+    /// `tracing:` (OpenTelemetry traces over OTLP; off without an endpoint).
+    pub tracing: crate::tracing_setup::TracingConfig,
     /// PromQL evaluation against the embedded store.
     pub query: QueryConfig,
     /// Prometheus `scrape_configs` (static targets); a job scraping Pharos itself is added.
@@ -199,6 +201,8 @@ pub struct Settings {
     pub scrape_configs: Vec<pharos_scrape::ScrapeConfig>,
     /// `--no-demo`.
     pub no_demo: bool,
+    /// OpenTelemetry traces.
+    pub tracing: crate::tracing_setup::TracingConfig,
 }
 
 /// Reads the config file (if any) and applies flags over it.
@@ -272,6 +276,7 @@ pub fn load(args: &GlobalArgs) -> anyhow::Result<Settings> {
         query: file.query.into(),
         scrape_configs: file.scrape_configs,
         no_demo: args.no_demo,
+        tracing: file.tracing,
     })
 }
 
