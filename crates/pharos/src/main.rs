@@ -9,6 +9,7 @@ mod fleet_demo;
 mod import;
 mod logs;
 mod loki_pull;
+mod operator;
 mod rules;
 mod scraping;
 mod slo;
@@ -42,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tsdb {
             command: TsdbCommand::Import { file },
         } => import::run(&settings, &file).await,
+        Command::Operator(args) => operator::run(&settings, &args).await,
         Command::Eval(args) => {
             if eval::run(&settings, &args).await? {
                 Ok(())

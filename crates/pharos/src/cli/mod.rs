@@ -49,6 +49,39 @@ pub enum Command {
         #[command(subcommand)]
         command: TsdbCommand,
     },
+    /// Watch PersesDashboard/PersesDatasource (and pharos.dev Dashboard) custom resources and
+    /// apply them to a Pharos server through its API (docs/user/operator.md).
+    Operator(OperatorArgs),
+}
+
+/// `pharos operator ...`
+#[derive(Debug, clap::Args)]
+pub struct OperatorArgs {
+    /// Base URL of the Pharos API the operator writes to.
+    #[arg(long, env = "PHAROS_URL")]
+    pub pharos_url: String,
+    /// A Pharos API token (`pht_...`) of the user the writes are made and audited as
+    /// (`operator`); from the environment, so it is not shown in the process list.
+    #[arg(long, env = "PHAROS_OPERATOR_TOKEN", hide_env_values = true)]
+    pub pharos_token: String,
+    /// The Kubernetes API server; default: the in-cluster configuration (service account).
+    #[arg(long)]
+    pub kube_url: Option<String>,
+    /// Bearer token for `--kube-url` (default: the service account token).
+    #[arg(long, requires = "kube_url", hide_env_values = true)]
+    pub kube_token: Option<String>,
+    /// PEM CA bundle to trust for `--kube-url`.
+    #[arg(long, requires = "kube_url")]
+    pub kube_ca: Option<PathBuf>,
+    /// `timeoutSeconds` of each watch request.
+    #[arg(long, default_value_t = 300)]
+    pub watch_timeout_seconds: u64,
+    /// Relist and sweep at least this often, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub resync_seconds: u64,
+    /// Longest wait between retries, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub max_backoff_seconds: u64,
 }
 
 /// `pharos eval ...`
