@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use pharos_query::{BackendError, InstantQuery, MetricsBackend, RangeQuery};
 use serde_json::Value;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::credentials::Connection;
 use crate::error::FleetError;
@@ -188,6 +189,15 @@ impl FleetService {
         Ok(plan)
     }
 
+    #[tracing::instrument(
+        name = "fleet fan-out",
+        skip_all,
+        fields(
+            fleet.ask = match &ask { Ask::Query(..) => "query", Ask::List { .. } => "labels" },
+            fleet.clusters = plan.asked.len(),
+            fleet.skipped = plan.skipped.len(),
+        )
+    )]
     async fn fan_out(&self, plan: Planned, ask: Ask) -> FederatedAnswer {
         let mut answer = FederatedAnswer {
             result_type: match &ask {
@@ -222,7 +232,9 @@ impl FleetService {
             let service = self.clone();
             let ask = ask.clone();
             let name = record.name.clone();
-            tasks.spawn(async move {
+            // A spawned task leaves the caller's span behind: each cluster gets its own child.
+            let span = tracing::info_span!("fleet cluster", cluster = %name);
+            let asked = async move {
                 let started = Instant::now();
                 // Credentials are read in the task too: one slow read delays no other cluster.
                 let reply = match service.connection_of(&record).await {
@@ -236,7 +248,8 @@ impl FleetService {
                     Err(e) => Err(BackendError::Unavailable(e.to_string())),
                 };
                 (name, timeout, started.elapsed(), reply)
-            });
+            };
+            tasks.spawn(asked.instrument(span));
         }
         let mut replies = Vec::new();
         while let Some(joined) = tasks.join_next().await {
@@ -418,6 +431,10 @@ async fn list_of(
         .header(reqwest::header::ACCEPT, "application/json");
     for (name, value) in &connection.headers {
         request = request.header(name.as_str(), value.as_str());
+    }
+    // The cluster's Prometheus joins this trace (empty when tracing is off).
+    for (name, value) in pharos_query::trace_context::outgoing_headers() {
+        request = request.header(name, value);
     }
     let cluster = &connection.cluster;
     let unavailable = |why: String| BackendError::Unavailable(format!("cluster {cluster}: {why}"));

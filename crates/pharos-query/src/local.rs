@@ -74,6 +74,11 @@ impl LocalMetrics {
     /// [`instant`](Self::instant), then `finish` on the result in the same worker and slot:
     /// turning a large result into its wire form is CPU work that must not run on the async
     /// threads (where it would delay every other request, health probes included).
+    #[tracing::instrument(
+        name = "promql evaluation",
+        skip_all,
+        fields(promql.kind = "instant", promql.query = %crate::trace_context::bounded_query(query))
+    )]
     pub async fn instant_then<T: Send + 'static>(
         &self,
         query: &str,
@@ -110,6 +115,15 @@ impl LocalMetrics {
 
     /// [`range`](Self::range), then `finish` on the result in the same worker and slot (see
     /// [`instant_then`](Self::instant_then)).
+    #[tracing::instrument(
+        name = "promql evaluation",
+        skip_all,
+        fields(
+            promql.kind = "range",
+            promql.query = %crate::trace_context::bounded_query(query),
+            promql.step_ms = step_ms,
+        )
+    )]
     pub async fn range_then<T: Send + 'static>(
         &self,
         query: &str,

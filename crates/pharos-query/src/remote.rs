@@ -76,12 +76,21 @@ impl PrometheusHttp {
         self.send(request).await
     }
 
+    #[tracing::instrument(
+        name = "prometheus request",
+        skip_all,
+        fields(otel.kind = "client", server.address = self.base.host_str().unwrap_or_default())
+    )]
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<QueryAnswer, BackendError> {
         let mut request = request
             .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &self.headers {
             request = request.header(name.as_str(), value.as_str());
+        }
+        // The upstream joins this trace (empty when tracing is off).
+        for (name, value) in crate::trace_context::outgoing_headers() {
+            request = request.header(name, value);
         }
         let mut response = request.send().await.map_err(|e| {
             if e.is_timeout() {

@@ -181,10 +181,19 @@ impl RuleManager {
     }
 
     /// Evaluates every rule of group `index` at `now_ms` (callers align it to the interval).
+    #[tracing::instrument(
+        name = "rule group evaluation",
+        skip_all,
+        fields(rule_group = tracing::field::Empty, rules = tracing::field::Empty)
+    )]
     pub async fn evaluate_group(&self, index: usize, now_ms: i64) {
         let Some(group) = self.groups.get(index) else {
             return;
         };
+        // Recorded here: the group is only known once looked up.
+        let span = tracing::Span::current();
+        span.record("rule_group", group.spec.name.as_str());
+        span.record("rules", group.spec.rules.len());
         let started = Instant::now();
         let mut to_send = Vec::new();
         for (position, rule) in group.spec.rules.iter().enumerate() {

@@ -7,6 +7,7 @@ pub mod drain;
 pub mod error;
 mod extract;
 mod fleet;
+mod http_trace;
 pub mod identity;
 mod live;
 pub mod logs;
@@ -71,7 +72,11 @@ pub fn router(state: AppState) -> Router {
             web_guards::web_guards,
         ))
         .layer(middleware::from_fn(telemetry::track_requests))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(http_trace::ServerSpan)
+                .on_response(http_trace::RecordStatus::default()),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             error::ApiError::Internal("handler panicked".to_owned()).into_response()
         }))

@@ -72,6 +72,22 @@ impl LlmClient {
         &self.endpoint
     }
 
+    /// One completion with its retries, as one span: the model, the server and the token
+    /// counts — never the prompt, the answer or the API key.
+    #[tracing::instrument(
+        name = "llm chat completion",
+        skip_all,
+        fields(
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            gen_ai.operation.name = "chat",
+            gen_ai.request.model = tracing::field::Empty,
+            server.address = tracing::field::Empty,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            gen_ai.response.finish_reasons = tracing::field::Empty,
+        )
+    )]
     async fn run(
         &self,
         request: &ChatRequest,
@@ -82,6 +98,14 @@ impl LlmClient {
             .as_deref()
             .filter(|m| !m.trim().is_empty())
             .unwrap_or(&self.endpoint.model);
+        let span = tracing::Span::current();
+        span.record("gen_ai.request.model", model);
+        if let Some(host) = reqwest::Url::parse(&self.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+        {
+            span.record("server.address", host.as_str());
+        }
         if self.endpoint.base_url.trim().is_empty() || model.trim().is_empty() {
             return Err(LlmError::NotConfigured);
         }
@@ -89,12 +113,27 @@ impl LlmClient {
             .map(Bytes::from)
             .map_err(|e| LlmError::Protocol(format!("cannot write the request: {e}")))?;
         let total = self.endpoint.timeouts.total;
-        timeout(total, self.with_retries(body, model, events))
+        let outcome = timeout(total, self.with_retries(body, model, events))
             .await
             .unwrap_or(Err(LlmError::Timeout {
                 phase: "total",
                 after: total,
-            }))
+            }));
+        match &outcome {
+            Ok(completion) => {
+                if let Some(usage) = completion.usage {
+                    span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
+                    span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
+                }
+                if let Some(reason) = &completion.finish_reason {
+                    span.record("gen_ai.response.finish_reasons", reason.as_str());
+                }
+            }
+            Err(_) => {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        outcome
     }
 
     async fn with_retries(

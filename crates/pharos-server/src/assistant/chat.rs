@@ -26,6 +26,7 @@ use pharos_assistant::sessions::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tracing::Instrument as _;
 
 use super::llm::{NOT_CONFIGURED, model_for};
 use super::personas::signed_in;
@@ -319,7 +320,9 @@ pub(super) async fn stream(
     let prepared = prepare(&state, &caller, &id, body).await?;
     let (events, receiver) = unbounded_channel::<Event>();
     let events = Arc::new(events);
-    tokio::spawn(async move {
+    // The turn runs in its own task, still under the request's span (its model calls and
+    // tool queries belong to this request's trace).
+    let turn = async move {
         match prepared.run(&events).await {
             Ok((stored, outcome)) => {
                 for message in stored.iter().filter(|m| m.role != Role::User) {
@@ -338,7 +341,8 @@ pub(super) async fn stream(
                 );
             }
         }
-    });
+    };
+    tokio::spawn(turn.in_current_span());
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         let event = receiver.recv().await?;
         Some((Ok::<_, Infallible>(event), receiver))

@@ -154,6 +154,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let id = request_id(request.headers());
+    crate::http_trace::record_request_id(&id);
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -55,6 +55,15 @@ fn status_of(error: &IntakeError) -> StatusCode {
 }
 
 /// Reads and takes one body; `Err` is the finished error answer.
+#[tracing::instrument(
+    name = "log intake",
+    skip_all,
+    fields(
+        logs.source = tracing::field::Empty,
+        logs.accepted = tracing::field::Empty,
+        logs.rejected = tracing::field::Empty,
+    )
+)]
 async fn take(
     intake: Option<Extension<Arc<LogIntake>>>,
     kind_of: impl FnOnce(Option<&str>) -> Result<BodyKind, IntakeError>,
@@ -93,6 +102,11 @@ async fn take(
     .await;
     match outcome {
         Ok(Ok(report)) => {
+            // The source as the intake settled it (a known one), not as the client wrote it.
+            let span = tracing::Span::current();
+            span.record("logs.source", report.source.as_str());
+            span.record("logs.accepted", report.accepted);
+            span.record("logs.rejected", report.rejected_total());
             super::count(&report);
             Ok(report)
         }

@@ -51,6 +51,15 @@ const DROPPED_RESPONSE_HEADERS: [HeaderName; 7] = [
 ];
 
 /// Sends `request` to `target` and streams the answer back.
+#[tracing::instrument(
+    name = "datasource proxy",
+    skip_all,
+    fields(
+        datasource.kind = %target.plugin_kind,
+        server.address = target.http.url.host_str().unwrap_or_default(),
+        http.request.method = %request.method,
+    )
+)]
 pub async fn forward(
     state: &AppState,
     target: &ProxyTarget,
@@ -109,6 +118,10 @@ pub async fn forward(
         builder = builder.header("x-forwarded-proto", "http");
     }
     if let Some((name, value)) = internal {
+        builder = builder.header(name, value);
+    }
+    // The upstream joins this trace (empty when tracing is off).
+    for (name, value) in pharos_query::trace_context::outgoing_headers() {
         builder = builder.header(name, value);
     }
     let upstream = builder
