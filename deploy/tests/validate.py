@@ -7,12 +7,18 @@ For the base, each overlay and each overlay with each component, it
 2. validates every rendered object against the Kubernetes JSON schemas of kubernetes-validate
    in strict mode (unknown fields are errors), for the oldest and the newest Kubernetes version
    we support; the custom resources (Route, ServiceMonitor) against the small schemas in
-   crd_schemas.py, since kubernetes-validate bundles only the built-in API;
+   crd_schemas.py, since kubernetes-validate bundles only the built-in API, and the operator's
+   own kinds (PersesDashboard, ...; the samples in deploy/examples/) against the schemas of the
+   CRDs in components/operator — those kinds, and only those, skip kubernetes-validate;
 3. checks what schemas cannot: labels, selectors that match the pods, references between
    objects (Service, ConfigMap, PVC, Secret keys, ServiceAccount), the pod security settings,
    the memory limit, that every PHAROS_* variable is one the binary reads, that every Secret
    key the pods read is in deploy/examples/ (whose Secrets are schema-checked too), and what
-   each overlay promises (one pod with Recreate; N replicas with PDB, HPA, RBAC);
+   each overlay promises (one pod with Recreate; N replicas with PDB, HPA, RBAC); for
+   components/operator: one replica of `pharos operator` reaching a rendered Service with its
+   token from a Secret, pods no server selector picks but the NetworkPolicy lets in, RBAC of
+   exactly list/watch on the types the binary watches and patch on their status, and a CRD
+   with the status subresource for each of those types;
 4. loads each ConfigMap's config.yaml with the real binary (`pharos config`), which refuses
    unknown keys and invalid values (skipped, and said so, when no binary is given).
 
@@ -59,6 +65,8 @@ TARGETS = [
     ("overlays/scaled", DEPLOY / "overlays/scaled", []),
     ("overlays/standalone + components/ingress", DEPLOY / "overlays/standalone", ["components/ingress"]),
     ("overlays/scaled + components/ingress", DEPLOY / "overlays/scaled", ["components/ingress"]),
+    ("overlays/standalone + components/operator", DEPLOY / "overlays/standalone", ["components/operator"]),
+    ("overlays/scaled + components/operator", DEPLOY / "overlays/scaled", ["components/operator"]),
 ]
 
 REQUIRED_LABELS = {
@@ -68,7 +76,28 @@ REQUIRED_LABELS = {
     "app.kubernetes.io/component": "server",
 }
 POD_SELECTOR = {"app.kubernetes.io/name": "pharos", "app.kubernetes.io/instance": "pharos"}
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace"}
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "CustomResourceDefinition"}
+# components/operator: its objects carry app.kubernetes.io/component=operator, its pods
+# app.kubernetes.io/name=pharos-operator (so the server's selectors leave them out).
+OPERATOR_CRDS = DEPLOY / "components/operator/crds.yaml"
+OPERATOR_SOURCE = REPO / "crates/pharos-operator/src/lib.rs"
+
+
+def load_custom_schemas() -> dict[tuple[str, str], dict]:
+    """The operator's own kinds ((apiVersion, kind) -> openAPIV3Schema of its CRD). These, and
+    only these, are custom kinds kubernetes-validate cannot know: their instances (the samples
+    in deploy/examples/) are checked against the CRD's schema instead."""
+    schemas = {}
+    for crd in yaml.safe_load_all(OPERATOR_CRDS.read_text()):
+        if not crd:
+            continue
+        for version in crd["spec"]["versions"]:
+            key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+            schemas[key] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+CUSTOM_SCHEMAS = load_custom_schemas()
 MEMORY_LIMIT_MAX = 2 * 1024**3  # the seed: under 2 GB per pod
 
 
@@ -118,8 +147,16 @@ def name_of(obj: dict) -> str:
 
 
 def schema_check(obj: dict) -> tuple[str, str | None]:
-    """('kubernetes' | 'crd', error or None)"""
+    """('kubernetes' | 'crd' | 'custom', error or None)"""
     key = (obj.get("apiVersion"), obj.get("kind"))
+    if key in CUSTOM_SCHEMAS:
+        # OpenAPI v3 as in a CRD: jsonschema ignores the x-kubernetes-* keywords.
+        try:
+            jsonschema.Draft202012Validator(CUSTOM_SCHEMAS[key]).validate(obj)
+        except jsonschema.ValidationError as e:
+            path = "/".join(str(p) for p in e.absolute_path)
+            return "custom", f"{e.message} (at /{path})"
+        return "custom", None
     if key in SCHEMAS:
         try:
             jsonschema.Draft202012Validator(SCHEMAS[key]).validate(obj)
@@ -155,6 +192,116 @@ def matches(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def is_operator(obj: dict) -> bool:
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "operator"
+
+
+def operator_types() -> set[tuple[str, str, str, str]]:
+    """(group, version, kind, plural) the binary watches, read from its source."""
+    found = re.findall(r'ResourceType::new\(\s*"([^"]+)",\s*"([^"]+)",\s*"([^"]+)",\s*"([^"]+)"',
+                       OPERATOR_SOURCE.read_text())
+    return set(found)
+
+
+def check_operator(target: str, deployment: dict, by_kind: dict, failures: Failures,
+                   env_names: set[str]) -> int:
+    """components/operator: the Deployment runs `pharos operator` against a rendered Service
+    with its token from a Secret; its pods are selected by nothing of the server's; its
+    ClusterRole reads exactly the watched types and patches only their status; every watched
+    type has a CRD with the status subresource."""
+    checks = 0
+    where = f"{target}: {name_of(deployment)}"
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    pod = deployment["spec"]["template"]["spec"]
+    checks += 3
+    if not matches(deployment["spec"]["selector"].get("matchLabels", {}), pod_labels):
+        failures.add(where, "selector does not match its pod template")
+    if deployment["spec"].get("replicas") != 1:
+        failures.add(where, "the operator has no leader election: exactly one replica")
+    if pod.get("serviceAccountName") not in by_kind.get("ServiceAccount", {}):
+        failures.add(where, "its ServiceAccount is not rendered")
+    for svc in by_kind.get("Service", {}).values():
+        checks += 1
+        if matches(svc["spec"].get("selector", {}), pod_labels):
+            failures.add(where, f"{name_of(svc)} selects the operator's pods")
+    container = pod["containers"][0]
+    env = {v["name"]: v for v in container.get("env", [])}
+    checks += 3
+    if container.get("args") != ["operator"]:
+        failures.add(where, f"args {container.get('args')} are not [operator]")
+    url = env.get("PHAROS_URL", {}).get("value", "")
+    match = re.fullmatch(r"http://([a-z0-9-]+):([0-9]+)/?", url)
+    ports = {p["port"] for s in by_kind.get("Service", {}).values() for p in s["spec"]["ports"]}
+    if not match or match.group(1) not in by_kind.get("Service", {}) or int(match.group(2)) not in ports:
+        failures.add(where, f"PHAROS_URL {url!r} is not a rendered Service and port")
+    if "secretKeyRef" not in env.get("PHAROS_OPERATOR_TOKEN", {}).get("valueFrom", {}):
+        failures.add(where, "PHAROS_OPERATOR_TOKEN does not come from a Secret")
+    for name in env:
+        checks += 1
+        if name.startswith("PHAROS_") and name not in env_names:
+            failures.add(where, f"{name} is not read by the binary ({CLI_SOURCE.relative_to(REPO)})")
+    security = container.get("securityContext", {})
+    checks += 1
+    if not (security.get("readOnlyRootFilesystem") is True and security.get("allowPrivilegeEscalation") is False
+            and security.get("capabilities", {}).get("drop") == ["ALL"]
+            and pod.get("securityContext", {}).get("runAsNonRoot") is True
+            and pod.get("securityContext", {}).get("seccompProfile", {}).get("type") == "RuntimeDefault"):
+        failures.add(where, "securityContext is not read-only, non-root, no capabilities, RuntimeDefault")
+    limits = container.get("resources", {}).get("limits", {})
+    checks += 1
+    if "memory" not in limits or parse_quantity(limits["memory"]) >= MEMORY_LIMIT_MAX:
+        failures.add(where, "memory limit missing or not under 2 GB")
+
+    for policy in by_kind.get("NetworkPolicy", {}).values():
+        if "Ingress" not in policy["spec"].get("policyTypes", []):
+            continue
+        checks += 1
+        if not any(matches(peer.get("podSelector", {}).get("matchLabels", {}), pod_labels)
+                   and "namespaceSelector" not in peer
+                   for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", [])):
+            failures.add(where, f"{name_of(policy)} lets no traffic from the operator's pods in")
+    roles = [r for r in by_kind.get("ClusterRole", {}).values() if is_operator(r)]
+    bindings = [b for b in by_kind.get("ClusterRoleBinding", {}).values() if is_operator(b)]
+    checks += 1
+    if not any(b["roleRef"]["name"] in {r["metadata"]["name"] for r in roles}
+               and any(s["kind"] == "ServiceAccount" and s["name"] == pod.get("serviceAccountName")
+                       and s.get("namespace") == deployment["metadata"].get("namespace") for s in b["subjects"])
+               for b in bindings):
+        failures.add(where, "no ClusterRoleBinding gives an operator ClusterRole to its ServiceAccount")
+    granted = {(g, res, v) for role in roles for rule in role.get("rules", [])
+               for g in rule["apiGroups"] for res in rule["resources"] for v in rule["verbs"]}
+    crds = by_kind.get("CustomResourceDefinition", {})
+    watched = operator_types()
+    checks += 1
+    if not watched:
+        failures.add(target, f"no ResourceType::new(...) found in {OPERATOR_SOURCE.relative_to(REPO)}")
+    allowed = set()
+    for group, version, kind, plural in sorted(watched):
+        for verb in ("list", "watch"):
+            allowed.add((group, plural, verb))
+        allowed.add((group, plural, "get"))
+        allowed.add((group, f"{plural}/status", "patch"))
+        for needed in [(group, plural, "list"), (group, plural, "watch"), (group, f"{plural}/status", "patch")]:
+            checks += 1
+            if needed not in granted:
+                failures.add(target, f"the operator's ClusterRole does not allow {needed[2]} {needed[1]}.{group}")
+        crd = crds.get(f"{plural}.{group}")
+        checks += 1
+        if not crd:
+            failures.add(target, f"no CustomResourceDefinition {plural}.{group}")
+            continue
+        served = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served")]
+        checks += 2
+        if crd["spec"]["names"]["kind"] != kind or crd["spec"]["names"]["plural"] != plural:
+            failures.add(target, f"CRD {plural}.{group} names {crd['spec']['names']}, the binary {kind}/{plural}")
+        if not served or "status" not in served[0].get("subresources", {}):
+            failures.add(target, f"CRD {plural}.{group} does not serve {version} with the status subresource")
+    for grant in sorted(granted - allowed):
+        checks += 1
+        failures.add(target, f"the operator's ClusterRole grants more than it needs: {grant}")
+    return checks
+
+
 def check_consistency(target: str, objs: list[dict], failures: Failures, env_names: set[str]) -> int:
     """Cross-object and policy checks; returns how many checks ran."""
     checks = 0
@@ -166,7 +313,10 @@ def check_consistency(target: str, objs: list[dict], failures: Failures, env_nam
     for obj in objs:
         where = f"{target}: {name_of(obj)}"
         labels = obj["metadata"].get("labels", {})
-        for key, value in REQUIRED_LABELS.items():
+        wanted = dict(REQUIRED_LABELS)
+        if labels.get("app.kubernetes.io/component") == "operator":
+            wanted["app.kubernetes.io/component"] = "operator"
+        for key, value in wanted.items():
             checks += 1
             if labels.get(key) != value:
                 failures.add(where, f"label {key}={value} missing (has {labels})")
@@ -175,7 +325,11 @@ def check_consistency(target: str, objs: list[dict], failures: Failures, env_nam
             if obj["metadata"].get("namespace") != "pharos":
                 failures.add(where, "not in namespace pharos")
 
-    deployments = list(by_kind.get("Deployment", {}).values())
+    operators = [d for d in by_kind.get("Deployment", {}).values()
+                 if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "operator"]
+    for operator in operators:
+        checks += check_operator(target, operator, by_kind, failures, env_names)
+    deployments = [d for d in by_kind.get("Deployment", {}).values() if d not in operators]
     checks += 1
     if len(deployments) != 1:
         failures.add(target, f"expected one Deployment, found {len(deployments)}")
@@ -237,6 +391,8 @@ def check_consistency(target: str, objs: list[dict], failures: Failures, env_nam
     if pod.get("serviceAccountName") not in by_kind.get("ServiceAccount", {}):
         failures.add(where, "its ServiceAccount is not rendered")
     for binding in by_kind.get("ClusterRoleBinding", {}).values():
+        if is_operator(binding):
+            continue  # check_operator
         checks += 2
         if binding["roleRef"]["name"] not in by_kind.get("ClusterRole", {}):
             failures.add(f"{target}: {name_of(binding)}", "binds a ClusterRole that is not rendered")
@@ -332,7 +488,8 @@ def check_consistency(target: str, objs: list[dict], failures: Failures, env_nam
         if "emptyDir" not in data:
             failures.add(where, "scaled /data is not an emptyDir")
         # The RBAC auth: kubernetes and workload discovery need.
-        rules = [r for role in by_kind.get("ClusterRole", {}).values() for r in role.get("rules", [])]
+        rules = [r for role in by_kind.get("ClusterRole", {}).values() if not is_operator(role)
+                 for r in role.get("rules", [])]
         for group, resource in (("authentication.k8s.io", "tokenreviews"),
                                 ("authorization.k8s.io", "subjectaccessreviews")):
             checks += 1
@@ -348,7 +505,8 @@ def check_consistency(target: str, objs: list[dict], failures: Failures, env_nam
 
 
 def load_examples(failures: Failures) -> tuple[list[dict], dict[str, set[str]]]:
-    """deploy/examples/*.yaml (the Secrets users create): schema-checked; their keys by name."""
+    """deploy/examples/*.yaml (the Secrets users create, sample custom resources): schema-checked;
+    the Secrets' keys by name."""
     examples, keys = [], {}
     for path in sorted((DEPLOY / "examples").glob("*.yaml")):
         for obj in yaml.safe_load_all(path.read_text()):
@@ -420,6 +578,11 @@ def self_test(failures: Failures) -> None:
     broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGets"] = {"path": "/ready"}
     if schema_check(broken)[1] is None:
         failures.add("self-test", "a Deployment with an invented field (httpGets) passed the schemas")
+    sample = next(o for o in yaml.safe_load_all((DEPLOY / "examples/gpu-overview.persesdashboard.yaml").read_text()) if o)
+    broken_sample = copy.deepcopy(sample)
+    broken_sample["spec"] = "not an object"
+    if schema_check(broken_sample)[1] is None:
+        failures.add("self-test", "a PersesDashboard whose spec is a string passed its CRD's schema")
     route = yaml.safe_load((DEPLOY / "overlays/scaled/route.yaml").read_text())
     del route["spec"]["to"]
     if schema_check(route)[1] is None:
@@ -447,7 +610,7 @@ def main() -> int:
           f"{kubernetes_validate.version.__version__}, schemas of Kubernetes {' and '.join(KUBERNETES_VERSIONS)}")
     env_names = pharos_env_names()
     examples, secret_keys = load_examples(failures)
-    totals = {"objects": 0, "kubernetes": 0, "crd": 0, "checks": 0, "configs": 0, "configs_skipped": 0}
+    totals = {"objects": 0, "kubernetes": 0, "crd": 0, "custom": 0, "checks": 0, "configs": 0, "configs_skipped": 0}
     for target, directory, components in TARGETS:
         try:
             objs = render(kubectl_path, directory, components)
@@ -470,7 +633,9 @@ def main() -> int:
         print(f"  {target}: {len(objs)} objects ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
     print(f"validate.py: {totals['objects']} rendered objects from {len(TARGETS)} kustomizations: "
           f"{totals['kubernetes']} against the Kubernetes schemas (strict, {len(KUBERNETES_VERSIONS)} versions), "
-          f"{totals['crd']} custom resources against crd_schemas.py, {len(examples)} example Secrets, {totals['checks']} consistency checks, "
+          f"{totals['crd']} custom resources against crd_schemas.py, "
+          f"{totals['custom'] + sum((e.get('apiVersion'), e.get('kind')) in CUSTOM_SCHEMAS for e in examples)} "
+          f"of the operator's kinds against its CRDs, {len(examples)} examples, {totals['checks']} consistency checks, "
           f"{totals['configs']} config.yaml loaded by pharos"
           + (f", {totals['configs_skipped']} config.yaml NOT loaded (no pharos binary: --pharos)"
              if totals["configs_skipped"] else ""))
