@@ -348,6 +348,21 @@ async fn crs_become_dashboards_and_datasources_and_follow_their_crs() {
         "only real changes are versions"
     );
 
+    // The sample manifest of deploy/examples/ applies as it is.
+    let sample_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/examples/gpu-overview.persesdashboard.yaml"
+    );
+    let sample: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(sample_path).unwrap()).unwrap();
+    s.kube.create(DASHBOARDS, sample.clone());
+    let condition = s.condition(DASHBOARDS, "team-a", "gpu-overview", 1).await;
+    assert_eq!(condition["status"], "True", "{condition}");
+    assert_eq!(
+        s.dashboard("team-a", "gpu-overview").await.unwrap()["spec"],
+        sample["spec"]
+    );
+
     // A datasource CR (the Perses operator's `spec.config` shape) in a new project.
     let config = json!({"default": true, "plugin": {"kind": "PrometheusDatasource",
         "spec": {"proxy": {"kind": "HTTPProxy", "spec": {"url": "http://prometheus.monitoring:9090"}}}}});
