@@ -204,7 +204,7 @@ impl Setup {
             .collect()
     }
 
-    /// The CR's `Available` condition once it reports `generation` (any generation: `None`).
+    /// The CR's `Available` condition once it reports `generation` as its `observedGeneration`.
     async fn condition(&self, plural: &str, namespace: &str, name: &str, generation: i64) -> Value {
         self.eventually(
             &format!("{namespace}/{name} reports generation {generation}"),
