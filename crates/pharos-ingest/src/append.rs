@@ -335,9 +335,13 @@ mod tests {
     }
 
     #[test]
-    fn out_of_order_and_duplicates_are_partial_writes() {
+    fn without_a_window_out_of_order_and_duplicates_are_partial_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let strict = Options {
+            out_of_order_window: std::time::Duration::ZERO,
+            ..Options::default()
+        };
+        let db = Db::open(dir.path(), strict).unwrap();
         let labels = [("__name__", "m")];
         append_write_request(&db, &request(vec![series(&labels, &[(5000, 5.0)])])).unwrap();
         let report = append_write_request(
@@ -362,6 +366,25 @@ mod tests {
         assert!(text.starts_with("out of order sample"), "{text}");
         assert!(text.contains("series m{}"), "{text}");
         assert_eq!(stored(&db, "m"), [(5000, 5.0), (6000, 6.0)]);
+    }
+
+    #[test]
+    fn within_the_window_late_samples_are_stored_and_conflicts_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let labels = [("__name__", "m")];
+        append_write_request(&db, &request(vec![series(&labels, &[(5000, 5.0)])])).unwrap();
+        let report = append_write_request(
+            &db,
+            &request(vec![series(
+                &labels,
+                &[(4000, 4.0), (5000, 5.0), (5000, 9.0), (6000, 6.0)],
+            )]),
+        )
+        .unwrap();
+        assert_eq!(report.rejected, [(RejectReason::DuplicateTimestamp, 1)]);
+        assert_eq!(report.accepted, 3);
+        assert_eq!(stored(&db, "m"), [(4000, 4.0), (5000, 5.0), (6000, 6.0)]);
     }
 
     #[test]

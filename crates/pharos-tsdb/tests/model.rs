@@ -1,5 +1,8 @@
 //! Model-based test: random appends, maintenance runs, crashes and clean restarts, checked
-//! after every step against a plain map of what was accepted.
+//! after every step against a plain map of what was accepted — once without an out-of-order
+//! window (every late sample refused) and once with one (late samples accepted; a late sample
+//! that repeats a timestamp already persisted in a block with another value is a conflicting
+//! write: either value may be read back, and the model accepts either).
 
 // Helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -53,25 +56,45 @@ fn labels(series: usize) -> Labels {
 
 type Model = BTreeMap<Labels, BTreeMap<i64, u64>>;
 
-fn options() -> Options {
+/// Other values accepted for a stored timestamp (late conflicting writes), by series and time.
+type Conflicts = BTreeMap<(Labels, i64), Vec<u64>>;
+
+fn options(late: bool) -> Options {
     Options {
         block_duration: Duration::from_secs(3600),
         retention: Duration::from_secs(1000 * 3600),
+        out_of_order_window: if late {
+            Duration::from_secs(2 * 3600)
+        } else {
+            Duration::ZERO
+        },
         ..Options::default()
     }
 }
 
-fn check(db: &Db, model: &Model) -> Result<(), TestCaseError> {
+fn check(db: &Db, model: &Model, conflicts: &Conflicts) -> Result<(), TestCaseError> {
+    // A conflicting value read back counts as the model's (first accepted) one.
+    let as_model = |labels: &Labels, t: i64, v: u64| -> u64 {
+        match (
+            conflicts.get(&(labels.clone(), t)),
+            model.get(labels).and_then(|s| s.get(&t)),
+        ) {
+            (Some(others), Some(first)) if others.contains(&v) => *first,
+            _ => v,
+        }
+    };
     let stored: Model = db
         .querier(i64::MIN, i64::MAX)
         .select(&[])
         .unwrap()
         .into_iter()
         .map(|s| {
-            (
-                s.labels,
-                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
-            )
+            let samples = s
+                .samples
+                .iter()
+                .map(|x| (x.t, as_model(&s.labels, x.t, x.v.to_bits())))
+                .collect();
+            (s.labels, samples)
         })
         .collect();
     let expected: Model = model
@@ -97,70 +120,121 @@ fn check(db: &Db, model: &Model) -> Result<(), TestCaseError> {
         })
         .filter(|(_, s): &(Labels, Vec<Sample>)| !s.is_empty())
         .collect();
-    let got: Vec<(Labels, Vec<Sample>)> =
-        partial.into_iter().map(|s| (s.labels, s.samples)).collect();
+    let got: Vec<(Labels, Vec<Sample>)> = partial
+        .into_iter()
+        .map(|s| {
+            let samples = s
+                .samples
+                .iter()
+                .map(|x| Sample::new(x.t, f64::from_bits(as_model(&s.labels, x.t, x.v.to_bits()))))
+                .collect();
+            (s.labels, samples)
+        })
+        .collect();
     prop_assert_eq!(got, expected_partial);
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
-
-    #[test]
-    fn database_matches_model(ops in proptest::collection::vec(op(), 1..25)) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = Some(Db::open(dir.path(), options()).unwrap());
-        let mut model = Model::new();
-        let mut cursor: BTreeMap<usize, i64> = BTreeMap::new();
-        for op in ops {
-            match op {
-                Op::Append(samples) => {
-                    let Some(current) = db.as_ref() else { continue };
-                    let mut app = current.appender();
-                    let mut accepted = Vec::new();
-                    for (series, minutes, value) in samples {
-                        let t = cursor.get(&series).copied().unwrap_or(0) + minutes * 60_000;
-                        let labels = labels(series);
-                        if app.append(&labels, t, value).is_ok() {
-                            let last = model.get(&labels).and_then(|s| s.last_key_value()).map(|(t, v)| (*t, *v));
-                            let pending_last = accepted.iter().rev().find(|(l, _, _)| l == &labels).map(|(_, t, v): &(Labels, i64, u64)| (*t, *v));
-                            match pending_last.or(last) {
-                                Some((last_t, last_v)) if t == last_t => prop_assert_eq!(last_v, value.to_bits()),
-                                Some((last_t, _)) => {
-                                    prop_assert!(t > last_t, "accepted out-of-order sample");
-                                    accepted.push((labels, t, value.to_bits()));
-                                }
-                                None => accepted.push((labels, t, value.to_bits())),
+/// Applies `ops` to a database and to the model, comparing after every step.
+fn run(ops: Vec<Op>, late: bool) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Some(Db::open(dir.path(), options(late)).unwrap());
+    let mut model = Model::new();
+    let mut conflicts = Conflicts::new();
+    let mut cursor: BTreeMap<usize, i64> = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Append(samples) => {
+                let Some(current) = db.as_ref() else { continue };
+                let mut app = current.appender();
+                let mut accepted: Vec<(Labels, i64, u64)> = Vec::new();
+                for (series, minutes, value) in samples {
+                    let t = cursor.get(&series).copied().unwrap_or(0) + minutes * 60_000;
+                    let labels = labels(series);
+                    if app.append(&labels, t, value).is_ok() {
+                        let stored = model.get(&labels).and_then(|s| s.get(&t)).copied();
+                        let pending = accepted
+                            .iter()
+                            .find(|(l, pt, _)| l == &labels && *pt == t)
+                            .map(|(_, _, v)| *v);
+                        let newest = accepted
+                            .iter()
+                            .rev()
+                            .find(|(l, _, _)| l == &labels)
+                            .map(|(_, t, _)| *t)
+                            .or_else(|| {
+                                model
+                                    .get(&labels)
+                                    .and_then(|s| s.last_key_value())
+                                    .map(|(t, _)| *t)
+                            });
+                        if !late {
+                            prop_assert!(
+                                newest.is_none_or(|newest| t >= newest),
+                                "accepted out-of-order sample"
+                            );
+                            if let Some(v) = stored.or(pending) {
+                                prop_assert_eq!(v, value.to_bits());
                             }
-                            cursor.insert(series, t.max(cursor.get(&series).copied().unwrap_or(0)));
                         }
+                        match stored.or(pending) {
+                            None => accepted.push((labels, t, value.to_bits())),
+                            Some(first) if first != value.to_bits() => {
+                                conflicts
+                                    .entry((labels, t))
+                                    .or_default()
+                                    .push(value.to_bits());
+                            }
+                            Some(_) => {}
+                        }
+                        cursor.insert(series, t.max(cursor.get(&series).copied().unwrap_or(0)));
                     }
-                    let summary = app.commit().unwrap();
-                    prop_assert_eq!(summary.rejected, 0);
+                }
+                let summary = app.commit().unwrap();
+                prop_assert_eq!(summary.rejected, 0);
+                if late {
+                    // A late copy of a stored timestamp is taken in, and read back as the first.
+                    prop_assert!(summary.samples >= accepted.len());
+                } else {
                     prop_assert_eq!(summary.samples, accepted.len());
-                    for (labels, t, v) in accepted {
-                        model.entry(labels).or_default().insert(t, v);
-                    }
                 }
-                Op::Maintenance => {
-                    if let Some(current) = db.as_ref() {
-                        current.maintenance().unwrap();
-                    }
-                }
-                Op::Crash => {
-                    drop(db.take());
-                    db = Some(Db::open(dir.path(), options()).unwrap());
-                }
-                Op::CloseAndReopen => {
-                    if let Some(current) = db.take() {
-                        current.close().unwrap();
-                    }
-                    db = Some(Db::open(dir.path(), options()).unwrap());
+                for (labels, t, v) in accepted {
+                    model.entry(labels).or_default().insert(t, v);
                 }
             }
-            if let Some(current) = db.as_ref() {
-                check(current, &model)?;
+            Op::Maintenance => {
+                if let Some(current) = db.as_ref() {
+                    current.maintenance().unwrap();
+                }
+            }
+            Op::Crash => {
+                drop(db.take());
+                db = Some(Db::open(dir.path(), options(late)).unwrap());
+            }
+            Op::CloseAndReopen => {
+                if let Some(current) = db.take() {
+                    current.close().unwrap();
+                }
+                db = Some(Db::open(dir.path(), options(late)).unwrap());
             }
         }
+        if let Some(current) = db.as_ref() {
+            check(current, &model, &conflicts)?;
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn without_a_window_the_database_matches_the_model(ops in proptest::collection::vec(op(), 1..25)) {
+        run(ops, false)?;
+    }
+
+    #[test]
+    fn with_late_samples_the_database_matches_the_model(ops in proptest::collection::vec(op(), 1..25)) {
+        run(ops, true)?;
     }
 }

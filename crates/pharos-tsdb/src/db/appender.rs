@@ -61,6 +61,29 @@ impl<'a> Appender<'a> {
         head.min_valid_time().max(behind_newest)
     }
 
+    /// Oldest timestamp accepted out of order: the window behind the newest trusted sample
+    /// (or behind the oldest writable time); `i64::MAX` when the window is zero.
+    fn out_of_order_min(&self) -> i64 {
+        let window = self.db.options.out_of_order_window_ms();
+        if window == 0 {
+            return i64::MAX;
+        }
+        let newest = self
+            .db
+            .trusted_max_time(self.now)
+            .unwrap_or(i64::MIN)
+            .max(self.db.head.min_valid_time());
+        newest.saturating_sub(window)
+    }
+
+    /// A sample older than both bounds is refused as too old.
+    fn too_old(t: i64, min_valid: i64, ooo_min: i64) -> Option<AppendError> {
+        (t < min_valid && t < ooo_min).then(|| AppendError::TooOld {
+            t,
+            min_valid: min_valid.min(ooo_min),
+        })
+    }
+
     /// Newest timestamp a new sample may have: the clock plus the future tolerance.
     fn max_appendable_time(&self) -> i64 {
         self.now
@@ -116,16 +139,16 @@ impl<'a> Appender<'a> {
                 tolerance_ms: self.db.options.future_sample_tolerance_ms(),
             });
         }
-        let min_valid = self.min_appendable_time();
-        if t < min_valid {
-            return Err(AppendError::TooOld { t, min_valid });
+        let (min_valid, ooo_min) = (self.min_appendable_time(), self.out_of_order_min());
+        if let Some(error) = Self::too_old(t, min_valid, ooo_min) {
+            return Err(error);
         }
         if let Some(&(last_t, last_bits)) = self.pending.get(labels).and_then(|p| p.samples.last())
         {
-            return check_after(last_t, last_bits, t, v);
+            return check_after(last_t, last_bits, t, v, ooo_min);
         }
         match self.db.head.get(labels) {
-            Some(series_ref) => match self.db.head.check_ref(series_ref, t, v) {
+            Some(series_ref) => match self.db.head.check_ref(series_ref, t, v, ooo_min) {
                 // Garbage-collected meanwhile: it will be created again at commit.
                 Err(AppendError::UnknownSeries(_)) => Ok(Appended::Stored),
                 other => other,
@@ -145,7 +168,7 @@ impl<'a> Appender<'a> {
         let head = &db.head;
         let mut wal = lock(&db.wal);
         // Re-check under the commit lock: another appender may have committed since `append`.
-        let min_valid = self.min_appendable_time();
+        let (min_valid, ooo_min) = (self.min_appendable_time(), self.out_of_order_min());
         let mut new_series: Vec<(u64, &Labels)> = Vec::new();
         let mut accepted: Vec<(SeriesRef, i64, u64)> = Vec::with_capacity(self.count);
         for (labels, pending) in &self.pending {
@@ -161,12 +184,12 @@ impl<'a> Appender<'a> {
             let mut last: Option<(i64, u64)> = None;
             for &(t, bits) in &pending.samples {
                 let v = f64::from_bits(bits);
-                let verdict = if t < min_valid {
-                    Err(AppendError::TooOld { t, min_valid })
+                let verdict = if let Some(error) = Self::too_old(t, min_valid, ooo_min) {
+                    Err(error)
                 } else if let Some((last_t, last_bits)) = last {
-                    check_after(last_t, last_bits, t, v)
+                    check_after(last_t, last_bits, t, v, ooo_min)
                 } else if existing.is_some() {
-                    head.check_ref(series_ref, t, v)
+                    head.check_ref(series_ref, t, v, ooo_min)
                 } else {
                     Ok(Appended::Stored)
                 };
@@ -198,7 +221,10 @@ impl<'a> Appender<'a> {
             head.create_series_with_id(*id, labels);
         }
         for (series_ref, t, bits) in accepted {
-            if head.append_ref(series_ref, t, f64::from_bits(bits)).is_ok() {
+            if head
+                .append_ref_within(series_ref, t, f64::from_bits(bits), ooo_min)
+                .is_ok()
+            {
                 summary.samples += 1;
             }
         }
@@ -208,9 +234,16 @@ impl<'a> Appender<'a> {
     }
 }
 
-/// Ordering and duplicate rules against the previous sample of the same series.
-fn check_after(last_t: i64, last_bits: u64, t: i64, v: f64) -> Result<Appended, AppendError> {
-    if t > last_t {
+/// Ordering and duplicate rules against the previous sample of the same series in the batch. A
+/// late one within the window passes; the head sorts it in (and drops it if it repeats one).
+fn check_after(
+    last_t: i64,
+    last_bits: u64,
+    t: i64,
+    v: f64,
+    ooo_min: i64,
+) -> Result<Appended, AppendError> {
+    if t > last_t || (t < last_t && t >= ooo_min) {
         Ok(Appended::Stored)
     } else if t < last_t {
         Err(AppendError::OutOfOrder { t, newest: last_t })

@@ -43,6 +43,15 @@ fn all(db: &Db) -> Vec<SeriesSamplesView> {
 
 type SeriesSamplesView = (String, Vec<Sample>);
 
+/// [`options`] without an out-of-order window: every late sample is refused, as in Prometheus
+/// without `out_of_order_time_window`.
+fn strict_options() -> Options {
+    Options {
+        out_of_order_window: Duration::ZERO,
+        ..options()
+    }
+}
+
 #[test]
 fn committed_samples_are_queryable_and_uncommitted_ones_are_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,9 +89,9 @@ fn committed_samples_are_queryable_and_uncommitted_ones_are_not() {
 }
 
 #[test]
-fn appender_applies_the_ordering_policy_within_and_across_batches() {
+fn without_a_window_the_appender_refuses_late_samples_within_and_across_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), options()).unwrap();
+    let db = Db::open(dir.path(), strict_options()).unwrap();
     let up = series("up", "api");
     let mut app = db.appender();
     app.append(&up, 10_000, 1.0).unwrap();
@@ -128,9 +137,9 @@ fn appender_applies_the_ordering_policy_within_and_across_batches() {
 }
 
 #[test]
-fn racing_appenders_cannot_break_series_order() {
+fn without_a_window_racing_appenders_cannot_break_series_order() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), options()).unwrap();
+    let db = Db::open(dir.path(), strict_options()).unwrap();
     let up = series("up", "api");
     let mut first = db.appender();
     let mut second = db.appender();

@@ -1,10 +1,15 @@
-//! Periodic upkeep, driven by the caller: cut blocks from the head once it spans 1.5 block
-//! ranges, truncate the head and checkpoint the WAL, merge adjacent blocks, apply retention.
+//! Periodic upkeep, driven by the caller: write late samples whose ranges are already in blocks
+//! to overlapping blocks, cut blocks from the head once it spans 1.5 block ranges, truncate the
+//! head and checkpoint the WAL, merge adjacent and overlapping blocks, apply retention.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{BLOCKS_DIR, Db, DbError, WAL_DIR, wall_clock_ms};
 use crate::block::{self, Block, BlockSpec, compact, plan_compaction, write_block};
+use crate::chunk::{MAX_SAMPLES_PER_CHUNK, StoredChunk, XorChunk};
+use crate::labels::Labels;
+use crate::sample::Sample;
 use crate::sync::{lock, read, write};
 use crate::wal;
 
@@ -21,6 +26,8 @@ pub struct MaintenanceReport {
     pub deleted_by_size: usize,
     /// Series dropped from the head because all their samples moved to blocks.
     pub series_removed: usize,
+    /// Blocks written for late samples whose block ranges had already been cut.
+    pub out_of_order_blocks: usize,
 }
 
 impl Db {
@@ -29,10 +36,55 @@ impl Db {
     pub fn maintenance(&self) -> Result<MaintenanceReport, DbError> {
         let _running = lock(&self.maintenance_lock);
         let mut report = MaintenanceReport::default();
+        self.flush_out_of_order(&mut report)?;
         self.cut_blocks(&mut report)?;
         self.compact_blocks(&mut report)?;
         self.apply_retention(&mut report)?;
         Ok(report)
+    }
+
+    /// Writes the late samples older than the head's oldest writable time (their ranges are in
+    /// blocks already) to new blocks, one per block range. They overlap the existing blocks:
+    /// queries merge overlapping blocks, and compaction merges them into one. The samples leave
+    /// the head only once their block exists, so a query sees them throughout, and a crash in
+    /// between replays them from the WAL into the head again (a second copy merges away).
+    fn flush_out_of_order(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let late = self.head.out_of_order_before(self.head.min_valid_time());
+        if late.is_empty() {
+            return Ok(());
+        }
+        let range = self.options.block_duration_ms();
+        // Series stay sorted by labels within each range, as the block writer needs.
+        let mut by_range: BTreeMap<i64, Vec<(Labels, Vec<StoredChunk>)>> = BTreeMap::new();
+        for (labels, samples) in &late {
+            for group in samples.chunk_by(|a, b| a.t.div_euclid(range) == b.t.div_euclid(range)) {
+                let window = group[0].t.div_euclid(range);
+                by_range
+                    .entry(window)
+                    .or_default()
+                    .push((labels.clone(), encode(group)?));
+            }
+        }
+        for (window, series) in by_range {
+            let start = window.saturating_mul(range);
+            let spec = BlockSpec {
+                min_time: start,
+                max_time: start.saturating_add(range),
+                level: 1,
+                parents: Vec::new(),
+            };
+            if let Some(path) =
+                write_block(&self.dir.join(BLOCKS_DIR), spec, series.into_iter().map(Ok))?
+            {
+                let block = Arc::new(Block::open(&path)?);
+                let mut blocks = write(&self.blocks);
+                blocks.push(block);
+                blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+                report.out_of_order_blocks += 1;
+            }
+        }
+        self.head.forget_out_of_order(&late);
+        Ok(())
     }
 
     fn cut_blocks(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
@@ -92,6 +144,7 @@ impl Db {
     /// Checkpoints the whole head (used on close so the next open replays little).
     pub(crate) fn checkpoint_head(&self) -> Result<(), DbError> {
         let _running = lock(&self.maintenance_lock);
+        self.flush_out_of_order(&mut MaintenanceReport::default())?;
         let (through, snapshot) = {
             let mut wal = lock(&self.wal);
             (wal.cut_segment()?, self.head.snapshot())
@@ -177,4 +230,22 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Sorted samples as chunks of at most [`MAX_SAMPLES_PER_CHUNK`].
+fn encode(samples: &[Sample]) -> Result<Vec<StoredChunk>, DbError> {
+    let mut chunks = Vec::new();
+    for part in samples.chunks(MAX_SAMPLES_PER_CHUNK) {
+        let mut chunk = XorChunk::new();
+        for sample in part {
+            chunk
+                .append(sample.t, sample.v)
+                .map_err(|e| crate::block::BlockError::Corrupt {
+                    path: std::path::PathBuf::from("(late samples)"),
+                    reason: e.to_string(),
+                })?;
+        }
+        chunks.extend(StoredChunk::from_chunk(&chunk));
+    }
+    Ok(chunks)
 }

@@ -133,12 +133,21 @@ impl Db {
             head.raise_min_valid_time(end.min(window_start));
         }
         let newest_allowed = now.saturating_add(options.future_sample_tolerance_ms());
+        // Replay takes back every late sample the log holds (each was accepted once), unless
+        // late samples are refused altogether.
+        let replay_ooo_min = if options.out_of_order_window_ms() > 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
         let (wal, replay, dropped) = replay_into(
             &head,
             &dir.join(WAL_DIR),
             options.wal_segment_size,
             newest_allowed,
+            replay_ooo_min,
         )?;
+        head.set_out_of_order_window(options.out_of_order_window_ms());
         if dropped > 0 {
             tracing::warn!(
                 dropped,
@@ -280,6 +289,7 @@ fn replay_into(
     dir: &Path,
     segment_size: u64,
     newest_allowed: i64,
+    ooo_min: i64,
 ) -> Result<(Wal, ReplayReport, u64), DbError> {
     let mut refs: HashMap<u64, SeriesRef> = HashMap::new();
     let mut max_id = 0;
@@ -300,8 +310,12 @@ fn replay_into(
                 }
                 if let Some(series_ref) = refs.get(&sample.series) {
                     // Rejections reproduce decisions made (and reported) before the crash.
-                    let _ =
-                        head.append_ref(*series_ref, sample.t, f64::from_bits(sample.value_bits));
+                    let _ = head.append_ref_within(
+                        *series_ref,
+                        sample.t,
+                        f64::from_bits(sample.value_bits),
+                        ooo_min,
+                    );
                 }
             }
         }
@@ -334,3 +348,7 @@ mod tests;
 #[cfg(test)]
 #[path = "future_tests.rs"]
 mod future_tests;
+
+#[cfg(test)]
+#[path = "out_of_order_tests.rs"]
+mod out_of_order_tests;

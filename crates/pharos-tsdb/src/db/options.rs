@@ -24,6 +24,13 @@ pub struct Options {
     /// (`too far in the future`): a single sample stamped years ahead would otherwise make the
     /// series, and the store's writable window, refuse every "now" sample. Default 10 minutes.
     pub future_sample_tolerance: Duration,
+    /// How far behind a series' newest sample (and behind the store's newest sample) a late
+    /// sample is still accepted; zero refuses every out-of-order sample, as Prometheus does
+    /// without `out_of_order_time_window`. Default 2 hours: a remote-write sender cut off for up
+    /// to two hours (Prometheus keeps about that much WAL to resend) delivers its backlog, and
+    /// a late sample falls at most one block range behind, so each late range adds at most one
+    /// overlapping block until compaction merges it.
+    pub out_of_order_window: Duration,
 }
 
 impl Default for Options {
@@ -34,6 +41,7 @@ impl Default for Options {
             block_duration: Duration::from_secs(2 * 3600),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             future_sample_tolerance: Duration::from_secs(10 * 60),
+            out_of_order_window: Duration::from_secs(2 * 3600),
         }
     }
 }
@@ -66,6 +74,10 @@ impl Options {
 
     pub(crate) fn future_sample_tolerance_ms(&self) -> i64 {
         i64::try_from(self.future_sample_tolerance.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) fn out_of_order_window_ms(&self) -> i64 {
+        i64::try_from(self.out_of_order_window.as_millis()).unwrap_or(i64::MAX)
     }
 
     pub(crate) fn retention_ms(&self) -> i64 {

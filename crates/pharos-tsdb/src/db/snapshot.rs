@@ -71,12 +71,13 @@ impl Db {
 
         let wal_target = target.join(WAL_DIR);
         fs::create_dir_all(&wal_target).map_err(io(&wal_target))?;
-        for (_, _, chunks) in &head {
+        for (_, _, chunks, late) in &head {
             report.head_series += 1;
             report.head_samples += chunks
                 .iter()
                 .map(|chunk| chunk.num_samples as u64)
-                .sum::<u64>();
+                .sum::<u64>()
+                + late.len() as u64;
         }
         // Checkpoint 0 with no segments: the open replays it and starts segment 1.
         wal::write_checkpoint(&wal_target, 0, &head)?;

@@ -159,7 +159,7 @@ fn snapshot_restores_identically() {
         head.append(&up("api"), t * 15_000, (t % 7) as f64).unwrap();
     }
     let restored = Head::default();
-    for (id, labels, chunks) in head.snapshot() {
+    for (id, labels, chunks, _) in head.snapshot() {
         let bytes = chunks.iter().map(|c| c.data.to_vec()).collect();
         let series_ref = restored.create_series_with_id(id, &labels);
         restored

@@ -1,6 +1,7 @@
 //! The in-memory head: recent samples of every series in compressed chunks, a label postings
-//! index, and the append policy (strictly increasing time per series, nothing older than the
-//! oldest writable time).
+//! index, and the append policy (increasing time per series, nothing older than the oldest
+//! writable time, except late samples within the out-of-order window, which are kept beside the
+//! chunks and merged into reads).
 
 mod maps;
 mod query;
@@ -14,13 +15,17 @@ use thiserror::Error;
 
 use self::maps::SeriesMaps;
 pub use self::series::Appended;
-use self::series::MemSeries;
+use self::series::{MemSeries, OutOfOrder};
 use self::stats::Counters;
 pub use self::stats::HeadStats;
 use crate::chunk::{ChunkError, StoredChunk, XorChunk};
 use crate::index::PostingsIndex;
 use crate::labels::Labels;
+use crate::sample::Sample;
 use crate::sync::{lock, read, write};
+
+/// One series of a checkpoint: id, labels, in-order chunks and out-of-order samples.
+pub(crate) type SnapshotSeries = (u64, Labels, Vec<StoredChunk>, Vec<Sample>);
 
 /// Why a sample was not stored. Messages start with Prometheus' wording so API layers can map
 /// them to the same error types.
@@ -31,7 +36,7 @@ pub enum AppendError {
     EmptyLabels,
     /// The series already has a newer sample.
     #[error(
-        "out of order sample: timestamp {t} is before this series' newest sample at {newest}; send each series' samples in time order"
+        "out of order sample: timestamp {t} is before this series' newest sample at {newest} and outside the out-of-order window (tsdb.out_of_order_window); send each series' samples in time order"
     )]
     OutOfOrder {
         /// Rejected timestamp.
@@ -41,7 +46,7 @@ pub enum AppendError {
     },
     /// The sample is older than anything the head still accepts.
     #[error(
-        "out of bounds: timestamp {t} is older than {min_valid}, the oldest time still writable (older data is already persisted in blocks or lies too far behind the newest sample)"
+        "out of bounds: timestamp {t} is older than {min_valid}, the oldest time still writable (it lies further behind the newest sample than tsdb.out_of_order_window allows)"
     )]
     TooOld {
         /// Rejected timestamp.
@@ -126,6 +131,8 @@ pub struct Head {
     min_time: AtomicI64,
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
+    /// How far behind the newest sample a late sample is still accepted (ms); 0: not at all.
+    out_of_order_window: AtomicI64,
     counters: Counters,
 }
 
@@ -151,6 +158,7 @@ impl Head {
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
+            out_of_order_window: AtomicI64::new(0),
             counters: Counters::default(),
         }
     }
@@ -175,6 +183,26 @@ impl Head {
     /// Raises the oldest writable time (never lowers it).
     pub(crate) fn raise_min_valid_time(&self, t: i64) {
         self.min_valid_time.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Accepts samples up to `window_ms` behind the newest sample out of order (0: none).
+    pub fn set_out_of_order_window(&self, window_ms: i64) {
+        self.out_of_order_window
+            .store(window_ms.max(0), Ordering::Release);
+    }
+
+    /// The oldest timestamp accepted out of order now: the window behind the newest sample (or
+    /// behind the oldest writable time while the head is empty); `i64::MAX` without a window.
+    pub(crate) fn out_of_order_min(&self) -> i64 {
+        let window = self.out_of_order_window.load(Ordering::Acquire);
+        if window == 0 {
+            return i64::MAX;
+        }
+        let newest = self
+            .max_time()
+            .unwrap_or(i64::MIN)
+            .max(self.min_valid_time());
+        newest.saturating_sub(window)
     }
 
     /// Appends one sample to the series with `labels`, creating the series if needed.
@@ -247,12 +275,14 @@ impl Head {
             .fetch_max(id.saturating_add(1), Ordering::AcqRel);
     }
 
-    /// Checks whether a sample would be accepted, without storing it.
+    /// Checks whether a sample would be accepted, without storing it; samples not older than
+    /// `ooo_min` are accepted out of order.
     pub(crate) fn check_ref(
         &self,
         series_ref: SeriesRef,
         t: i64,
         v: f64,
+        ooo_min: i64,
     ) -> Result<Appended, AppendError> {
         let series = self
             .maps
@@ -262,7 +292,15 @@ impl Head {
         if state.removed {
             return Err(AppendError::UnknownSeries(series_ref.0));
         }
-        state.check(t, v)
+        let forced = t < self.min_valid_time();
+        state.check(
+            t,
+            v,
+            OutOfOrder {
+                min_t: ooo_min,
+                forced,
+            },
+        )
     }
 
     /// Appends one sample to a series found earlier with [`Head::get_or_create`].
@@ -272,9 +310,24 @@ impl Head {
         t: i64,
         v: f64,
     ) -> Result<Appended, AppendError> {
+        self.append_ref_within(series_ref, t, v, self.out_of_order_min())
+    }
+
+    /// [`Head::append_ref`] accepting late samples down to `ooo_min` (`i64::MIN`: any, for WAL
+    /// replay, whose samples were all accepted once; `i64::MAX`: none).
+    pub(crate) fn append_ref_within(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        v: f64,
+        ooo_min: i64,
+    ) -> Result<Appended, AppendError> {
         let min_valid = self.min_valid_time();
-        if t < min_valid {
-            let error = AppendError::TooOld { t, min_valid };
+        if t < min_valid && t < ooo_min {
+            let error = AppendError::TooOld {
+                t,
+                min_valid: min_valid.min(ooo_min),
+            };
             self.counters.count_rejection(&error);
             return Err(error);
         }
@@ -287,20 +340,54 @@ impl Head {
             if state.removed {
                 return Err(AppendError::UnknownSeries(series_ref.0));
             }
-            state.append(t, v, self.chunk_range)
+            let ooo = OutOfOrder {
+                min_t: ooo_min,
+                forced: t < min_valid,
+            };
+            state.append(t, v, self.chunk_range, ooo)
         };
         match &result {
-            Ok(Appended::Stored) => {
+            Ok((Appended::Stored, late)) => {
                 self.min_time.fetch_min(t, Ordering::AcqRel);
                 self.max_time.fetch_max(t, Ordering::AcqRel);
                 Counters::add(&self.counters.samples_appended, 1);
+                if *late {
+                    Counters::add(&self.counters.out_of_order_accepted, 1);
+                }
             }
-            Ok(Appended::IdenticalDuplicate) => {
+            Ok((Appended::IdenticalDuplicate, _)) => {
                 Counters::add(&self.counters.identical_duplicates, 1);
             }
             Err(error) => self.counters.count_rejection(error),
         }
-        result
+        result.map(|(appended, _)| appended)
+    }
+
+    /// The out-of-order samples older than `before` (their ranges may already be in blocks),
+    /// per series with samples there, sorted by labels.
+    pub(crate) fn out_of_order_before(&self, before: i64) -> Vec<(Labels, Vec<Sample>)> {
+        let mut found: Vec<(Labels, Vec<Sample>)> = self
+            .maps
+            .all()
+            .into_iter()
+            .filter_map(|series| {
+                let state = lock(&series.state);
+                let late = state.out_of_order_before(before);
+                (!state.removed && !late.is_empty()).then(|| (series.labels.clone(), late.to_vec()))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
+    /// Forgets out-of-order samples now written to a block (see
+    /// [`Head::out_of_order_before`]).
+    pub(crate) fn forget_out_of_order(&self, written: &[(Labels, Vec<Sample>)]) {
+        for (labels, samples) in written {
+            if let Some(series) = self.maps.by_labels(labels) {
+                lock(&series.state).forget_out_of_order(samples);
+            }
+        }
     }
 
     /// Counts a rejection decided outside the head (e.g. by the database's appender).
@@ -348,18 +435,19 @@ impl Head {
         Ok(left_out)
     }
 
-    /// Every live series with all its chunks, for checkpoints.
-    pub(crate) fn snapshot(&self) -> Vec<(u64, Labels, Vec<StoredChunk>)> {
-        let mut all: Vec<(u64, Labels, Vec<StoredChunk>)> = self
+    /// Every live series with all its chunks and out-of-order samples, for checkpoints.
+    pub(crate) fn snapshot(&self) -> Vec<SnapshotSeries> {
+        let mut all: Vec<SnapshotSeries> = self
             .maps
             .all()
             .into_iter()
             .map(|series| {
-                let chunks = lock(&series.state).chunks();
-                (series.id, series.labels.clone(), chunks)
+                let state = lock(&series.state);
+                let (chunks, late) = (state.chunks(), state.out_of_order.clone());
+                (series.id, series.labels.clone(), chunks, late)
             })
             .collect();
-        all.sort_by_key(|(id, _, _)| *id);
+        all.sort_by_key(|(id, _, _, _)| *id);
         all
     }
 
@@ -412,12 +500,15 @@ impl Head {
                 stats.num_samples += state.open.num_samples() as u64;
                 stats.chunk_bytes += state.open.bytes().len() as u64;
             }
+            stats.num_samples += state.out_of_order.len() as u64;
+            stats.out_of_order_samples += state.out_of_order.len() as u64;
         }
         let counters = &self.counters;
         stats.min_time = self.min_time();
         stats.max_time = self.max_time();
         stats.samples_appended_total = Counters::get(&counters.samples_appended);
         stats.out_of_order_total = Counters::get(&counters.out_of_order);
+        stats.out_of_order_accepted_total = Counters::get(&counters.out_of_order_accepted);
         stats.too_old_total = Counters::get(&counters.too_old);
         stats.too_far_in_future_total = Counters::get(&counters.too_far_in_future);
         stats.duplicate_rejected_total = Counters::get(&counters.duplicate_rejected);

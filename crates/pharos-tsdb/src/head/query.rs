@@ -109,7 +109,7 @@ impl Head {
             .into_iter()
             .filter_map(|series| {
                 let chunks: Vec<StoredChunk> = lock(&series.state)
-                    .chunks()
+                    .merged_chunks(self.chunk_range)
                     .into_iter()
                     .filter(|chunk| chunk.overlaps(mint, last))
                     .filter_map(|chunk| clip(chunk, mint, last))

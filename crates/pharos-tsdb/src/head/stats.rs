@@ -9,6 +9,7 @@ use super::AppendError;
 pub(crate) struct Counters {
     pub(crate) samples_appended: AtomicU64,
     pub(crate) out_of_order: AtomicU64,
+    pub(crate) out_of_order_accepted: AtomicU64,
     pub(crate) too_old: AtomicU64,
     pub(crate) too_far_in_future: AtomicU64,
     pub(crate) duplicate_rejected: AtomicU64,
@@ -39,6 +40,7 @@ impl Counters {
         for counter in [
             &self.samples_appended,
             &self.out_of_order,
+            &self.out_of_order_accepted,
             &self.too_old,
             &self.too_far_in_future,
             &self.duplicate_rejected,
@@ -72,8 +74,13 @@ pub struct HeadStats {
     pub max_time: Option<i64>,
     /// Samples stored since start.
     pub samples_appended_total: u64,
-    /// Samples rejected because the series already had a newer sample.
+    /// Samples rejected because the series already had a newer sample and they were outside
+    /// the out-of-order window.
     pub out_of_order_total: u64,
+    /// Late samples accepted within the out-of-order window.
+    pub out_of_order_accepted_total: u64,
+    /// Out-of-order samples held in the head now (included in `num_samples`).
+    pub out_of_order_samples: u64,
     /// Samples rejected because they were older than the oldest writable time.
     pub too_old_total: u64,
     /// Samples rejected because they were newer than the clock plus the future tolerance.

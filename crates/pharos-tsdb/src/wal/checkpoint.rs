@@ -7,13 +7,13 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::WalError;
+use super::WalSample;
 use super::record::{self, Record};
 use super::segment::{
     self, FramesEnd, checkpoint_path, list_checkpoints, list_segments, read_frames, segment_path,
     tmp_path,
 };
-use crate::chunk::StoredChunk;
-use crate::labels::Labels;
+use crate::head::SnapshotSeries;
 
 const DATA_FILE: &str = "00000000";
 
@@ -22,7 +22,7 @@ const DATA_FILE: &str = "00000000";
 pub(crate) fn write_checkpoint(
     dir: &Path,
     through: u64,
-    series: &[(u64, Labels, Vec<StoredChunk>)],
+    series: &[SnapshotSeries],
 ) -> Result<(), WalError> {
     let final_dir = checkpoint_path(dir, through);
     let tmp_dir = tmp_path(&final_dir);
@@ -41,12 +41,29 @@ pub(crate) fn write_checkpoint(
         framed.clear();
         record::encode_series(
             &mut payload,
-            batch.iter().map(|(id, labels, _)| (*id, labels)),
+            batch.iter().map(|(id, labels, _, _)| (*id, labels)),
         );
         segment::frame(&mut framed, &payload)?;
-        for (id, _, chunks) in batch {
+        for (id, _, chunks, _) in batch {
             payload.clear();
             record::encode_chunks(&mut payload, *id, chunks.iter().map(|c| &c.data[..]));
+            segment::frame(&mut framed, &payload)?;
+        }
+        // Out-of-order samples as sample records after the chunks: replayed through the same
+        // append path, they land among the out-of-order samples again.
+        let late: Vec<WalSample> = batch
+            .iter()
+            .flat_map(|(id, _, _, late)| {
+                late.iter().map(|s| WalSample {
+                    series: *id,
+                    t: s.t,
+                    value_bits: s.v.to_bits(),
+                })
+            })
+            .collect();
+        for part in late.chunks(10_000) {
+            payload.clear();
+            record::encode_samples(&mut payload, part);
             segment::frame(&mut framed, &payload)?;
         }
         writer

@@ -128,7 +128,12 @@ fn checkpoint_replaces_older_segments() {
         num_samples: 1,
         data: Arc::from(chunk.bytes()),
     };
-    write_checkpoint(dir.path(), through, &[(1, api.clone(), vec![stored])]).unwrap();
+    write_checkpoint(
+        dir.path(),
+        through,
+        &[(1, api.clone(), vec![stored], Vec::new())],
+    )
+    .unwrap();
     assert_eq!(segment::list_segments(dir.path()).unwrap(), [through + 1]);
     drop(wal);
 

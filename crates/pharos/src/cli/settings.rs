@@ -87,6 +87,10 @@ pub struct TsdbConfig {
     /// How far ahead of the server's clock a sample may be stamped; newer samples are refused.
     #[serde(with = "duration_text")]
     pub future_sample_tolerance: Duration,
+    /// How far behind the newest sample a late (out-of-order) sample is still accepted; `0s`
+    /// refuses them all.
+    #[serde(with = "duration_text")]
+    pub out_of_order_window: Duration,
 }
 
 impl Default for TsdbConfig {
@@ -97,6 +101,7 @@ impl Default for TsdbConfig {
             retention: defaults.retention,
             max_bytes: None,
             future_sample_tolerance: defaults.future_sample_tolerance,
+            out_of_order_window: defaults.out_of_order_window,
         }
     }
 }
@@ -307,6 +312,7 @@ fn tsdb_settings(
             retention,
             max_bytes,
             future_sample_tolerance: file.future_sample_tolerance,
+            out_of_order_window: file.out_of_order_window,
             ..pharos_tsdb::Options::default()
         },
     })
@@ -497,7 +503,7 @@ mod tests {
         let path = dir.path().join("pharos.yaml");
         std::fs::write(
             &path,
-            "tsdb:\n  path: /srv/metrics\n  retention: 30d\n  max_bytes: 10GB\n  future_sample_tolerance: 1h\nquery:\n  timeout: 30s\n  max_samples: 1000\n  lookback_delta: 1m\nremote_write:\n  max_label_value_length: 4096\n  max_series_per_request: 10\n",
+            "tsdb:\n  path: /srv/metrics\n  retention: 30d\n  max_bytes: 10GB\n  future_sample_tolerance: 1h\n  out_of_order_window: 30m\nquery:\n  timeout: 30s\n  max_samples: 1000\n  lookback_delta: 1m\nremote_write:\n  max_label_value_length: 4096\n  max_series_per_request: 10\n",
         )
         .unwrap();
         let settings = load(&args_with(Some(path.clone()))).unwrap();
@@ -510,6 +516,10 @@ mod tests {
         assert_eq!(
             settings.tsdb.options.future_sample_tolerance,
             Duration::from_secs(3600)
+        );
+        assert_eq!(
+            settings.tsdb.options.out_of_order_window,
+            Duration::from_secs(1800)
         );
         let limits = settings.server.remote_write.limits();
         assert_eq!(limits.max_label_value_length, 4096);
