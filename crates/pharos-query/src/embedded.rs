@@ -74,9 +74,9 @@ impl SeriesSource for EmbeddedSource {
         Ok(selected.into_iter().map(to_engine_series).collect())
     }
 
-    /// Hands series over one at a time, converting each as it goes and freeing the store's
-    /// copy right after, so the query never holds a selection twice. (The store materialises
-    /// its answer before the first series is handed over; it has no cursor yet.)
+    /// Hands series over one at a time as the store reads them: a block's series is decoded
+    /// just before the engine gets it and freed right after, so a query over a week holds one
+    /// series' raw samples at a time, not the whole selection.
     fn select_each(
         &self,
         matchers: &[LabelMatcher],
@@ -85,17 +85,22 @@ impl SeriesSource for EmbeddedSource {
         f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         let matchers = to_store_matchers(matchers)?;
-        let selected = self
-            .db
-            .select(&matchers, start_ms, end_ms)
+        let mut failed: Option<EvalError> = None;
+        self.db
+            .select_each(
+                &matchers,
+                start_ms,
+                end_ms,
+                &mut |series| match f(to_engine_series(series)) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        failed = Some(error);
+                        false
+                    }
+                },
+            )
             .map_err(storage)?;
-        for series in selected {
-            if series.samples.is_empty() {
-                continue;
-            }
-            f(to_engine_series(series))?;
-        }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     fn label_names(

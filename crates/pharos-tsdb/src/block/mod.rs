@@ -20,6 +20,7 @@ use crate::chunk::{StoredChunk, decode};
 use crate::index::PostingsIndex;
 use crate::labels::{Label, Labels};
 use crate::matcher::Matcher;
+use crate::sample::Sample;
 use crate::series::SeriesSamples;
 
 const CHUNKS_FILE: &str = "chunks";
@@ -163,6 +164,35 @@ impl Block {
                     .is_some_and(|s| s.chunks.iter().any(|c| c.min_t <= maxt && c.max_t >= mint))
             })
             .collect()
+    }
+
+    /// Indexes and labels of the series matching every matcher with chunks in `[mint, maxt]`.
+    pub(crate) fn matching_labels(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<(usize, Labels)> {
+        self.matching(matchers, mint, maxt)
+            .into_iter()
+            .map(|index| (index, self.labels(index)))
+            .collect()
+    }
+
+    /// The samples of series `index` in `[mint, maxt]`, decoded from only the chunks that
+    /// overlap the range.
+    pub(crate) fn series_samples(
+        &self,
+        index: usize,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Sample>, BlockError> {
+        let mut samples = Vec::new();
+        for chunk in self.read_chunks(index, mint, maxt)? {
+            let decoded = decode(&chunk.data).map_err(|e| self.corrupt_chunks(e.to_string()))?;
+            samples.extend(decoded.into_iter().filter(|s| s.t >= mint && s.t <= maxt));
+        }
+        Ok(samples)
     }
 
     /// Series matching every matcher with their samples in `[mint, maxt]`, sorted by labels.

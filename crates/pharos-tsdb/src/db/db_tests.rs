@@ -350,3 +350,51 @@ fn changing_the_block_duration_between_runs_neither_loses_nor_duplicates_data() 
     let db = Db::open(dir.path(), options()).unwrap();
     assert_eq!(all(&db), before);
 }
+
+#[test]
+fn streaming_selection_returns_what_select_returns_one_series_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let names = [("up", "api"), ("up", "db"), ("load", "api")];
+    write(&db, &names, 0, 60_000, 6 * 60);
+    db.maintenance().unwrap();
+    assert!(
+        db.stats().blocks.len() >= 2,
+        "blocks and head both hold data"
+    );
+    // A late sample for a range already in a block, so blocks overlap too.
+    let mut app = db.appender();
+    app.append(&series("up", "api"), 4 * HOUR + 30_000, 0.5)
+        .unwrap();
+    app.commit().unwrap();
+    db.maintenance().unwrap();
+
+    for (mint, maxt) in [
+        (i64::MIN, i64::MAX),
+        (HOUR / 2, 3 * HOUR),
+        (4 * HOUR, 4 * HOUR + 60_000),
+        (5 * HOUR, 7 * HOUR),
+    ] {
+        for matchers in [
+            vec![],
+            vec![Matcher::equal("__name__", "up")],
+            vec![Matcher::equal("job", "none")],
+        ] {
+            let expected = db.select(&matchers, mint, maxt).unwrap();
+            let mut streamed = Vec::new();
+            db.select_each(&matchers, mint, maxt, &mut |s| {
+                streamed.push(s);
+                true
+            })
+            .unwrap();
+            assert_eq!(streamed, expected, "{matchers:?} [{mint}, {maxt}]");
+        }
+    }
+    let mut seen = 0;
+    db.select_each(&[], i64::MIN, i64::MAX, &mut |_| {
+        seen += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(seen, 1, "false stops the stream");
+}

@@ -221,6 +221,17 @@ impl Db {
         self.querier(mint, maxt).select(matchers)
     }
 
+    /// Shorthand for `querier(mint, maxt).select_each(matchers, f)`.
+    pub fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(SeriesSamples) -> bool,
+    ) -> Result<(), DbError> {
+        self.querier(mint, maxt).select_each(matchers, f)
+    }
+
     /// Shorthand for `querier(mint, maxt).series(matchers)`.
     pub fn series(
         &self,

@@ -88,6 +88,50 @@ impl Querier {
             .collect())
     }
 
+    /// Calls `f` with every series [`Querier::select`] would return, in the same order, reading
+    /// one series at a time from blocks: only the label sets of the selection and the head's
+    /// recent samples are held, and each series' block samples are decoded (from the chunks
+    /// overlapping the range only) just before `f` gets them and freed when it returns. `f`
+    /// returns `false` to stop early.
+    pub fn select_each(
+        &self,
+        matchers: &[Matcher],
+        f: &mut dyn FnMut(SeriesSamples) -> bool,
+    ) -> Result<(), DbError> {
+        // The head first, then the blocks current at that moment (as in `select`): a block cut
+        // meanwhile adds its block before it drops the data from the head, so it is seen once.
+        let mut sources: BTreeMap<Labels, (Vec<(usize, usize)>, Vec<Sample>)> = BTreeMap::new();
+        for series in self.head.select(matchers, self.mint, self.maxt) {
+            sources.insert(series.labels, (Vec::new(), series.samples));
+        }
+        let blocks = self.blocks();
+        for (block_index, block) in blocks.iter().enumerate() {
+            for (series_index, labels) in block.matching_labels(matchers, self.mint, self.maxt) {
+                sources
+                    .entry(labels)
+                    .or_default()
+                    .0
+                    .push((block_index, series_index));
+            }
+        }
+        for (labels, (in_blocks, from_head)) in sources {
+            // Blocks (oldest first) before the head, as `select` merges them.
+            let mut lists = Vec::with_capacity(in_blocks.len() + 1);
+            for (block, series) in in_blocks {
+                lists.push(blocks[block].series_samples(series, self.mint, self.maxt)?);
+            }
+            lists.push(from_head);
+            let samples = merge_sorted(lists);
+            if samples.is_empty() {
+                continue;
+            }
+            if !f(SeriesSamples { labels, samples }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Label sets of the matching series with samples in the range, sorted, without duplicates.
     pub fn series(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, DbError> {
         let mut all: BTreeSet<Labels> = self
