@@ -1,5 +1,6 @@
-//! Batched, durable appends: samples are checked as they are added, then `commit` logs them to
-//! the WAL, fsyncs, and only then applies them to the head.
+//! Batched, durable appends: samples are checked as they are added, then `commit` writes them to
+//! the WAL, applies them to the head and returns once an fsync covers them (shared with the
+//! commits that wrote meanwhile: group commit).
 
 use std::collections::HashMap;
 
@@ -157,8 +158,9 @@ impl<'a> Appender<'a> {
         }
     }
 
-    /// Makes the batch durable (WAL write + fsync) and then visible in the head. On error nothing
-    /// of the batch is stored.
+    /// Makes the batch durable (WAL write + fsync) and visible in the head. On a write error
+    /// nothing of the batch is stored; if the fsync fails, the samples may be visible but are not
+    /// acknowledged, and the store refuses further writes (they could not be made durable).
     pub fn commit(self) -> Result<CommitSummary, DbError> {
         let mut summary = CommitSummary::default();
         if self.pending.is_empty() {
@@ -214,9 +216,11 @@ impl<'a> Appender<'a> {
                 value_bits,
             })
             .collect();
-        wal.log(&new_series, &wal_samples)?;
+        let written = wal.write(&new_series, &wal_samples)?;
 
-        // Durable: now apply. New series take the ids the WAL recorded.
+        // Written: now apply (visible to queries, acknowledged only once durable below). New
+        // series take the ids the WAL recorded; applying under the WAL lock keeps the head in
+        // the log's order.
         for (id, labels) in &new_series {
             head.create_series_with_id(*id, labels);
         }
@@ -229,7 +233,11 @@ impl<'a> Appender<'a> {
             }
         }
         summary.new_series = new_series.len();
+        let group_sync = wal.group_sync();
         drop(wal);
+        // Outside the lock: the next commit writes while this one waits for the disk, and one
+        // fsync covers every commit written before it.
+        group_sync.sync_through(written)?;
         Ok(summary)
     }
 }

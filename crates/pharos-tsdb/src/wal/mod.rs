@@ -1,21 +1,25 @@
 //! The write-ahead log. Every commit is written as framed, CRC-checked records and fsynced before
 //! it is acknowledged, so a crash (even `kill -9` or power loss) loses no acknowledged sample.
+//! Concurrent commits share fsyncs ([`sync`]: group commit).
 //! On open the log is replayed: a torn last record is truncated away. After a block is cut, a
 //! checkpoint (the head's series and chunks) replaces the older segments.
 
 mod checkpoint;
 mod record;
 mod segment;
+mod sync;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use thiserror::Error;
 
 pub(crate) use self::checkpoint::write_checkpoint;
 pub(crate) use self::record::{Record, WalSample};
 use self::segment::{FramesEnd, read_frames, segment_path};
+pub(crate) use self::sync::{GroupSync, Position};
 use crate::labels::Labels;
 
 /// Default segment size: large enough for few files, small enough to delete promptly.
@@ -90,6 +94,7 @@ pub(crate) struct Wal {
     size: u64,
     broken: Option<String>,
     buffer: Vec<u8>,
+    sync: Arc<GroupSync>,
 }
 
 impl Wal {
@@ -158,6 +163,7 @@ impl Wal {
             .map_err(|e| WalError::io(&path, e))?;
         let size = file.metadata().map_err(|e| WalError::io(&path, e))?.len();
         segment::sync_dir(dir)?;
+        let handle = file.try_clone().map_err(|e| WalError::io(&path, e))?;
         Ok(Self {
             dir: dir.to_owned(),
             segment_size,
@@ -166,17 +172,35 @@ impl Wal {
             size,
             broken: None,
             buffer: Vec::new(),
+            sync: Arc::new(GroupSync::new(handle, path, index, size)),
         })
     }
 
+    /// The fsync state, for committers that sync after releasing the WAL lock.
+    pub(crate) fn group_sync(&self) -> Arc<GroupSync> {
+        Arc::clone(&self.sync)
+    }
+
     /// Logs new series and samples of one commit, durably (written and fsynced) before returning.
+    #[cfg(test)]
     pub(crate) fn log(
         &mut self,
         new_series: &[(u64, &Labels)],
         samples: &[WalSample],
     ) -> Result<(), WalError> {
-        if let Some(reason) = &self.broken {
-            return Err(WalError::Broken(reason.clone()));
+        let position = self.write(new_series, samples)?;
+        self.sync.sync_through(position)
+    }
+
+    /// Writes the records of one commit (not yet fsynced) and returns where they end; the commit
+    /// is durable once [`GroupSync::sync_through`] returns for that position.
+    pub(crate) fn write(
+        &mut self,
+        new_series: &[(u64, &Labels)],
+        samples: &[WalSample],
+    ) -> Result<Position, WalError> {
+        if let Some(reason) = self.broken.clone().or_else(|| self.sync.failure()) {
+            return Err(WalError::Broken(reason));
         }
         self.buffer.clear();
         let mut payload = Vec::new();
@@ -190,17 +214,13 @@ impl Wal {
             segment::frame(&mut self.buffer, &payload)?;
         }
         if self.buffer.is_empty() {
-            return Ok(());
+            return Ok(self.position());
         }
         if self.size > 0 && self.size + self.buffer.len() as u64 > self.segment_size {
             self.cut_segment()?;
         }
         let path = segment_path(&self.dir, self.index);
-        let written = self
-            .file
-            .write_all(&self.buffer)
-            .and_then(|()| self.file.sync_data());
-        if let Err(error) = written {
+        if let Err(error) = self.file.write_all(&self.buffer) {
             // Roll back the partial write so later records stay readable; if even that fails,
             // refuse further writes.
             let rolled_back = self
@@ -213,7 +233,15 @@ impl Wal {
             return Err(WalError::io(&path, error));
         }
         self.size += self.buffer.len() as u64;
-        Ok(())
+        self.sync.wrote(self.size);
+        Ok(self.position())
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            segment: self.index,
+            end: self.size,
+        }
     }
 
     /// Closes the current segment and starts the next; returns the closed segment's index.
@@ -222,6 +250,12 @@ impl Wal {
         self.file.sync_all().map_err(|e| WalError::io(&path, e))?;
         let closed = self.index;
         let next = Self::create_segment(&self.dir, self.segment_size, closed + 1)?;
+        let next_path = segment_path(&self.dir, next.index);
+        let handle = next
+            .file
+            .try_clone()
+            .map_err(|e| WalError::io(&next_path, e))?;
+        self.sync.switch(handle, next_path, next.index, next.size);
         self.file = next.file;
         self.index = next.index;
         self.size = next.size;

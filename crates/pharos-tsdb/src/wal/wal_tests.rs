@@ -162,3 +162,29 @@ fn corruption_in_an_older_segment_drops_the_rest_of_the_log() {
     assert_eq!(report.segments_dropped_after_corruption, 1);
     assert!(replayed_samples(&records).is_empty());
 }
+
+#[test]
+fn one_fsync_covers_every_commit_written_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut wal, _) = Wal::open(dir.path(), 1024, |_| {}).unwrap();
+    let sync = wal.group_sync();
+    let first = wal.write(&[(1, &labels("api"))], &[sample(1, 10)]).unwrap();
+    let second = wal.write(&[], &[sample(1, 20)]).unwrap();
+    assert!(second.end > first.end);
+    sync.sync_through(first).unwrap();
+    assert_eq!(sync.fsyncs(), 1);
+    // The second commit was written before that fsync started: it is durable already.
+    sync.sync_through(second).unwrap();
+    assert_eq!(sync.fsyncs(), 1);
+    let third = wal.write(&[], &[sample(1, 30)]).unwrap();
+    sync.sync_through(third).unwrap();
+    assert_eq!(sync.fsyncs(), 2);
+    // A segment cut fsyncs the old segment: positions in it need no further fsync.
+    let old_segment = third;
+    wal.cut_segment().unwrap();
+    sync.sync_through(old_segment).unwrap();
+    assert_eq!(sync.fsyncs(), 2);
+    drop(wal);
+    let (records, _) = replay(dir.path());
+    assert_eq!(replayed_samples(&records), [10, 20, 30]);
+}
