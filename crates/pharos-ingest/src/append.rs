@@ -215,14 +215,15 @@ pub fn append_write_request(db: &Db, decoded: &DecodedWrite) -> Result<WriteRepo
                 continue;
             }
         };
-        for sample in &series.samples {
-            match appender.append(&labels, sample.timestamp, sample.value) {
-                Ok(()) => appended += 1,
-                Err(error) => report.reject(RejectReason::of(&error), 1, || {
+        appended += appender.append_series(
+            labels,
+            series.samples.iter().map(|s| (s.timestamp, s.value)),
+            |error, labels| {
+                report.reject(RejectReason::of(&error), 1, || {
                     format!("{error}; series {labels}")
-                }),
-            }
-        }
+                });
+            },
+        );
     }
     let summary = appender.commit()?;
     report.reject(RejectReason::Conflict, summary.rejected, || {

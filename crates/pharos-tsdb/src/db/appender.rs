@@ -26,6 +26,17 @@ pub struct CommitSummary {
 #[derive(Debug, Default)]
 struct Pending {
     samples: Vec<(i64, u64)>,
+    /// The head series found when the first sample was added (re-checked at commit).
+    series_ref: Option<SeriesRef>,
+}
+
+/// The time bounds of a batch's checks, worked out once per series instead of per sample.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    min_valid: i64,
+    ooo_min: i64,
+    max_valid: i64,
+    tolerance_ms: i64,
 }
 
 /// A batch of appends. Nothing is visible or durable before [`Appender::commit`]; dropping the
@@ -33,7 +44,7 @@ struct Pending {
 #[derive(Debug)]
 pub struct Appender<'a> {
     db: &'a Db,
-    pending: HashMap<Labels, Pending>,
+    pending: HashMap<Labels, Pending, foldhash::fast::RandomState>,
     count: usize,
     /// The wall clock when the batch started (ms).
     now: i64,
@@ -43,7 +54,7 @@ impl<'a> Appender<'a> {
     pub(crate) fn new(db: &'a Db) -> Self {
         Self {
             db,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             count: 0,
             now: wall_clock_ms(),
         }
@@ -101,61 +112,99 @@ impl<'a> Appender<'a> {
         self.count == 0
     }
 
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            min_valid: self.min_appendable_time(),
+            ooo_min: self.out_of_order_min(),
+            max_valid: self.max_appendable_time(),
+            tolerance_ms: self.db.options.future_sample_tolerance_ms(),
+        }
+    }
+
     /// Adds a sample to the batch after checking it against stored data and the batch itself.
     /// An error means the sample was not added (and is counted in the head statistics); other
     /// samples are unaffected. Re-sending a sample that is already stored is accepted as a no-op.
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
-        let result = self.check(labels, t, v);
-        match result {
+        if labels.is_empty() {
+            return Err(self.refuse(AppendError::EmptyLabels));
+        }
+        let bounds = self.bounds();
+        let pending_last = self
+            .pending
+            .get(labels)
+            .and_then(|p| p.samples.last().copied());
+        let head_ref = match pending_last {
+            Some(_) => None,
+            None => self.db.head.get(labels),
+        };
+        match check(self.db, bounds, pending_last, head_ref, t, v) {
             Ok(Appended::Stored) => {
                 let pending = match self.pending.get_mut(labels) {
                     Some(pending) => pending,
                     None => self.pending.entry(labels.clone()).or_default(),
                 };
+                if pending.samples.is_empty() {
+                    pending.series_ref = head_ref;
+                }
                 pending.samples.push((t, v.to_bits()));
                 self.count += 1;
                 Ok(())
             }
             Ok(Appended::IdenticalDuplicate) => Ok(()),
-            Err(error) => {
-                self.db.head.count_rejection(&error);
-                if matches!(error, AppendError::TooFarInFuture { .. }) {
-                    metrics::counter!("pharos_refusals_total", "reason" => "too_far_in_future")
-                        .increment(1);
-                }
-                Err(error)
-            }
+            Err(error) => Err(self.refuse(error)),
         }
     }
 
-    fn check(&self, labels: &Labels, t: i64, v: f64) -> Result<Appended, AppendError> {
+    /// Adds the samples of one series (in the given order), as [`Appender::append`] would one by
+    /// one, but finding the series once per call instead of several times per sample, and
+    /// taking the label set without copying it. Each refused sample goes to `refused` with the
+    /// series' labels; returns how many were accepted (re-sends of stored samples included).
+    pub fn append_series(
+        &mut self,
+        labels: Labels,
+        samples: impl IntoIterator<Item = (i64, f64)>,
+        mut refused: impl FnMut(AppendError, &Labels),
+    ) -> usize {
         if labels.is_empty() {
-            return Err(AppendError::EmptyLabels);
+            for _ in samples {
+                refused(self.refuse(AppendError::EmptyLabels), &labels);
+            }
+            return 0;
         }
-        let max_valid = self.max_appendable_time();
-        if t > max_valid {
-            return Err(AppendError::TooFarInFuture {
-                t,
-                max_valid,
-                tolerance_ms: self.db.options.future_sample_tolerance_ms(),
-            });
+        let bounds = self.bounds();
+        let db = self.db;
+        let mut pending = self.pending.remove(&labels).unwrap_or_default();
+        if pending.samples.is_empty() {
+            pending.series_ref = db.head.get(&labels);
         }
-        let (min_valid, ooo_min) = (self.min_appendable_time(), self.out_of_order_min());
-        if let Some(error) = Self::too_old(t, min_valid, ooo_min) {
-            return Err(error);
+        let (mut accepted, mut stored) = (0, 0);
+        for (t, v) in samples {
+            let last = pending.samples.last().copied();
+            let against_head = if last.is_some() {
+                None
+            } else {
+                pending.series_ref
+            };
+            match check(db, bounds, last, against_head, t, v) {
+                Ok(Appended::Stored) => {
+                    pending.samples.push((t, v.to_bits()));
+                    accepted += 1;
+                    stored += 1;
+                }
+                Ok(Appended::IdenticalDuplicate) => accepted += 1,
+                Err(error) => refused(refuse(db, error), &labels),
+            }
         }
-        if let Some(&(last_t, last_bits)) = self.pending.get(labels).and_then(|p| p.samples.last())
-        {
-            return check_after(last_t, last_bits, t, v, ooo_min);
+        if !pending.samples.is_empty() {
+            self.pending.insert(labels, pending);
         }
-        match self.db.head.get(labels) {
-            Some(series_ref) => match self.db.head.check_ref(series_ref, t, v, ooo_min) {
-                // Garbage-collected meanwhile: it will be created again at commit.
-                Err(AppendError::UnknownSeries(_)) => Ok(Appended::Stored),
-                other => other,
-            },
-            None => Ok(Appended::Stored),
-        }
+        self.count += stored;
+        accepted
+    }
+
+    /// Counts a refusal and hands it back.
+    fn refuse(&self, error: AppendError) -> AppendError {
+        refuse(self.db, error)
     }
 
     /// Makes the batch durable (WAL write + fsync) and visible in the head. On a write error
@@ -174,7 +223,12 @@ impl<'a> Appender<'a> {
         let mut new_series: Vec<(u64, &Labels)> = Vec::new();
         let mut accepted: Vec<(SeriesRef, i64, u64)> = Vec::with_capacity(self.count);
         for (labels, pending) in &self.pending {
-            let existing = head.get(labels);
+            // The series found at append time, unless it was dropped since (ids are never
+            // reused); else it may have been created meanwhile.
+            let existing = pending
+                .series_ref
+                .filter(|series_ref| head.contains(*series_ref))
+                .or_else(|| head.get(labels));
             let series_ref = match existing {
                 Some(series_ref) => series_ref,
                 None => {
@@ -239,6 +293,48 @@ impl<'a> Appender<'a> {
         // fsync covers every commit written before it.
         group_sync.sync_through(written)?;
         Ok(summary)
+    }
+}
+
+/// Counts a refusal in the head statistics (and, for samples from the future, the refusals).
+fn refuse(db: &Db, error: AppendError) -> AppendError {
+    db.head.count_rejection(&error);
+    if matches!(error, AppendError::TooFarInFuture { .. }) {
+        metrics::counter!("pharos_refusals_total", "reason" => "too_far_in_future").increment(1);
+    }
+    error
+}
+
+/// Checks one sample against the batch's bounds, the previous sample of its series in the batch
+/// (`pending_last`), or else the series in the head.
+fn check(
+    db: &Db,
+    bounds: Bounds,
+    pending_last: Option<(i64, u64)>,
+    head_ref: Option<SeriesRef>,
+    t: i64,
+    v: f64,
+) -> Result<Appended, AppendError> {
+    if t > bounds.max_valid {
+        return Err(AppendError::TooFarInFuture {
+            t,
+            max_valid: bounds.max_valid,
+            tolerance_ms: bounds.tolerance_ms,
+        });
+    }
+    if let Some(error) = Appender::too_old(t, bounds.min_valid, bounds.ooo_min) {
+        return Err(error);
+    }
+    if let Some((last_t, last_bits)) = pending_last {
+        return check_after(last_t, last_bits, t, v, bounds.ooo_min);
+    }
+    match head_ref {
+        Some(series_ref) => match db.head.check_ref(series_ref, t, v, bounds.ooo_min) {
+            // Garbage-collected meanwhile: it will be created again at commit.
+            Err(AppendError::UnknownSeries(_)) => Ok(Appended::Stored),
+            other => other,
+        },
+        None => Ok(Appended::Stored),
     }
 }
 

@@ -398,3 +398,56 @@ fn streaming_selection_returns_what_select_returns_one_series_at_a_time() {
     .unwrap();
     assert_eq!(seen, 1, "false stops the stream");
 }
+
+#[test]
+fn appending_a_series_at_once_decides_like_appending_sample_by_sample() {
+    let samples = [
+        (10_000, 1.0),
+        (20_000, 2.0),
+        (20_000, 2.0),
+        (20_000, 3.0),
+        (15_000, 1.5),
+        (30_000, f64::NAN),
+        (-HOUR * 10, 0.0),
+        (i64::MAX, 0.0),
+    ];
+    let decide = |by_series: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), options()).unwrap();
+        let mut app = db.appender();
+        app.append(&series("up", "api"), 5_000, 0.5).unwrap();
+        app.commit().unwrap();
+        let mut app = db.appender();
+        let mut refused = Vec::new();
+        let accepted = if by_series {
+            app.append_series(series("up", "api"), samples, |error, labels| {
+                refused.push((error, labels.to_string()));
+            })
+        } else {
+            samples
+                .iter()
+                .filter(|(t, v)| match app.append(&series("up", "api"), *t, *v) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        refused.push((error, series("up", "api").to_string()));
+                        false
+                    }
+                })
+                .count()
+        };
+        let summary = app.commit().unwrap();
+        (accepted, refused, summary, all(&db))
+    };
+    let (mut by_series, mut one_by_one) = (decide(true), decide(false));
+    // The future bound follows the clock, which moved between the two runs.
+    for run in [&mut by_series, &mut one_by_one] {
+        for (error, _) in &mut run.1 {
+            if let AppendError::TooFarInFuture { max_valid, .. } = error {
+                *max_valid = 0;
+            }
+        }
+    }
+    assert_eq!(format!("{by_series:?}"), format!("{one_by_one:?}"));
+    assert_eq!(by_series.0, 5, "{by_series:?}");
+    assert_eq!(by_series.1.len(), 3, "{by_series:?}");
+}

@@ -231,12 +231,12 @@ impl Head {
 
     /// Inserts a series under `id` unless its labels already exist; returns the id in use.
     fn insert_series(&self, id: u64, labels: &Labels) -> u64 {
-        let mut by_labels = write(self.maps.labels_shard(labels));
+        let mut by_labels = self.maps.lock_labels(labels);
         if let Some(existing) = by_labels.get(labels) {
             return existing.id;
         }
         let series = Arc::new(MemSeries::new(id, labels.clone()));
-        by_labels.insert(labels.clone(), Arc::clone(&series));
+        by_labels.insert(Arc::clone(&series));
         self.maps.insert_id(&series);
         write(&self.postings).add(id, labels);
         Counters::add(&self.counters.series_created, 1);
@@ -249,6 +249,11 @@ impl Head {
         self.next_id
             .fetch_max(id.saturating_add(1), Ordering::AcqRel);
         SeriesRef(self.insert_series(id, labels))
+    }
+
+    /// Whether the series is (still) in the head.
+    pub(crate) fn contains(&self, series_ref: SeriesRef) -> bool {
+        self.maps.by_id(series_ref.0).is_some()
     }
 
     /// The series with exactly these labels, if present.
@@ -457,7 +462,7 @@ impl Head {
         let mut removed = 0;
         let mut new_min = i64::MAX;
         for series in self.maps.all() {
-            let mut by_labels = write(self.maps.labels_shard(&series.labels));
+            let mut by_labels = self.maps.lock_labels(&series.labels);
             let mut state = lock(&series.state);
             state.truncate(before);
             if let Some(min) = state.min_time() {
