@@ -12,6 +12,10 @@ use crate::sample::Sample;
 use crate::series::{SeriesSamples, merge_sorted};
 use crate::sync::read;
 
+/// Where one series' samples are for a streaming read: (block, series index) pairs, and the
+/// samples already taken from the head.
+type SeriesPlaces = (Vec<(usize, usize)>, Vec<Sample>);
+
 /// A reader over a fixed time range, spanning blocks and head.
 ///
 /// Every call reads the head first and then the blocks current at that moment. A block cut adds
@@ -100,7 +104,7 @@ impl Querier {
     ) -> Result<(), DbError> {
         // The head first, then the blocks current at that moment (as in `select`): a block cut
         // meanwhile adds its block before it drops the data from the head, so it is seen once.
-        let mut sources: BTreeMap<Labels, (Vec<(usize, usize)>, Vec<Sample>)> = BTreeMap::new();
+        let mut sources: BTreeMap<Labels, SeriesPlaces> = BTreeMap::new();
         for series in self.head.select(matchers, self.mint, self.maxt) {
             sources.insert(series.labels, (Vec::new(), series.samples));
         }
