@@ -61,12 +61,15 @@ pharos_has_import() { "$(pharos_binary)" tsdb import --help >/dev/null 2>&1; }
 
 # launch_pharos DATA_DIR [PORT]: starts Pharos without waiting; sets PHAROS_PID and PHAROS_URL.
 # The simulator is turned off when the binary knows --no-demo (the data must be ours alone).
+# Logins are off (`--auth disabled`): these benchmarks compare the store with Prometheus, which
+# has none either; the cost of identity is measured by proxy-overhead.sh.
 launch_pharos() {
   local data_dir=$1 port=${2:-} args
   [[ -n $port ]] || port=$(free_port)
   mkdir -p "$data_dir"
   args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir")
   if pharos_has_flag --no-demo; then args+=(--no-demo); fi
+  if pharos_has_flag --auth; then args+=(--auth disabled); fi
   "$(pharos_binary)" "${args[@]}" >>"$data_dir/log" 2>&1 </dev/null &
   PHAROS_PID=$!
   PHAROS_PIDS+=("$PHAROS_PID")

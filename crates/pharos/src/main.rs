@@ -28,6 +28,11 @@ use tracing_subscriber::{EnvFilter, Layer as _, Registry, fmt, prelude::*};
 
 use cli::{Cli, Command, LogFormat, Settings, TsdbCommand};
 
+/// mimalloc instead of glibc's malloc (decision 0032): ingestion and queries allocate many small,
+/// short-lived buffers, where glibc's malloc/free/consolidation took ~45 % of remote-write CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
