@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{Db, DbError, wall_clock_ms};
-use crate::head::{AppendError, Appended, SeriesRef};
+use crate::head::{AppendError, Appended, SeriesHandle, SeriesRef};
 use crate::labels::Labels;
 use crate::sync::lock;
 use crate::wal::WalSample;
@@ -27,7 +27,7 @@ pub struct CommitSummary {
 struct Pending {
     samples: Vec<(i64, u64)>,
     /// The head series found when the first sample was added (re-checked at commit).
-    series_ref: Option<SeriesRef>,
+    series: Option<SeriesHandle>,
 }
 
 /// The time bounds of a batch's checks, worked out once per series instead of per sample.
@@ -133,18 +133,18 @@ impl<'a> Appender<'a> {
             .pending
             .get(labels)
             .and_then(|p| p.samples.last().copied());
-        let head_ref = match pending_last {
+        let found = match pending_last {
             Some(_) => None,
-            None => self.db.head.get(labels),
+            None => self.db.head.handle(labels),
         };
-        match check(self.db, bounds, pending_last, head_ref, t, v) {
+        match check(self.db, bounds, pending_last, found.as_ref(), t, v) {
             Ok(Appended::Stored) => {
                 let pending = match self.pending.get_mut(labels) {
                     Some(pending) => pending,
                     None => self.pending.entry(labels.clone()).or_default(),
                 };
                 if pending.samples.is_empty() {
-                    pending.series_ref = head_ref;
+                    pending.series = found;
                 }
                 pending.samples.push((t, v.to_bits()));
                 self.count += 1;
@@ -175,7 +175,7 @@ impl<'a> Appender<'a> {
         let db = self.db;
         let mut pending = self.pending.remove(&labels).unwrap_or_default();
         if pending.samples.is_empty() {
-            pending.series_ref = db.head.get(&labels);
+            pending.series = db.head.handle(&labels);
         }
         let (mut accepted, mut stored) = (0, 0);
         for (t, v) in samples {
@@ -183,7 +183,7 @@ impl<'a> Appender<'a> {
             let against_head = if last.is_some() {
                 None
             } else {
-                pending.series_ref
+                pending.series.as_ref()
             };
             match check(db, bounds, last, against_head, t, v) {
                 Ok(Appended::Stored) => {
@@ -221,22 +221,29 @@ impl<'a> Appender<'a> {
         // Re-check under the commit lock: another appender may have committed since `append`.
         let (min_valid, ooo_min) = (self.min_appendable_time(), self.out_of_order_min());
         let mut new_series: Vec<(u64, &Labels)> = Vec::new();
-        let mut accepted: Vec<(SeriesRef, i64, u64)> = Vec::with_capacity(self.count);
+        // Per series: the handle (None for one created below) or its new id, and its accepted
+        // samples' range in `accepted`.
+        let mut targets: Vec<(Option<SeriesHandle>, SeriesRef, std::ops::Range<usize>)> =
+            Vec::with_capacity(self.pending.len());
+        let mut accepted: Vec<(i64, u64)> = Vec::with_capacity(self.count);
+        let mut wal_samples: Vec<WalSample> = Vec::with_capacity(self.count);
         for (labels, pending) in &self.pending {
             // The series found at append time, unless it was dropped since (ids are never
             // reused); else it may have been created meanwhile.
             let existing = pending
-                .series_ref
-                .filter(|series_ref| head.contains(*series_ref))
-                .or_else(|| head.get(labels));
-            let series_ref = match existing {
-                Some(series_ref) => series_ref,
+                .series
+                .clone()
+                .filter(SeriesHandle::is_live)
+                .or_else(|| head.handle(labels));
+            let series_ref = match &existing {
+                Some(handle) => handle.series_ref(),
                 None => {
                     let id = head.allocate_id();
                     new_series.push((id, labels));
                     SeriesRef(id)
                 }
             };
+            let start = accepted.len();
             let mut last: Option<(i64, u64)> = None;
             for &(t, bits) in &pending.samples {
                 let v = f64::from_bits(bits);
@@ -244,14 +251,19 @@ impl<'a> Appender<'a> {
                     Err(error)
                 } else if let Some((last_t, last_bits)) = last {
                     check_after(last_t, last_bits, t, v, ooo_min)
-                } else if existing.is_some() {
-                    head.check_ref(series_ref, t, v, ooo_min)
+                } else if let Some(handle) = &existing {
+                    head.check_handle(handle, t, v, ooo_min)
                 } else {
                     Ok(Appended::Stored)
                 };
                 match verdict {
                     Ok(Appended::Stored) => {
-                        accepted.push((series_ref, t, bits));
+                        accepted.push((t, bits));
+                        wal_samples.push(WalSample {
+                            series: series_ref.0,
+                            t,
+                            value_bits: bits,
+                        });
                         last = Some((t, bits));
                     }
                     Ok(Appended::IdenticalDuplicate) => {}
@@ -261,29 +273,30 @@ impl<'a> Appender<'a> {
                     }
                 }
             }
+            targets.push((existing, series_ref, start..accepted.len()));
         }
-        let wal_samples: Vec<WalSample> = accepted
-            .iter()
-            .map(|&(series_ref, t, value_bits)| WalSample {
-                series: series_ref.0,
-                t,
-                value_bits,
-            })
-            .collect();
         let written = wal.write(&new_series, &wal_samples)?;
 
         // Written: now apply (visible to queries, acknowledged only once durable below). New
         // series take the ids the WAL recorded; applying under the WAL lock keeps the head in
         // the log's order.
-        for (id, labels) in &new_series {
-            head.create_series_with_id(*id, labels);
-        }
-        for (series_ref, t, bits) in accepted {
-            if head
-                .append_ref_within(series_ref, t, f64::from_bits(bits), ooo_min)
-                .is_ok()
-            {
-                summary.samples += 1;
+        // The id in use, should the labels have appeared under another one meanwhile.
+        let created: HashMap<u64, SeriesRef> = new_series
+            .iter()
+            .map(|(id, labels)| (*id, head.create_series_with_id(*id, labels)))
+            .collect();
+        for (existing, series_ref, range) in targets {
+            let series_ref = created.get(&series_ref.0).copied().unwrap_or(series_ref);
+            let Some(handle) = existing.or_else(|| head.handle_by_id(series_ref)) else {
+                continue;
+            };
+            for &(t, bits) in &accepted[range] {
+                if head
+                    .append_handle(&handle, t, f64::from_bits(bits), ooo_min)
+                    .is_ok()
+                {
+                    summary.samples += 1;
+                }
             }
         }
         summary.new_series = new_series.len();
@@ -311,7 +324,7 @@ fn check(
     db: &Db,
     bounds: Bounds,
     pending_last: Option<(i64, u64)>,
-    head_ref: Option<SeriesRef>,
+    found: Option<&SeriesHandle>,
     t: i64,
     v: f64,
 ) -> Result<Appended, AppendError> {
@@ -328,8 +341,8 @@ fn check(
     if let Some((last_t, last_bits)) = pending_last {
         return check_after(last_t, last_bits, t, v, bounds.ooo_min);
     }
-    match head_ref {
-        Some(series_ref) => match db.head.check_ref(series_ref, t, v, bounds.ooo_min) {
+    match found {
+        Some(handle) => match db.head.check_handle(handle, t, v, bounds.ooo_min) {
             // Garbage-collected meanwhile: it will be created again at commit.
             Err(AppendError::UnknownSeries(_)) => Ok(Appended::Stored),
             other => other,

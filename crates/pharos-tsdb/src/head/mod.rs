@@ -105,6 +105,22 @@ pub(crate) fn format_millis(ms: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesRef(pub u64);
 
+/// A head series found once and kept, so checks and appends skip the id lookup (a batch holds
+/// one per series). It may have been garbage-collected since: checks then say `UnknownSeries`.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesHandle(Arc<MemSeries>);
+
+impl SeriesHandle {
+    pub(crate) fn series_ref(&self) -> SeriesRef {
+        SeriesRef(self.0.id)
+    }
+
+    /// Whether garbage collection has not dropped the series.
+    pub(crate) fn is_live(&self) -> bool {
+        !lock(&self.0.state).removed
+    }
+}
+
 /// Head configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct HeadOptions {
@@ -251,11 +267,6 @@ impl Head {
         SeriesRef(self.insert_series(id, labels))
     }
 
-    /// Whether the series is (still) in the head.
-    pub(crate) fn contains(&self, series_ref: SeriesRef) -> bool {
-        self.maps.by_id(series_ref.0).is_some()
-    }
-
     /// The series with exactly these labels, if present.
     pub fn get(&self, labels: &Labels) -> Option<SeriesRef> {
         self.maps
@@ -280,22 +291,28 @@ impl Head {
             .fetch_max(id.saturating_add(1), Ordering::AcqRel);
     }
 
-    /// Checks whether a sample would be accepted, without storing it; samples not older than
-    /// `ooo_min` are accepted out of order.
-    pub(crate) fn check_ref(
+    /// The series with exactly these labels, as a handle that skips the lookup next time.
+    pub(crate) fn handle(&self, labels: &Labels) -> Option<SeriesHandle> {
+        self.maps.by_labels(labels).map(SeriesHandle)
+    }
+
+    /// The series with this id, as a handle.
+    pub(crate) fn handle_by_id(&self, series_ref: SeriesRef) -> Option<SeriesHandle> {
+        self.maps.by_id(series_ref.0).map(SeriesHandle)
+    }
+
+    /// Checks whether a sample would be accepted by a series already found, without storing
+    /// it; samples not older than `ooo_min` are accepted out of order.
+    pub(crate) fn check_handle(
         &self,
-        series_ref: SeriesRef,
+        handle: &SeriesHandle,
         t: i64,
         v: f64,
         ooo_min: i64,
     ) -> Result<Appended, AppendError> {
-        let series = self
-            .maps
-            .by_id(series_ref.0)
-            .ok_or(AppendError::UnknownSeries(series_ref.0))?;
-        let state = lock(&series.state);
+        let state = lock(&handle.0.state);
         if state.removed {
-            return Err(AppendError::UnknownSeries(series_ref.0));
+            return Err(AppendError::UnknownSeries(handle.0.id));
         }
         let forced = t < self.min_valid_time();
         state.check(
@@ -327,23 +344,45 @@ impl Head {
         v: f64,
         ooo_min: i64,
     ) -> Result<Appended, AppendError> {
-        let min_valid = self.min_valid_time();
-        if t < min_valid && t < ooo_min {
-            let error = AppendError::TooOld {
-                t,
-                min_valid: min_valid.min(ooo_min),
-            };
-            self.counters.count_rejection(&error);
+        if let Some(error) = self.too_old(t, ooo_min) {
             return Err(error);
         }
         let series = self
             .maps
             .by_id(series_ref.0)
             .ok_or(AppendError::UnknownSeries(series_ref.0))?;
+        self.append_handle(&SeriesHandle(series), t, v, ooo_min)
+    }
+
+    /// Older than both the oldest writable time and the out-of-order bound: counted and refused.
+    fn too_old(&self, t: i64, ooo_min: i64) -> Option<AppendError> {
+        let min_valid = self.min_valid_time();
+        (t < min_valid && t < ooo_min).then(|| {
+            let error = AppendError::TooOld {
+                t,
+                min_valid: min_valid.min(ooo_min),
+            };
+            self.counters.count_rejection(&error);
+            error
+        })
+    }
+
+    /// [`Head::append_ref_within`] for a series already found.
+    pub(crate) fn append_handle(
+        &self,
+        handle: &SeriesHandle,
+        t: i64,
+        v: f64,
+        ooo_min: i64,
+    ) -> Result<Appended, AppendError> {
+        if let Some(error) = self.too_old(t, ooo_min) {
+            return Err(error);
+        }
+        let min_valid = self.min_valid_time();
         let result = {
-            let mut state = lock(&series.state);
+            let mut state = lock(&handle.0.state);
             if state.removed {
-                return Err(AppendError::UnknownSeries(series_ref.0));
+                return Err(AppendError::UnknownSeries(handle.0.id));
             }
             let ooo = OutOfOrder {
                 min_t: ooo_min,
