@@ -270,11 +270,7 @@ impl FakeIdp {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::lock;
 
 async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
     let issuer = &idp.inner.issuer;

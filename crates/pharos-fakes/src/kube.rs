@@ -106,11 +106,7 @@ pub struct FakeKubeApi {
     base: String,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::lock;
 
 impl FakeKubeApi {
     /// Starts an API server that accepts reviews from `service_account_token`.

@@ -106,11 +106,7 @@ pub struct FakeKubeWatch {
     base: String,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::lock;
 
 fn type_key(api_version: &str, plural: &str) -> String {
     format!("{api_version}/{plural}")

@@ -19,6 +19,13 @@ pub mod loki;
 pub mod openai;
 pub mod otlp;
 
+/// Locks `mutex`, also after a panic elsewhere poisoned it (a fake keeps serving).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A listener on an ephemeral port of 127.0.0.1 and its base URL.
 async fn listen() -> std::io::Result<(tokio::net::TcpListener, String)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

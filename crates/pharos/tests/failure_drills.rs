@@ -91,6 +91,18 @@ impl Drill {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The dashboard `kept` that the read drills fetch, through the first replica.
+    async fn create_kept_dashboard(&self) {
+        let (status, body) = self
+            .post(
+                0,
+                "/api/v1/projects/drill/dashboards",
+                &dashboard("kept", "Kept"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Base URL and bearer header of each replica, for tasks that outlive a borrow.
     fn endpoints(&self) -> Vec<(String, String)> {
         self.replicas
@@ -258,14 +270,7 @@ async fn a_postgres_restart_gives_fast_503s_and_both_replicas_recover_by_themsel
     let Some(drill) = Drill::start().await else {
         return;
     };
-    let (status, body) = drill
-        .post(
-            0,
-            "/api/v1/projects/drill/dashboards",
-            &dashboard("kept", "Kept"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    drill.create_kept_dashboard().await;
     let endpoints = drill.endpoints();
 
     drill.postgres.stop_server();
@@ -446,14 +451,7 @@ async fn with_500_ms_on_every_postgres_round_trip_dashboard_reads_stay_correct()
     let Some(drill) = Drill::start().await else {
         return;
     };
-    let (status, body) = drill
-        .post(
-            0,
-            "/api/v1/projects/drill/dashboards",
-            &dashboard("kept", "Kept"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    drill.create_kept_dashboard().await;
     let span = Duration::from_secs(
         std::env::var("PHAROS_DRILL_LATENCY_SECS")
             .ok()

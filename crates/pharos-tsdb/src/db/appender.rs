@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{Db, DbError, wall_clock_ms};
-use crate::head::{AppendError, Appended, SeriesHandle, SeriesRef};
+use crate::head::{AppendError, Appended, SeriesHandle, SeriesRef, too_old};
 use crate::labels::Labels;
 use crate::sync::lock;
 use crate::wal::WalSample;
@@ -86,14 +86,6 @@ impl<'a> Appender<'a> {
             .unwrap_or(i64::MIN)
             .max(self.db.head.min_valid_time());
         newest.saturating_sub(window)
-    }
-
-    /// A sample older than both bounds is refused as too old.
-    fn too_old(t: i64, min_valid: i64, ooo_min: i64) -> Option<AppendError> {
-        (t < min_valid && t < ooo_min).then(|| AppendError::TooOld {
-            t,
-            min_valid: min_valid.min(ooo_min),
-        })
     }
 
     /// Newest timestamp a new sample may have: the clock plus the future tolerance.
@@ -247,7 +239,7 @@ impl<'a> Appender<'a> {
             let mut last: Option<(i64, u64)> = None;
             for &(t, bits) in &pending.samples {
                 let v = f64::from_bits(bits);
-                let verdict = if let Some(error) = Self::too_old(t, min_valid, ooo_min) {
+                let verdict = if let Some(error) = too_old(t, min_valid, ooo_min) {
                     Err(error)
                 } else if let Some((last_t, last_bits)) = last {
                     check_after(last_t, last_bits, t, v, ooo_min)
@@ -335,7 +327,7 @@ fn check(
             tolerance_ms: bounds.tolerance_ms,
         });
     }
-    if let Some(error) = Appender::too_old(t, bounds.min_valid, bounds.ooo_min) {
+    if let Some(error) = too_old(t, bounds.min_valid, bounds.ooo_min) {
         return Err(error);
     }
     if let Some((last_t, last_bits)) = pending_last {

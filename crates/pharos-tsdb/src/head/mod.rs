@@ -85,6 +85,15 @@ pub enum AppendError {
     Chunk(#[from] ChunkError),
 }
 
+/// The one rule for "too old": older than the oldest in-order writable time and than the
+/// out-of-order bound. The error names the older of the two, the oldest time still accepted.
+pub(crate) fn too_old(t: i64, min_valid: i64, ooo_min: i64) -> Option<AppendError> {
+    (t < min_valid && t < ooo_min).then(|| AppendError::TooOld {
+        t,
+        min_valid: min_valid.min(ooo_min),
+    })
+}
+
 /// A duration in milliseconds as `10m`, `1h30m`, `45s` or `250ms`, for messages.
 pub(crate) fn format_millis(ms: i64) -> String {
     if ms <= 0 || ms % 1000 != 0 {
@@ -356,15 +365,9 @@ impl Head {
 
     /// Older than both the oldest writable time and the out-of-order bound: counted and refused.
     fn too_old(&self, t: i64, ooo_min: i64) -> Option<AppendError> {
-        let min_valid = self.min_valid_time();
-        (t < min_valid && t < ooo_min).then(|| {
-            let error = AppendError::TooOld {
-                t,
-                min_valid: min_valid.min(ooo_min),
-            };
-            self.counters.count_rejection(&error);
-            error
-        })
+        let error = too_old(t, self.min_valid_time(), ooo_min)?;
+        self.counters.count_rejection(&error);
+        Some(error)
     }
 
     /// [`Head::append_ref_within`] for a series already found.

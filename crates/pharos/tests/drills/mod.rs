@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{ADMIN_PASSWORD, Login, Pharos, clean_command};
+use crate::support::{ADMIN_PASSWORD, Login, Pharos, clean_command, free_port};
 
 /// Why a drill cannot run here, or `None` when it can. Without the PostgreSQL binaries or
 /// `redis-server` the drill is skipped, unless `PHAROS_REQUIRE_PEERS` says the machine must
@@ -57,15 +57,6 @@ fn pg_bin() -> Option<PathBuf> {
 fn is_root() -> bool {
     // The uid of this process, without libc: /proc/self is owned by it.
     std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-}
-
-/// A free loopback port (racy, but only this test's processes bind right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A PostgreSQL cluster of its own, on a loopback port, trusting local connections.
