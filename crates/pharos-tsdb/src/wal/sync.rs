@@ -9,8 +9,8 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::WalError;
 use crate::sync::lock;
@@ -30,8 +30,6 @@ struct Durable {
     segment: u64,
     /// Bytes of `segment` known durable.
     synced: u64,
-    /// Set when an fsync failed: what was written may be lost, so nothing more is acknowledged.
-    failed: Option<String>,
 }
 
 /// The shared fsync state of one WAL.
@@ -42,6 +40,9 @@ pub(crate) struct GroupSync {
     written: AtomicU64,
     /// Fsyncs performed (for tests and statistics).
     fsyncs: AtomicU64,
+    /// Set when an fsync failed: what was written may be lost, so nothing more is acknowledged.
+    /// Outside the mutex: every write checks it, and must not wait for an fsync in flight.
+    failed: OnceLock<String>,
 }
 
 impl GroupSync {
@@ -52,10 +53,10 @@ impl GroupSync {
                 path,
                 segment,
                 synced: size,
-                failed: None,
             }),
             written: AtomicU64::new(size),
             fsyncs: AtomicU64::new(0),
+            failed: OnceLock::new(),
         }
     }
 
@@ -76,14 +77,14 @@ impl GroupSync {
 
     /// Why writes must stop, if an fsync failed.
     pub(crate) fn failure(&self) -> Option<String> {
-        lock(&self.durable).failed.clone()
+        self.failed.get().cloned()
     }
 
     /// Returns once everything up to `position` is on disk, fsyncing if no one else has.
     pub(crate) fn sync_through(&self, position: Position) -> Result<(), WalError> {
         let mut durable = lock(&self.durable);
-        if let Some(reason) = &durable.failed {
-            return Err(WalError::Broken(reason.clone()));
+        if let Some(reason) = self.failure() {
+            return Err(WalError::Broken(reason));
         }
         if position.segment < durable.segment || durable.synced >= position.end {
             return Ok(());
@@ -94,7 +95,7 @@ impl GroupSync {
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         if let Err(error) = durable.file.sync_data() {
             let reason = format!("fsync of {} failed: {error}", durable.path.display());
-            durable.failed = Some(reason);
+            let _ = self.failed.set(reason);
             return Err(WalError::io(&durable.path.clone(), error));
         }
         durable.synced = durable.synced.max(target);
