@@ -35,7 +35,7 @@ pub use error::{ErrorType, EvalError};
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use pharos_promql_syntax::SyntaxError;
 pub use storage::{
-    LabelMatcher, MatchKind, MemorySource, STALE_NAN_BITS, Series, SeriesSource, is_stale_nan,
-    stale_nan,
+    LabelMatcher, MatchKind, MemorySource, STALE_NAN_BITS, Series, SeriesSource, StepWindows,
+    is_stale_nan, stale_nan,
 };
 pub use value::{InstantSample, QueryResult, QueryValue, RangeSeries, format_float};

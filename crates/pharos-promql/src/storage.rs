@@ -107,6 +107,48 @@ pub struct Series {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// The evaluation steps a selection is read for: the windows `(end - range, end]` with `end`
+/// running from `first_end` to `last_end` by `step`. The engine looks at no sample outside
+/// them, so a store may leave those out (see [`SeriesSource::select_windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepWindows {
+    /// End of the first window (ms).
+    pub first_end: i64,
+    /// End of the last window (ms).
+    pub last_end: i64,
+    /// Distance between window ends (ms).
+    pub step: i64,
+    /// Length of each window (ms).
+    pub range: i64,
+}
+
+impl StepWindows {
+    /// Earliest timestamp inside a window (inclusive).
+    pub fn mint(&self) -> i64 {
+        self.first_end.saturating_sub(self.range).saturating_add(1)
+    }
+
+    /// Latest timestamp inside a window (inclusive).
+    pub fn maxt(&self) -> i64 {
+        self.last_end
+    }
+
+    /// Whether `t` lies in some window.
+    pub fn contains(&self, t: i64) -> bool {
+        if t < self.mint() || t > self.maxt() {
+            return false;
+        }
+        if self.step <= 0 || t <= self.first_end {
+            return true;
+        }
+        // The first window ending at or after `t` is the only one that can hold it.
+        let behind = i128::from(t) - i128::from(self.first_end);
+        let step = i128::from(self.step);
+        let end = i128::from(self.first_end) + (behind + step - 1) / step * step;
+        end <= i128::from(self.last_end) && i128::from(t) > end - i128::from(self.range)
+    }
+}
+
 /// Read access to stored series. The engine calls it once per selector evaluation.
 pub trait SeriesSource: Send + Sync {
     /// All series matching every matcher, with their samples in `[start_ms, end_ms]`.
@@ -132,6 +174,20 @@ pub trait SeriesSource: Send + Sync {
             f(s)?;
         }
         Ok(())
+    }
+
+    /// Calls `f` with the series matching every matcher and their samples in `windows`: what
+    /// [`SeriesSource::select_each`] returns over `[windows.mint(), windows.maxt()]`, except
+    /// that samples between windows may be left out (and series with none inside). A week of
+    /// `rate(x[5m])` at a 35-minute step needs a seventh of the samples; a store that can skip
+    /// the rest cheaply should override this. The default returns the whole range.
+    fn select_windows(
+        &self,
+        matchers: &[LabelMatcher],
+        windows: &StepWindows,
+        f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        self.select_each(matchers, windows.mint(), windows.maxt(), f)
     }
 
     /// Sorted, unique label names of series matching the matchers (all series when empty)
@@ -213,6 +269,26 @@ impl SeriesSource for MemorySource {
                 samples,
             })
             .collect())
+    }
+
+    /// Leaves out every sample outside the windows, as a store may: the conformance suite
+    /// then checks that the engine never looks at one.
+    fn select_windows(
+        &self,
+        matchers: &[LabelMatcher],
+        windows: &StepWindows,
+        f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        for (labels, mut samples) in self.matching(matchers, windows.mint(), windows.maxt()) {
+            samples.retain(|(t, _)| windows.contains(*t));
+            if !samples.is_empty() {
+                f(Series {
+                    labels: labels.clone(),
+                    samples,
+                })?;
+            }
+        }
+        Ok(())
     }
 
     fn label_names(

@@ -117,16 +117,33 @@ impl QueryResult {
 /// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`, with Prometheus'
 /// spellings `+Inf`, `-Inf` and `NaN`.
 pub fn format_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".to_string()
-    } else if f == f64::INFINITY {
-        "+Inf".to_string()
-    } else if f == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        // Rust's Display prints the shortest round-tripping digits without an exponent,
-        // which is exactly what Go's 'f' format with precision -1 does.
-        format!("{f}")
+    GoFloat(f).to_string()
+}
+
+/// A float displayed as [`format_float`] spells it; serialized as a JSON string written
+/// straight into the output (a range answer has one per point, so no `String` each).
+struct GoFloat(f64);
+
+impl std::fmt::Display for GoFloat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = self.0;
+        if value.is_nan() {
+            f.write_str("NaN")
+        } else if value == f64::INFINITY {
+            f.write_str("+Inf")
+        } else if value == f64::NEG_INFINITY {
+            f.write_str("-Inf")
+        } else {
+            // Rust's Display prints the shortest round-tripping digits without an exponent,
+            // which is exactly what Go's 'f' format with precision -1 does.
+            write!(f, "{value}")
+        }
+    }
+}
+
+impl Serialize for GoFloat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -144,9 +161,10 @@ impl Serialize for Seconds {
     }
 }
 
-struct Point(i64, String);
+/// `[seconds, "value"]`: a timestamp and a value already in its wire form.
+struct Point<V>(i64, V);
 
-impl Serialize for Point {
+impl<V: Serialize> Serialize for Point<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(2))?;
         seq.serialize_element(&Seconds(self.0))?;
@@ -159,7 +177,7 @@ impl Serialize for InstantSample {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(2))?;
         map.serialize_entry("metric", &self.metric)?;
-        map.serialize_entry("value", &Point(self.t_ms, format_float(self.value)))?;
+        map.serialize_entry("value", &Point(self.t_ms, GoFloat(self.value)))?;
         map.end()
     }
 }
@@ -170,7 +188,7 @@ impl Serialize for Points<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for (t, v) in self.0 {
-            seq.serialize_element(&Point(*t, format_float(*v)))?;
+            seq.serialize_element(&Point(*t, GoFloat(*v)))?;
         }
         seq.end()
     }
@@ -193,10 +211,10 @@ impl Serialize for QueryValue {
             QueryValue::Vector(v) => st.serialize_field("result", v)?,
             QueryValue::Matrix(m) => st.serialize_field("result", m)?,
             QueryValue::Scalar { t_ms, value } => {
-                st.serialize_field("result", &Point(*t_ms, format_float(*value)))?
+                st.serialize_field("result", &Point(*t_ms, GoFloat(*value)))?
             }
             QueryValue::String { t_ms, value } => {
-                st.serialize_field("result", &Point(*t_ms, value.clone()))?
+                st.serialize_field("result", &Point(*t_ms, value))?
             }
         }
         st.end()

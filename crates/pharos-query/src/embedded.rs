@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use pharos_promql::{EvalError, LabelMatcher, MatchKind, Series, SeriesSource};
-use pharos_tsdb::{Db, DbError, MatchOp, Matcher, SeriesSamples};
+use pharos_promql::{EvalError, LabelMatcher, MatchKind, Series, SeriesSource, StepWindows};
+use pharos_tsdb::{Db, DbError, MatchOp, Matcher, SampleWindows, SeriesSamples};
 
 /// Reads the embedded store for the PromQL engine. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -59,6 +59,36 @@ fn storage(error: DbError) -> EvalError {
     EvalError::Storage(error.to_string())
 }
 
+impl EmbeddedSource {
+    /// Streams the matching series of `[mint, maxt]` (only samples in `grid`, when given) to
+    /// the engine, stopping at the engine's first error.
+    fn stream(
+        &self,
+        matchers: &[LabelMatcher],
+        (mint, maxt): (i64, i64),
+        grid: Option<&SampleWindows>,
+        f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        let matchers = to_store_matchers(matchers)?;
+        let mut failed: Option<EvalError> = None;
+        self.db
+            .querier(mint, maxt)
+            .select_each_in(
+                &matchers,
+                grid,
+                &mut |series| match f(to_engine_series(series)) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        failed = Some(error);
+                        false
+                    }
+                },
+            )
+            .map_err(storage)?;
+        failed.map_or(Ok(()), Err)
+    }
+}
+
 impl SeriesSource for EmbeddedSource {
     fn select(
         &self,
@@ -84,23 +114,24 @@ impl SeriesSource for EmbeddedSource {
         end_ms: i64,
         f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
-        let matchers = to_store_matchers(matchers)?;
-        let mut failed: Option<EvalError> = None;
-        self.db
-            .select_each(
-                &matchers,
-                start_ms,
-                end_ms,
-                &mut |series| match f(to_engine_series(series)) {
-                    Ok(()) => true,
-                    Err(error) => {
-                        failed = Some(error);
-                        false
-                    }
-                },
-            )
-            .map_err(storage)?;
-        failed.map_or(Ok(()), Err)
+        self.stream(matchers, (start_ms, end_ms), None, f)
+    }
+
+    /// Reads only what the evaluator's windows need: chunks wholly between two windows are
+    /// not decoded and samples outside every window are not copied to the engine.
+    fn select_windows(
+        &self,
+        matchers: &[LabelMatcher],
+        windows: &StepWindows,
+        f: &mut dyn FnMut(Series) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        let grid = SampleWindows::with_gaps(
+            windows.first_end,
+            windows.last_end,
+            windows.step,
+            windows.range,
+        );
+        self.stream(matchers, (windows.mint(), windows.maxt()), grid.as_ref(), f)
     }
 
     fn label_names(

@@ -45,6 +45,7 @@ mod sample;
 mod series;
 mod sync;
 mod wal;
+mod window;
 
 pub use block::{BlockCompaction, BlockError, BlockMeta, BlockStats};
 pub use db::{
@@ -59,3 +60,4 @@ pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan};
 pub use series::SeriesSamples;
 pub use wal::{ReplayReport, WalError};
+pub use window::{SampleWindows, WindowCursor};

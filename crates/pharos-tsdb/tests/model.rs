@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pharos_tsdb::{Db, Labels, MatchOp, Matcher, Options, STALE_NAN, Sample};
+use pharos_tsdb::{Db, Labels, MatchOp, Matcher, Options, STALE_NAN, Sample, SampleWindows};
 use proptest::prelude::*;
 
 const HOUR: i64 = 3_600_000;
@@ -132,6 +132,42 @@ fn check(db: &Db, model: &Model, conflicts: &Conflicts) -> Result<(), TestCaseEr
         })
         .collect();
     prop_assert_eq!(got, expected_partial);
+
+    // A read for the windows of a step grid (5-minute windows every 35 minutes, as a week of
+    // `rate(x[5m])` on a dashboard) returns exactly the samples inside some window.
+    let (first_end, last_end, step, range) = (HOUR / 3, 4 * HOUR, 35 * 60_000, 5 * 60_000);
+    let windows = SampleWindows::with_gaps(first_end, last_end, step, range).unwrap();
+    let in_window = |t: i64| {
+        (0..)
+            .map(|i| first_end + i * step)
+            .take_while(|end| *end <= last_end)
+            .any(|end| t > end - range && t <= end)
+    };
+    let expected_windowed: Vec<(Labels, Vec<Sample>)> = expected
+        .iter()
+        .map(|(l, s)| {
+            let samples = s
+                .iter()
+                .filter(|(t, _)| in_window(**t))
+                .map(|(t, v)| Sample::new(*t, f64::from_bits(*v)))
+                .collect();
+            (l.clone(), samples)
+        })
+        .filter(|(_, s): &(Labels, Vec<Sample>)| !s.is_empty())
+        .collect();
+    let mut windowed = Vec::new();
+    db.querier(windows.mint(), windows.maxt())
+        .select_each_in(&[], Some(&windows), &mut |s| {
+            let samples = s
+                .samples
+                .iter()
+                .map(|x| Sample::new(x.t, f64::from_bits(as_model(&s.labels, x.t, x.v.to_bits()))))
+                .collect();
+            windowed.push((s.labels, samples));
+            true
+        })
+        .unwrap();
+    prop_assert_eq!(windowed, expected_windowed);
     Ok(())
 }
 

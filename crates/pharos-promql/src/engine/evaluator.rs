@@ -11,7 +11,7 @@ use super::types::{EvalSeries, Matrix, Point, Value, total_points};
 use crate::annotations::{Annotation, Annotations};
 use crate::error::EvalError;
 use crate::position::Positions;
-use crate::storage::{LabelMatcher, Series, SeriesSource};
+use crate::storage::{LabelMatcher, Series, SeriesSource, StepWindows};
 
 /// Per-query limits and cancellation.
 pub(crate) struct Limits<'a> {
@@ -165,18 +165,17 @@ impl<'a> Evaluator<'a> {
         self.current_samples = self.current_samples.saturating_sub(n);
     }
 
-    /// Streams the series matching `matchers` with samples in `[start, end]` into `f`,
-    /// one at a time, enforcing the series limit and cancellation.
+    /// Streams the series matching `matchers` with samples in `windows` into `f`, one at a
+    /// time, enforcing the series limit and cancellation.
     pub fn select_each(
         &mut self,
         matchers: &[LabelMatcher],
-        start: i64,
-        end: i64,
+        windows: &StepWindows,
         f: &mut dyn FnMut(&mut Self, Series) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         self.check_cancel()?;
         let src = self.src;
-        src.select_each(matchers, start, end, &mut |s| {
+        src.select_windows(matchers, windows, &mut |s| {
             self.series_loaded += 1;
             if self.series_loaded > self.limits.max_series {
                 return Err(EvalError::TooManySeries {

@@ -323,7 +323,8 @@ impl Engine {
                             .filter(|s| !s.points.is_empty())
                             .map(|s| RangeSeries {
                                 metric: s.metric,
-                                points: s.points.iter().map(|p| (p.t, p.f)).collect(),
+                                // Same layout: the buffer is reused, not copied.
+                                points: s.points.into_iter().map(|p| (p.t, p.f)).collect(),
                             })
                             .collect();
                         series.sort_by(|a, b| a.metric.cmp(&b.metric));

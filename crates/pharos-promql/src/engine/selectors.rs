@@ -11,7 +11,7 @@ use super::evaluator::{Evaluator, duration_ms, offset_ms};
 use super::types::{EvalSeries, Matrix, Point};
 use crate::error::EvalError;
 use crate::labels::{Labels, METRIC_NAME};
-use crate::storage::{LabelMatcher, MatchKind, Series, is_stale_nan};
+use crate::storage::{LabelMatcher, MatchKind, Series, StepWindows, is_stale_nan};
 
 /// Window parameters of a range argument: `(ref - range, ref]` with
 /// `ref = (@ time or evaluation time) - offset`.
@@ -48,34 +48,40 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Earliest and latest reference time over all steps.
-    fn ref_bounds(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
-        match at {
+    /// The windows `(ref - range, ref]` of every step, with reference times shifted by
+    /// `offset` (or all at `@ at`): what a selector reads.
+    fn step_windows(&self, at: Option<i64>, offset: i64, range: i64) -> StepWindows {
+        let (first_end, last_end) = match at {
             Some(a) => (a.saturating_sub(offset), a.saturating_sub(offset)),
             None => (
                 self.start.saturating_sub(offset),
                 self.end.saturating_sub(offset),
             ),
+        };
+        StepWindows {
+            first_end,
+            last_end,
+            step: self.interval,
+            range,
         }
     }
 
-    /// Streams the series a selector matches with samples in `[mint, maxt]`.
+    /// Streams the series a selector matches with samples in `windows`.
     pub fn for_each_selected(
         &mut self,
         vs: &VectorSelector,
-        mint: i64,
-        maxt: i64,
+        windows: &StepWindows,
         f: &mut dyn FnMut(&mut Self, Series) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         let groups = selector_matchers(vs)?;
         if groups.len() == 1 {
-            return self.select_each(&groups[0], mint, maxt, f);
+            return self.select_each(&groups[0], windows, f);
         }
         // `{a or b}` (a promql-parser extension): the union of the groups.
         let mut union: Vec<Series> = Vec::new();
         let mut seen = HashSet::new();
         for g in &groups {
-            self.select_each(g, mint, maxt, &mut |_, s| {
+            self.select_each(g, windows, &mut |_, s| {
                 if seen.insert(s.labels.clone()) {
                     union.push(s);
                 }
@@ -103,43 +109,38 @@ impl Evaluator<'_> {
     ) -> Result<Matrix, EvalError> {
         let at = self.resolve_at(&vs.at);
         let offset = offset_ms(&vs.offset);
-        let (lo, hi) = self.ref_bounds(at, offset);
+        let windows = self.step_windows(at, offset, self.lookback);
         let mut out = Vec::new();
-        self.for_each_selected(
-            vs,
-            lo.saturating_sub(self.lookback).saturating_add(1),
-            hi,
-            &mut |ev, s| {
-                let mut points = Vec::new();
-                let mut next = 0usize; // index of the first sample after the reference time
-                for i in 0..ev.num_steps() {
-                    ev.charge(1)?;
-                    let ts = ev.step_ts(i);
-                    let rt = at.unwrap_or(ts).saturating_sub(offset);
-                    while next < s.samples.len() && s.samples[next].0 <= rt {
-                        next += 1;
-                    }
-                    if next == 0 {
-                        continue;
-                    }
-                    let (t, f) = s.samples[next - 1];
-                    if t <= rt.saturating_sub(ev.lookback) || is_stale_nan(f) {
-                        continue;
-                    }
-                    let f = if sample_time { t as f64 / 1000.0 } else { f };
-                    points.push(Point { t: ts, f });
+        self.for_each_selected(vs, &windows, &mut |ev, s| {
+            let mut points = Vec::new();
+            let mut next = 0usize; // index of the first sample after the reference time
+            for i in 0..ev.num_steps() {
+                ev.charge(1)?;
+                let ts = ev.step_ts(i);
+                let rt = at.unwrap_or(ts).saturating_sub(offset);
+                while next < s.samples.len() && s.samples[next].0 <= rt {
+                    next += 1;
                 }
-                ev.add_samples(points.len())?;
-                if !points.is_empty() {
-                    out.push(EvalSeries {
-                        metric: s.labels,
-                        points,
-                        drop_name: false,
-                    });
+                if next == 0 {
+                    continue;
                 }
-                Ok(())
-            },
-        )?;
+                let (t, f) = s.samples[next - 1];
+                if t <= rt.saturating_sub(ev.lookback) || is_stale_nan(f) {
+                    continue;
+                }
+                let f = if sample_time { t as f64 / 1000.0 } else { f };
+                points.push(Point { t: ts, f });
+            }
+            ev.add_samples(points.len())?;
+            if !points.is_empty() {
+                out.push(EvalSeries {
+                    metric: s.labels,
+                    points,
+                    drop_name: false,
+                });
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -184,31 +185,27 @@ impl Evaluator<'_> {
         f: &mut dyn FnMut(&mut Self, RawSeries) -> Result<(), EvalError>,
     ) -> Result<(), EvalError> {
         let params = self.range_params(ms);
-        let (lo, hi) = self.ref_bounds(params.at, params.offset);
-        self.for_each_selected(
-            &ms.vs,
-            lo.saturating_sub(params.range).saturating_add(1),
-            hi,
-            &mut |ev, s| {
-                let points: Vec<Point> = s
-                    .samples
-                    .iter()
-                    .filter(|(_, f)| !is_stale_nan(*f))
-                    .map(|&(t, f)| Point { t, f })
-                    .collect();
-                let n = points.len();
-                ev.add_samples(n)?;
-                let r = f(
-                    ev,
-                    RawSeries {
-                        metric: s.labels,
-                        points,
-                    },
-                );
-                ev.release_samples(n);
-                r
-            },
-        )
+        let windows = self.step_windows(params.at, params.offset, params.range);
+        self.for_each_selected(&ms.vs, &windows, &mut |ev, s| {
+            // Same layout, so this reuses the series' buffer instead of copying it.
+            let points: Vec<Point> = s
+                .samples
+                .into_iter()
+                .filter(|(_, f)| !is_stale_nan(*f))
+                .map(|(t, f)| Point { t, f })
+                .collect();
+            let n = points.len();
+            ev.add_samples(n)?;
+            let r = f(
+                ev,
+                RawSeries {
+                    metric: s.labels,
+                    points,
+                },
+            );
+            ev.release_samples(n);
+            r
+        })
     }
 
     /// Calls `f(step index, step ts, window)` for every step at which the window of

@@ -16,12 +16,13 @@ pub(crate) use self::compact::{compact, plan_compaction};
 use self::format::{ChunkRef, IndexSeries};
 pub use self::meta::{BlockCompaction, BlockMeta, BlockStats};
 pub(crate) use self::writer::{BlockSpec, write_block};
-use crate::chunk::{StoredChunk, decode};
+use crate::chunk::{ChunkIter, StoredChunk};
 use crate::index::PostingsIndex;
 use crate::labels::{Label, Labels};
 use crate::matcher::Matcher;
 use crate::sample::Sample;
 use crate::series::SeriesSamples;
+use crate::window::SampleWindows;
 
 const CHUNKS_FILE: &str = "chunks";
 const INDEX_FILE: &str = "index";
@@ -179,22 +180,6 @@ impl Block {
             .collect()
     }
 
-    /// The samples of series `index` in `[mint, maxt]`, decoded from only the chunks that
-    /// overlap the range.
-    pub(crate) fn series_samples(
-        &self,
-        index: usize,
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<Sample>, BlockError> {
-        let mut samples = Vec::new();
-        for chunk in self.read_chunks(index, mint, maxt)? {
-            let decoded = decode(&chunk.data).map_err(|e| self.corrupt_chunks(e.to_string()))?;
-            samples.extend(decoded.into_iter().filter(|s| s.t >= mint && s.t <= maxt));
-        }
-        Ok(samples)
-    }
-
     /// Series matching every matcher with their samples in `[mint, maxt]`, sorted by labels.
     pub(crate) fn select(
         &self,
@@ -203,13 +188,10 @@ impl Block {
         maxt: i64,
     ) -> Result<Vec<SeriesSamples>, BlockError> {
         let mut out = Vec::new();
+        let mut buf = Vec::new();
         for index in self.matching(matchers, mint, maxt) {
             let mut samples = Vec::new();
-            for chunk in self.read_chunks(index, mint, maxt)? {
-                let decoded =
-                    decode(&chunk.data).map_err(|e| self.corrupt_chunks(e.to_string()))?;
-                samples.extend(decoded.into_iter().filter(|s| s.t >= mint && s.t <= maxt));
-            }
+            self.append_samples(index, (mint, maxt), None, &mut buf, &mut samples)?;
             if !samples.is_empty() {
                 out.push(SeriesSamples {
                     labels: self.labels(index),
@@ -280,28 +262,85 @@ impl Block {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<StoredChunk>, BlockError> {
+        let mut out = Vec::new();
+        let overlapping = |c: &ChunkRef| c.min_t <= maxt && c.max_t >= mint;
+        self.for_each_chunk(index, overlapping, &mut Vec::new(), |chunk, data| {
+            out.push(StoredChunk {
+                min_t: chunk.min_t,
+                max_t: chunk.max_t,
+                num_samples: chunk.num_samples as usize,
+                data: data.into(),
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Appends the samples of series `index` in `[mint, maxt]` (and in one of `windows`, when
+    /// given) to `out`, decoding straight from the chunk bytes: chunks outside the range or
+    /// between windows are neither read nor decoded. `buf` is scratch space for the bytes, so a
+    /// caller reading many series allocates once.
+    pub(crate) fn append_samples(
+        &self,
+        index: usize,
+        (mint, maxt): (i64, i64),
+        windows: Option<&SampleWindows>,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), BlockError> {
+        let wanted = |c: &ChunkRef| {
+            c.min_t <= maxt
+                && c.max_t >= mint
+                && windows.is_none_or(|w| w.overlaps(c.min_t, c.max_t))
+        };
+        let mut cursor = windows.map(SampleWindows::cursor);
+        self.for_each_chunk(index, wanted, buf, |_, data| {
+            let mut samples = ChunkIter::new(data);
+            for sample in samples.by_ref() {
+                if sample.t > maxt {
+                    break;
+                }
+                if sample.t >= mint && cursor.as_mut().is_none_or(|c| c.contains(sample.t)) {
+                    out.push(sample);
+                }
+            }
+            match samples.error() {
+                Some(error) => Err(self.corrupt_chunks(error.to_string())),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Calls `f` with every chunk of series `index` that `wanted` selects and its encoded
+    /// bytes, read with one positional read (a series' chunks are contiguous, so this is the
+    /// span from the first to the last wanted chunk) and checked against their CRCs.
+    fn for_each_chunk(
+        &self,
+        index: usize,
+        wanted: impl Fn(&ChunkRef) -> bool,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&ChunkRef, &[u8]) -> Result<(), BlockError>,
+    ) -> Result<(), BlockError> {
         let Some(series) = self.series.get(index) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let wanted: Vec<&ChunkRef> = series
-            .chunks
-            .iter()
-            .filter(|c| c.min_t <= maxt && c.max_t >= mint)
-            .collect();
-        let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
-            return Ok(Vec::new());
+        let mut chunks = series.chunks.iter().filter(|c| wanted(c)).peekable();
+        let Some(start) = chunks.peek().map(|c| c.offset) else {
+            return Ok(());
         };
-        let start = first.offset;
+        let Some(last) = series.chunks.iter().rev().find(|c| wanted(c)) else {
+            return Ok(());
+        };
         let end = last.offset + u64::from(last.len) + format::CRC_LEN as u64;
-        let mut buf = vec![0u8; usize::try_from(end.saturating_sub(start)).unwrap_or(0)];
-        format::read_at(&self.chunks, &mut buf, start).map_err(|source| BlockError::Io {
+        buf.clear();
+        buf.resize(usize::try_from(end.saturating_sub(start)).unwrap_or(0), 0);
+        format::read_at(&self.chunks, buf, start).map_err(|source| BlockError::Io {
             path: self.dir.join(CHUNKS_FILE),
             source,
         })?;
-        let mut out = Vec::with_capacity(wanted.len());
-        for chunk in wanted {
-            let from = (chunk.offset - start) as usize;
-            let to = from + chunk.len as usize;
+        for chunk in chunks {
+            let from = usize::try_from(chunk.offset - start).unwrap_or(usize::MAX);
+            let to = from.saturating_add(chunk.len as usize);
             let (Some(data), Some(crc)) = (buf.get(from..to), buf.get(to..to + format::CRC_LEN))
             else {
                 return Err(self.corrupt_chunks("chunk reference past the end of the file".into()));
@@ -311,14 +350,9 @@ impl Block {
                     self.corrupt_chunks(format!("checksum mismatch at offset {}", chunk.offset))
                 );
             }
-            out.push(StoredChunk {
-                min_t: chunk.min_t,
-                max_t: chunk.max_t,
-                num_samples: chunk.num_samples as usize,
-                data: data.into(),
-            });
+            f(chunk, data)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

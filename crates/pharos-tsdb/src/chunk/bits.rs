@@ -82,23 +82,40 @@ impl<'a> BitReader<'a> {
 
     /// Reads `count` bits (≤ 64) as the low bits of the result.
     pub(crate) fn read_bits(&mut self, count: u8) -> Option<u64> {
+        if count == 0 {
+            return Some(0);
+        }
         if self.position + usize::from(count) > self.bytes.len() * 8 {
             return None;
         }
-        let mut value: u64 = 0;
-        let mut remaining = count;
-        while remaining > 0 {
-            let byte = self.bytes[self.position / 8];
-            let used = (self.position % 8) as u8;
-            let available = 8 - used;
-            let take = remaining.min(available);
-            let piece = (byte >> (available - take)) & (((1u16 << take) - 1) as u8);
-            // `take` can be 8 only when `value` is shifted by a full byte, which stays below 64.
-            value = (value << take) | u64::from(piece);
-            self.position += usize::from(take);
-            remaining -= take;
+        // A big-endian word at the current byte holds at least 57 unread bits; wider reads
+        // take their top 32 bits first. Decoding reads a handful of bits per field, so one word
+        // load per field replaces a loop over bytes.
+        if count > 56 {
+            let high = self.read_bits(count - 32)?;
+            let low = self.read_bits(32)?;
+            return Some((high << 32) | low);
         }
-        Some(value)
+        let word = self.word_at(self.position / 8) << (self.position % 8);
+        self.position += usize::from(count);
+        Some(word >> (64 - count))
+    }
+
+    /// Eight bytes from `byte` on as a big-endian word, zero-padded past the end.
+    fn word_at(&self, byte: usize) -> u64 {
+        match self.bytes.get(byte..byte + 8) {
+            Some(eight) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(eight);
+                u64::from_be_bytes(word)
+            }
+            None => {
+                let mut word = [0u8; 8];
+                let tail = self.bytes.get(byte..).unwrap_or_default();
+                word[..tail.len()].copy_from_slice(tail);
+                u64::from_be_bytes(word)
+            }
+        }
     }
 
     pub(crate) fn read_byte(&mut self) -> Option<u8> {

@@ -11,6 +11,7 @@ use crate::matcher::Matcher;
 use crate::sample::Sample;
 use crate::series::{SeriesSamples, merge_sorted};
 use crate::sync::read;
+use crate::window::SampleWindows;
 
 /// Where one series' samples are for a streaming read: (block, series index) pairs, and the
 /// samples already taken from the head.
@@ -102,6 +103,19 @@ impl Querier {
         matchers: &[Matcher],
         f: &mut dyn FnMut(SeriesSamples) -> bool,
     ) -> Result<(), DbError> {
+        self.select_each_in(matchers, None, f)
+    }
+
+    /// [`Querier::select_each`] that hands over only the samples inside `windows` (when given):
+    /// what an evaluator stepping over a grid with a range shorter than its step reads. Chunks
+    /// wholly between windows are not decoded; a series without a sample in any window is
+    /// skipped.
+    pub fn select_each_in(
+        &self,
+        matchers: &[Matcher],
+        windows: Option<&SampleWindows>,
+        f: &mut dyn FnMut(SeriesSamples) -> bool,
+    ) -> Result<(), DbError> {
         // The head first, then the blocks current at that moment (as in `select`): a block cut
         // meanwhile adds its block before it drops the data from the head, so it is seen once.
         let mut sources: BTreeMap<Labels, SeriesPlaces> = BTreeMap::new();
@@ -118,14 +132,37 @@ impl Querier {
                     .push((block_index, series_index));
             }
         }
+        let mut chunk_bytes = Vec::new();
         for (labels, (in_blocks, from_head)) in sources {
-            // Blocks (oldest first) before the head, as `select` merges them.
-            let mut lists = Vec::with_capacity(in_blocks.len() + 1);
+            // Blocks (oldest first), then the head, into one vector; sorted only when sources
+            // overlap (out-of-order data, a block cut racing this read), keeping the first
+            // source's sample on equal timestamps as `select` does.
+            let mut samples = Vec::new();
+            let mut ordered = true;
             for (block, series) in in_blocks {
-                lists.push(blocks[block].series_samples(series, self.mint, self.maxt)?);
+                let before = samples.len();
+                blocks[block].append_samples(
+                    series,
+                    (self.mint, self.maxt),
+                    windows,
+                    &mut chunk_bytes,
+                    &mut samples,
+                )?;
+                ordered &= joins_in_order(&samples, before);
             }
-            lists.push(from_head);
-            let samples = merge_sorted(lists);
+            let before = samples.len();
+            match windows {
+                None => samples.extend(from_head),
+                Some(windows) => {
+                    let mut cursor = windows.cursor();
+                    samples.extend(from_head.into_iter().filter(|s| cursor.contains(s.t)));
+                }
+            }
+            ordered &= joins_in_order(&samples, before);
+            if !ordered {
+                samples.sort_by_key(|sample| sample.t);
+                samples.dedup_by_key(|sample| sample.t);
+            }
             if samples.is_empty() {
                 continue;
             }
@@ -173,5 +210,16 @@ impl Querier {
             values.extend(block.label_values(name, matchers, self.mint, self.maxt));
         }
         Ok(values.into_iter().collect())
+    }
+}
+
+/// Whether the samples appended from index `joined` on continue the ones before in time order.
+fn joins_in_order(samples: &[Sample], joined: usize) -> bool {
+    match (
+        joined.checked_sub(1).and_then(|i| samples.get(i)),
+        samples.get(joined),
+    ) {
+        (Some(last), Some(next)) => last.t < next.t,
+        _ => true,
     }
 }
