@@ -4,11 +4,11 @@
 
 use std::fmt;
 
-use pharos_tsdb::{AppendError, Db, DbError, Labels};
+use pharos_tsdb::{AppendError, Appender, Db, DbError};
 
 use crate::decode::DecodedWrite;
 use crate::limits::Limit;
-use crate::proto::Label;
+use crate::request::SeriesView;
 
 /// How many rejection messages a report keeps; the counts cover all of them.
 pub const MAX_REPORTED_ERRORS: usize = 10;
@@ -189,42 +189,9 @@ impl WriteReport {
 /// fsync). Rejected samples are added to the refusals the decoder reported, never fatal; an
 /// error means nothing was stored.
 pub fn append_write_request(db: &Db, decoded: &DecodedWrite) -> Result<WriteReport, DbError> {
-    let request = &decoded.request;
     let mut report = decoded.report.clone();
     let mut appender = db.appender();
-    let mut appended = 0usize;
-    for series in &request.timeseries {
-        if !series.histograms.is_empty() {
-            report.reject(RejectReason::NativeHistogram, series.histograms.len(), || {
-                format!(
-                    "native histograms are not supported yet: {} histogram samples of series {} dropped; send classic histograms (_bucket series) instead",
-                    series.histograms.len(),
-                    display_labels(&series.labels)
-                )
-            });
-        }
-        if series.samples.is_empty() {
-            continue;
-        }
-        let labels = match to_labels(&series.labels) {
-            Ok(labels) => labels,
-            Err(reason) => {
-                report.reject(RejectReason::InvalidLabels, series.samples.len(), || {
-                    format!("series {}: {reason}", display_labels(&series.labels))
-                });
-                continue;
-            }
-        };
-        appended += appender.append_series(
-            labels,
-            series.samples.iter().map(|s| (s.timestamp, s.value)),
-            |error, labels| {
-                report.reject(RejectReason::of(&error), 1, || {
-                    format!("{error}; series {labels}")
-                });
-            },
-        );
-    }
+    let appended = add_series(&mut appender, decoded, &mut report);
     let summary = appender.commit()?;
     report.reject(RejectReason::Conflict, summary.rejected, || {
         format!(
@@ -236,21 +203,58 @@ pub fn append_write_request(db: &Db, decoded: &DecodedWrite) -> Result<WriteRepo
     Ok(report)
 }
 
-/// Builds the store's label set, with Prometheus' messages for what is wrong.
-fn to_labels(labels: &[Label]) -> Result<Labels, String> {
-    let labels = Labels::new(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
-        .map_err(|error| error.to_string())?;
-    if labels.is_empty() {
-        return Err(AppendError::EmptyLabels.to_string());
+/// Adds every series of the request to the batch, reporting rejections; returns how many
+/// samples were accepted before commit.
+pub(crate) fn add_series(
+    appender: &mut Appender<'_>,
+    decoded: &DecodedWrite,
+    report: &mut WriteReport,
+) -> usize {
+    let mut appended = 0usize;
+    // One vector of borrowed labels for the whole request: the store sorts and checks it in
+    // place, and looks the series up without building its label set unless it is new.
+    let mut labels: Vec<(&str, &str)> = Vec::new();
+    for series in decoded.request.series() {
+        let histograms = series.histograms().len();
+        if histograms > 0 {
+            report.reject(RejectReason::NativeHistogram, histograms, || {
+                format!(
+                    "native histograms are not supported yet: {histograms} histogram samples of series {} dropped; send classic histograms (_bucket series) instead",
+                    display_labels(&series)
+                )
+            });
+        }
+        let samples = series.samples();
+        if samples.is_empty() {
+            continue;
+        }
+        labels.clear();
+        labels.extend(series.labels());
+        let added = appender.append_series_pairs(
+            &mut labels,
+            samples.iter().map(|s| (s.timestamp, s.value)),
+            |error, labels| {
+                report.reject(RejectReason::of(&error), 1, || {
+                    format!("{error}; series {labels}")
+                });
+            },
+        );
+        match added {
+            Ok(accepted) => appended += accepted,
+            // Prometheus' messages for what is wrong with the labels, shown as sent.
+            Err(reason) => report.reject(RejectReason::InvalidLabels, samples.len(), || {
+                format!("series {}: {reason}", display_labels(&series))
+            }),
+        }
     }
-    Ok(labels)
+    appended
 }
 
 /// The labels as sent (unsorted, possibly invalid), in PromQL-like form.
-fn display_labels(labels: &[Label]) -> String {
-    let pairs: Vec<String> = labels
-        .iter()
-        .map(|l| format!("{}={:?}", l.name, l.value))
+fn display_labels(series: &SeriesView<'_>) -> String {
+    let pairs: Vec<String> = series
+        .labels()
+        .map(|(name, value)| format!("{name}={value:?}"))
         .collect();
     format!("{{{}}}", pairs.join(", "))
 }
@@ -260,7 +264,7 @@ mod tests {
     use pharos_tsdb::{Matcher, Options};
 
     use super::*;
-    use crate::proto::{Sample, TimeSeries, WriteRequest};
+    use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 
     fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
         TimeSeries {

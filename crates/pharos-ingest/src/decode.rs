@@ -1,27 +1,25 @@
 //! Decoding a remote-write body within [`WriteLimits`]: the snappy header's length is checked
 //! before decompressing, a first pass over the protobuf wire counts series, samples and
-//! metadata and measures labels, and only then does prost decode, series by series, what is
-//! within the limits. Request-wide limits refuse the request; label limits refuse the series,
-//! which the append path then reports as a partial write.
+//! metadata, and only then are the series read, one by one, into a [`DecodedRequest`]'s flat
+//! buffers (labels stay slices of the body until kept; no string or vector per label or per
+//! series). Request-wide limits refuse the request; label limits refuse the series, which the
+//! append path then reports as a partial write.
 
-use prost::Message as _;
 use thiserror::Error;
 
 use crate::append::{RejectReason, WriteReport};
 use crate::limits::{Exceeded, Limit, WriteLimits, shorten};
-use crate::proto::{MetricMetadata, TimeSeries, WriteRequest};
+use crate::proto::WriteRequest;
+use crate::reader::{
+    RawLabel, ReadError, SERIES_HISTOGRAMS, SERIES_LABELS, SERIES_SAMPLES, read_metadata,
+    read_series, utf8,
+};
+use crate::request::DecodedRequest;
 use crate::wire::{Fields, Value, WireError, messages};
 
 /// `WriteRequest` field numbers.
 const REQUEST_TIMESERIES: u64 = 1;
 const REQUEST_METADATA: u64 = 3;
-/// `TimeSeries` field numbers.
-const SERIES_LABELS: u64 = 1;
-const SERIES_SAMPLES: u64 = 2;
-const SERIES_HISTOGRAMS: u64 = 4;
-/// `Label` field numbers.
-const LABEL_NAME: u64 = 1;
-const LABEL_VALUE: u64 = 2;
 /// Labels shown when describing a refused series.
 const SHOWN_LABELS: usize = 8;
 
@@ -62,7 +60,7 @@ impl From<WireError> for DecodeError {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DecodedWrite {
     /// What may go to the store.
-    pub request: WriteRequest,
+    pub request: DecodedRequest,
     /// Refusals so far.
     pub report: WriteReport,
 }
@@ -70,7 +68,7 @@ pub struct DecodedWrite {
 impl From<WriteRequest> for DecodedWrite {
     fn from(request: WriteRequest) -> Self {
         Self {
-            request,
+            request: request.into(),
             report: WriteReport::default(),
         }
     }
@@ -95,68 +93,104 @@ pub fn decode_write_request(
     decode_protobuf(&bytes, limits)
 }
 
+/// A malformed message inside the request, with where it is.
+fn malformed(what: &str, index: usize, error: ReadError) -> DecodeError {
+    DecodeError::Protobuf(format!("{what} {index}: {error}"))
+}
+
 /// Decodes an uncompressed `WriteRequest` within `limits`.
 pub(crate) fn decode_protobuf(
     bytes: &[u8],
     limits: &WriteLimits,
 ) -> Result<DecodedWrite, DecodeError> {
-    let refused = check_request(bytes, limits)?;
+    let counts = check_request(bytes, limits)?;
     let mut decoded = DecodedWrite::default();
-    let mut refused = refused.into_iter().peekable();
+    let request = &mut decoded.request;
+    request.reserve(
+        counts.series,
+        counts
+            .labels
+            .min(counts.series.saturating_mul(limits.max_labels_per_series)),
+        counts.label_bytes,
+        counts.samples,
+    );
+    // Enough labels to check the count limit and to describe a refused series.
+    let keep = limits.max_labels_per_series.max(SHOWN_LABELS);
+    let mut labels: Vec<RawLabel<'_>> = Vec::new();
     for (index, series) in messages(bytes, REQUEST_TIMESERIES).enumerate() {
         let series = series?;
-        if let Some((_, exceeded)) = refused.next_if(|(i, _)| *i == index) {
+        labels.clear();
+        let mark = request.mark();
+        let read = read_series(
+            series,
+            keep,
+            &mut labels,
+            &mut request.samples,
+            &mut request.histograms,
+        )
+        .map_err(|e| malformed("timeseries", index, e))?;
+        if let Some(exceeded) = check_labels(&labels, read.labels, limits) {
+            request.rollback(mark);
             // A refused series without samples loses nothing and is not reported.
-            let samples = count_samples(series)?;
-            if samples > 0 {
+            if read.samples > 0 {
                 decoded.report.refuse(exceeded.limit);
             }
             let reason = RejectReason::of_series_limit(exceeded.limit);
-            decoded.report.reject(reason, samples, || {
+            decoded.report.reject(reason, read.samples, || {
                 format!(
                     "series {} refused: {exceeded}",
-                    describe_wire_labels(series)
+                    describe_labels(&labels, read.labels)
                 )
             });
             continue;
         }
-        decoded
-            .request
-            .timeseries
-            .push(TimeSeries::decode(series).map_err(|e| DecodeError::Protobuf(e.to_string()))?);
+        for &(name, value) in &labels {
+            let name = utf8(name, || "a label name".to_owned())
+                .map_err(|e| malformed("timeseries", index, e))?;
+            let value = utf8(value, || format!("the value of label {name:?}"))
+                .map_err(|e| malformed("timeseries", index, e))?;
+            request.push_label(name, value);
+        }
+        request.finish_series();
     }
-    for metadata in messages(bytes, REQUEST_METADATA) {
-        decoded.request.metadata.push(
-            MetricMetadata::decode(metadata?).map_err(|e| DecodeError::Protobuf(e.to_string()))?,
-        );
+    for (index, metadata) in messages(bytes, REQUEST_METADATA).enumerate() {
+        let metadata = read_metadata(metadata?).map_err(|e| malformed("metadata", index, e))?;
+        decoded.request.metadata.push(metadata);
     }
-    // Anything else prost would refuse (a bad wire type for a known field, for example).
-    check_other_fields(bytes)?;
+    if counts.misplaced {
+        return Err(DecodeError::Protobuf(
+            "the timeseries and metadata fields must be length-delimited messages".into(),
+        ));
+    }
     Ok(decoded)
 }
 
-/// The first pass: request-wide counts against their limits, and the series (by index) that
-/// break a label limit.
-fn check_request(
-    bytes: &[u8],
-    limits: &WriteLimits,
-) -> Result<Vec<(usize, Exceeded)>, DecodeError> {
-    let mut series_count = 0usize;
-    let mut samples = 0usize;
-    let mut metadata = 0usize;
-    let mut refused = Vec::new();
+/// What the first pass found.
+#[derive(Debug, Default)]
+struct Counts {
+    series: usize,
+    /// Float plus histogram samples.
+    samples: usize,
+    metadata: usize,
+    /// Label messages, and their bytes (a bound on the text they hold).
+    labels: usize,
+    label_bytes: usize,
+    /// A series or metadata field that is not length-delimited (refused after the limits).
+    misplaced: bool,
+}
+
+/// The first pass: request-wide counts, checked against their limits, without reading inside
+/// labels or samples.
+fn check_request(bytes: &[u8], limits: &WriteLimits) -> Result<Counts, DecodeError> {
+    let mut counts = Counts::default();
     for field in Fields::new(bytes) {
         match field? {
             (REQUEST_TIMESERIES, Value::Bytes(series)) => {
-                if series_count < limits.max_series_per_request
-                    && let Some(exceeded) = check_labels(series, limits)?
-                {
-                    refused.push((series_count, exceeded));
-                }
-                series_count += 1;
-                samples = samples.saturating_add(count_samples(series)?);
+                counts.series += 1;
+                count_series(series, &mut counts)?;
             }
-            (REQUEST_METADATA, Value::Bytes(_)) => metadata += 1,
+            (REQUEST_METADATA, Value::Bytes(_)) => counts.metadata += 1,
+            (REQUEST_TIMESERIES | REQUEST_METADATA, _) => counts.misplaced = true,
             _ => {}
         }
     }
@@ -164,96 +198,60 @@ fn check_request(
         (actual > limits.value(limit))
             .then(|| DecodeError::Limit(Exceeded::new(limit, actual, limits)))
     };
-    if let Some(error) = over(Limit::SeriesPerRequest, series_count)
-        .or_else(|| over(Limit::SamplesPerRequest, samples))
-        .or_else(|| over(Limit::MetadataPerRequest, metadata))
+    if let Some(error) = over(Limit::SeriesPerRequest, counts.series)
+        .or_else(|| over(Limit::SamplesPerRequest, counts.samples))
+        .or_else(|| over(Limit::MetadataPerRequest, counts.metadata))
     {
         return Err(error);
     }
-    Ok(refused)
+    Ok(counts)
 }
 
-/// Float plus histogram samples of one series.
-fn count_samples(series: &[u8]) -> Result<usize, DecodeError> {
-    let mut count = 0;
+/// Adds one series' samples (float plus histogram) and labels to `counts`.
+fn count_series(series: &[u8], counts: &mut Counts) -> Result<(), WireError> {
     for field in Fields::new(series) {
-        if let (SERIES_SAMPLES | SERIES_HISTOGRAMS, Value::Bytes(_)) = field? {
-            count += 1;
-        }
-    }
-    Ok(count)
-}
-
-/// The first label limit one series breaks: too many labels, then the first name or value
-/// that is too long.
-fn check_labels(series: &[u8], limits: &WriteLimits) -> Result<Option<Exceeded>, DecodeError> {
-    let mut labels = 0usize;
-    let mut first_too_long: Option<Exceeded> = None;
-    for label in messages(series, SERIES_LABELS) {
-        labels += 1;
-        if first_too_long.is_some() {
-            continue;
-        }
-        let (name, value) = label_parts(label?)?;
-        if name.len() > limits.max_label_name_length {
-            first_too_long =
-                Some(Exceeded::new(Limit::LabelNameLength, name.len(), limits).with_label(name));
-        } else if value.len() > limits.max_label_value_length {
-            first_too_long =
-                Some(Exceeded::new(Limit::LabelValueLength, value.len(), limits).with_label(name));
-        }
-    }
-    if labels > limits.max_labels_per_series {
-        return Ok(Some(Exceeded::new(Limit::LabelsPerSeries, labels, limits)));
-    }
-    Ok(first_too_long)
-}
-
-/// A label's name and value (the last occurrence of each wins, as in protobuf).
-fn label_parts(label: &[u8]) -> Result<(&[u8], &[u8]), DecodeError> {
-    let (mut name, mut value): (&[u8], &[u8]) = (b"", b"");
-    for field in Fields::new(label) {
         match field? {
-            (LABEL_NAME, Value::Bytes(bytes)) => name = bytes,
-            (LABEL_VALUE, Value::Bytes(bytes)) => value = bytes,
-            _ => {}
-        }
-    }
-    Ok((name, value))
-}
-
-/// A refused series for a message: its first labels, names and values cut short.
-fn describe_wire_labels(series: &[u8]) -> String {
-    let mut shown = Vec::new();
-    let mut total = 0usize;
-    for label in messages(series, SERIES_LABELS) {
-        total += 1;
-        if shown.len() < SHOWN_LABELS
-            && let Ok(Ok((name, value))) = label.map(label_parts)
-        {
-            shown.push(format!("{}={:?}", shorten(name), shorten(value)));
-        }
-    }
-    if total > shown.len() {
-        shown.push(format!("... {} labels in all", total));
-    }
-    format!("{{{}}}", shown.join(", "))
-}
-
-/// Fields of the request other than series and metadata must still be well-formed.
-fn check_other_fields(bytes: &[u8]) -> Result<(), DecodeError> {
-    for field in Fields::new(bytes) {
-        match field? {
-            (REQUEST_TIMESERIES | REQUEST_METADATA, Value::Bytes(_)) => {}
-            (REQUEST_TIMESERIES | REQUEST_METADATA, _) => {
-                return Err(DecodeError::Protobuf(
-                    "the timeseries and metadata fields must be length-delimited messages".into(),
-                ));
+            (SERIES_SAMPLES | SERIES_HISTOGRAMS, Value::Bytes(_)) => {
+                counts.samples = counts.samples.saturating_add(1);
+            }
+            (SERIES_LABELS, Value::Bytes(label)) => {
+                counts.labels += 1;
+                counts.label_bytes += label.len();
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// The first label limit one series breaks: too many labels, then the first name or value
+/// that is too long. `labels` holds the first labels, all of them when within the count.
+fn check_labels(labels: &[RawLabel<'_>], count: usize, limits: &WriteLimits) -> Option<Exceeded> {
+    if count > limits.max_labels_per_series {
+        return Some(Exceeded::new(Limit::LabelsPerSeries, count, limits));
+    }
+    labels.iter().find_map(|&(name, value)| {
+        if name.len() > limits.max_label_name_length {
+            Some(Exceeded::new(Limit::LabelNameLength, name.len(), limits).with_label(name))
+        } else if value.len() > limits.max_label_value_length {
+            Some(Exceeded::new(Limit::LabelValueLength, value.len(), limits).with_label(name))
+        } else {
+            None
+        }
+    })
+}
+
+/// A refused series for a message: its first labels, names and values cut short.
+fn describe_labels(labels: &[RawLabel<'_>], total: usize) -> String {
+    let mut shown: Vec<String> = labels
+        .iter()
+        .take(SHOWN_LABELS)
+        .map(|&(name, value)| format!("{}={:?}", shorten(name), shorten(value)))
+        .collect();
+    if total > shown.len() {
+        shown.push(format!("... {} labels in all", total));
+    }
+    format!("{{{}}}", shown.join(", "))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@ use prost::Message as _;
 
 use super::*;
 use crate::codec::encode_write_request;
-use crate::proto::{Label, Sample};
+use crate::proto::{Label, Sample, TimeSeries};
 
 fn series(labels: &[(&str, &str)], samples: usize) -> TimeSeries {
     TimeSeries {
@@ -145,7 +145,10 @@ fn label_limits_refuse_only_the_offending_series() {
         ),
     ]);
     let decoded = decode(&sent, &limits).unwrap();
-    assert_eq!(decoded.request.timeseries, [sent.timeseries[0].clone()]);
+    assert_eq!(
+        decoded.request.to_write_request().timeseries,
+        [sent.timeseries[0].clone()]
+    );
     let report = &decoded.report;
     assert_eq!(
         report.rejected,
@@ -195,7 +198,7 @@ fn millions_of_empty_labels_are_refused_before_decoding() {
     prost::encoding::encode_varint(series_bytes.len() as u64, &mut body);
     body.extend(series_bytes);
     let decoded = decode_protobuf(&body, &WriteLimits::default()).unwrap();
-    assert!(decoded.request.timeseries.is_empty());
+    assert!(decoded.request.is_empty());
     // No samples: nothing lost, nothing reported.
     assert!(decoded.report.is_complete());
 }
@@ -299,15 +302,16 @@ proptest! {
     fn decoded_requests_respect_the_limits(sent in arbitrary_request(), limits in small_limits()) {
         match decode(&sent, &limits) {
             Ok(decoded) => {
-                prop_assert!(decoded.request.timeseries.len() <= limits.max_series_per_request);
-                for series in &decoded.request.timeseries {
+                let request = decoded.request.to_write_request();
+                prop_assert!(request.timeseries.len() <= limits.max_series_per_request);
+                for series in &request.timeseries {
                     prop_assert!(series.labels.len() <= limits.max_labels_per_series);
                     for label in &series.labels {
                         prop_assert!(label.name.len() <= limits.max_label_name_length);
                         prop_assert!(label.value.len() <= limits.max_label_value_length);
                     }
                 }
-                let kept: usize = decoded.request.timeseries.iter()
+                let kept: usize = request.timeseries.iter()
                     .map(|s| s.samples.len() + s.histograms.len()).sum();
                 let sent_samples: usize = sent.timeseries.iter()
                     .map(|s| s.samples.len() + s.histograms.len()).sum();
@@ -327,7 +331,7 @@ proptest! {
     fn without_limits_decoding_equals_prost(sent in arbitrary_request()) {
         let decoded = decode(&sent, &unlimited()).unwrap();
         // Compared as bytes: NaN samples are never equal to themselves.
-        prop_assert_eq!(decoded.request.encode_to_vec(), sent.encode_to_vec());
+        prop_assert_eq!(decoded.request.to_write_request().encode_to_vec(), sent.encode_to_vec());
     }
 
     /// Damaged bodies never panic; whatever decodes is what prost decodes.
@@ -341,7 +345,10 @@ proptest! {
             let by_prost = WriteRequest::decode(bytes.as_slice());
             prop_assert!(by_prost.is_ok(), "prost refuses what we accepted");
             if let Ok(by_prost) = by_prost {
-                prop_assert_eq!(decoded.request.encode_to_vec(), by_prost.encode_to_vec());
+                prop_assert_eq!(
+                    decoded.request.to_write_request().encode_to_vec(),
+                    by_prost.encode_to_vec()
+                );
             }
         }
         let _ = decode_protobuf(&bytes, &WriteLimits::default());

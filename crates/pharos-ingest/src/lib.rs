@@ -4,10 +4,12 @@
 //! The HTTP handler (in `pharos-server`) calls, in order: [`check_headers`] (a failure is
 //! HTTP 415), [`decode_write_request`] with the configured [`WriteLimits`] (a failure is HTTP
 //! 400; a request-wide limit refuses the whole request before anything is allocated for it),
-//! then [`append_write_request`] on a blocking thread. Series over a label limit are refused
-//! one by one and reported with the store's rejections. The returned [`WriteReport`] is
-//! complete (HTTP 204) only when every sample was stored; samples are durable when it returns,
-//! because the store's commit writes and fsyncs its WAL first.
+//! then [`append_write_request`] on a blocking thread. The decoder reads the protobuf wire
+//! format itself, into a few request-wide buffers ([`DecodedRequest`]), and the append path
+//! hands the store borrowed label slices: a series already stored costs no allocation. Series
+//! over a label limit are refused one by one and reported with the store's rejections. The
+//! returned [`WriteReport`] is complete (HTTP 204) only when every sample was stored; samples
+//! are durable when it returns, because the store's commit writes and fsyncs its WAL first.
 //!
 //! ```
 //! use pharos_ingest::{Label, Sample, TimeSeries, WriteLimits, WriteRequest,
@@ -35,7 +37,12 @@ mod codec;
 mod decode;
 mod limits;
 mod proto;
+mod reader;
+mod request;
 mod wire;
+
+#[cfg(test)]
+mod bench_tests;
 
 pub use append::{MAX_REPORTED_ERRORS, RejectReason, WriteReport, append_write_request};
 pub use codec::{
@@ -45,3 +52,4 @@ pub use codec::{
 pub use decode::{DecodeError, DecodedWrite, decode_write_request};
 pub use limits::{Exceeded, Limit, WriteLimits};
 pub use proto::{Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest};
+pub use request::{DecodedRequest, SeriesView};

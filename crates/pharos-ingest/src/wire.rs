@@ -1,6 +1,7 @@
 //! Reading the protobuf wire format field by field without decoding into owned values, so a
-//! request can be measured against its limits before prost allocates anything: on the wire an
-//! empty label costs 2 bytes, decoded it costs 48.
+//! request can be measured against its limits before anything is allocated for it (on the wire
+//! an empty label costs 2 bytes), and then read in place: strings and nested messages are
+//! borrowed slices of the decompressed body.
 
 use thiserror::Error;
 
@@ -22,7 +23,8 @@ pub(crate) enum WireError {
         /// Bytes left in the message.
         left: usize,
     },
-    /// Field number 0, or a group / unknown wire type (Prometheus never sends groups).
+    /// Field number 0 or above 2^29 - 1 (prost refuses those keys too), or a group / unknown
+    /// wire type (Prometheus never sends groups).
     #[error("unsupported field key {key} at byte {at}")]
     Key {
         /// The raw key.
@@ -37,11 +39,28 @@ pub(crate) enum WireError {
 pub(crate) enum Value<'a> {
     /// Wire type 0.
     Varint(u64),
-    /// Wire types 1 and 5 (8 or 4 bytes), skipped.
-    Fixed,
+    /// Wire type 1: 8 bytes, little-endian (a `double` sample value).
+    Fixed64(u64),
     /// Wire type 2: a nested message, string or bytes.
     Bytes(&'a [u8]),
+    /// Wire type 5: 4 bytes, little-endian.
+    Fixed32(u32),
 }
+
+impl Value<'_> {
+    /// The wire type's name, for messages about a field of the wrong type.
+    pub(crate) fn wire_type(&self) -> &'static str {
+        match self {
+            Self::Varint(_) => "varint",
+            Self::Fixed64(_) => "fixed64",
+            Self::Bytes(_) => "length-delimited",
+            Self::Fixed32(_) => "fixed32",
+        }
+    }
+}
+
+/// The largest field number protobuf allows.
+const MAX_FIELD_NUMBER: u64 = (1 << 29) - 1;
 
 /// Iterates the fields of one message.
 #[derive(Debug, Clone)]
@@ -56,6 +75,13 @@ impl<'a> Fields<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, WireError> {
+        // Keys and most lengths are one byte.
+        if let Some(&byte) = self.bytes.get(self.position)
+            && byte < 0x80
+        {
+            self.position += 1;
+            return Ok(u64::from(byte));
+        }
         let start = self.position;
         let mut value: u64 = 0;
         for shift in 0..10 {
@@ -78,20 +104,25 @@ impl<'a> Fields<'a> {
     }
 
     fn take(&mut self, field: u64, len: u64) -> Result<&'a [u8], WireError> {
-        let left = self.bytes.len() - self.position;
-        let truncated = WireError::Truncated {
-            field,
-            at: self.position,
-            len,
-            left,
-        };
-        let len = usize::try_from(len).map_err(|_| truncated.clone())?;
-        if len > left {
-            return Err(truncated);
-        }
-        let slice = &self.bytes[self.position..self.position + len];
-        self.position += len;
+        let rest = self.bytes.get(self.position..).unwrap_or_default();
+        let slice = usize::try_from(len)
+            .ok()
+            .and_then(|n| rest.get(..n))
+            .ok_or(WireError::Truncated {
+                field,
+                at: self.position,
+                len,
+                left: rest.len(),
+            })?;
+        self.position += slice.len();
         Ok(slice)
+    }
+
+    fn fixed<const N: usize>(&mut self, field: u64) -> Result<[u8; N], WireError> {
+        let slice = self.take(field, N as u64)?;
+        let mut bytes = [0; N];
+        bytes.copy_from_slice(slice);
+        Ok(bytes)
     }
 }
 
@@ -106,23 +137,17 @@ impl<'a> Iterator for Fields<'a> {
         let field = (|| {
             let key = self.varint()?;
             let number = key >> 3;
-            if number == 0 {
+            if number == 0 || number > MAX_FIELD_NUMBER {
                 return Err(WireError::Key { key, at });
             }
             let value = match key & 7 {
                 0 => Value::Varint(self.varint()?),
-                1 => {
-                    self.take(number, 8)?;
-                    Value::Fixed
-                }
+                1 => Value::Fixed64(u64::from_le_bytes(self.fixed(number)?)),
                 2 => {
                     let len = self.varint()?;
                     Value::Bytes(self.take(number, len)?)
                 }
-                5 => {
-                    self.take(number, 4)?;
-                    Value::Fixed
-                }
+                5 => Value::Fixed32(u32::from_le_bytes(self.fixed(number)?)),
                 _ => return Err(WireError::Key { key, at }),
             };
             Ok((number, value))
@@ -163,23 +188,26 @@ mod tests {
             fields,
             [
                 (1, Value::Varint(300)),
-                (2, Value::Fixed),
+                (2, Value::Fixed64(0x0807_0605_0403_0201)),
                 (3, Value::Bytes(b"ab")),
-                (4, Value::Fixed)
+                (4, Value::Fixed32(0x0403_0201))
             ]
         );
     }
 
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
-        let cases: [&[u8]; 5] = [
-            &[0x0a, 0x05, b'a'], // length past the end
-            &[0x08],             // varint value missing
+        let cases: [&[u8]; 8] = [
+            &[0x0a, 0x05, b'a'],                   // length past the end
+            &[0x08],                               // varint value missing
+            &[0x08, 0x80],                         // varint cut short
+            &[0x09, 1, 2, 3],                      // fixed64 cut short
+            &[0xf8, 0xff, 0xff, 0xff, 0x1f, 0x00], // field number 2^30 - 1
             &[
                 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
             ], // 70-bit varint
-            &[0x0b],             // group start
-            &[0x00, 0x00],       // field number 0
+            &[0x0b],                               // group start
+            &[0x00, 0x00],                         // field number 0
         ];
         for bytes in cases {
             let results: Vec<_> = Fields::new(bytes).collect();

@@ -50,6 +50,49 @@ pub fn is_valid_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
+/// Why a borrowed label set (see `Appender::append_series_pairs`) was not appended.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SeriesLabelsError {
+    /// A name or the metric name breaks the rules, or a name repeats.
+    #[error(transparent)]
+    Invalid(#[from] LabelError),
+    /// Nothing is left once empty values are dropped.
+    #[error("{}", crate::head::AppendError::EmptyLabels)]
+    Empty,
+}
+
+/// The per-label rules of [`Labels::new`], shared with the borrowed path.
+fn check_pair(name: &str, value: &str) -> Result<(), LabelError> {
+    if !is_valid_label_name(name) {
+        return Err(LabelError::InvalidName(name.to_owned()));
+    }
+    if name == METRIC_NAME_LABEL && !value.is_empty() && !is_valid_metric_name(value) {
+        return Err(LabelError::InvalidMetricName(value.to_owned()));
+    }
+    Ok(())
+}
+
+/// Applies [`Labels::new`]'s rules to borrowed pairs, in place and without allocating: checks
+/// each pair in the order sent, sorts by name (unless already sorted, as senders usually
+/// send them), refuses repeated names, then drops pairs with an empty value (absent labels).
+/// Afterwards `pairs` holds exactly what `Labels::new` would have kept, in the same order.
+pub(crate) fn check_pairs(pairs: &mut Vec<(&str, &str)>) -> Result<(), SeriesLabelsError> {
+    for &(name, value) in pairs.iter() {
+        check_pair(name, value)?;
+    }
+    if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
+    if let Some(pair) = pairs.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(LabelError::DuplicateName(pair[0].0.to_owned()).into());
+    }
+    pairs.retain(|&(_, value)| !value.is_empty());
+    if pairs.is_empty() {
+        return Err(SeriesLabelsError::Empty);
+    }
+    Ok(())
+}
+
 impl Labels {
     /// Validates and sorts `pairs`. Pairs with an empty value are dropped (absent), duplicate
     /// names and names that break Prometheus' rules are rejected.
@@ -62,12 +105,7 @@ impl Labels {
         let mut labels = Vec::new();
         for (name, value) in pairs {
             let (name, value) = (name.into(), value.into());
-            if !is_valid_label_name(&name) {
-                return Err(LabelError::InvalidName(name));
-            }
-            if name == METRIC_NAME_LABEL && !value.is_empty() && !is_valid_metric_name(&value) {
-                return Err(LabelError::InvalidMetricName(value));
-            }
+            check_pair(&name, &value)?;
             labels.push(Label { name, value });
         }
         labels.sort_unstable_by(|a, b| a.name.cmp(&b.name));
@@ -76,6 +114,31 @@ impl Labels {
         }
         labels.retain(|label| !label.value.is_empty());
         Ok(Self(labels))
+    }
+
+    /// The label set of pairs that went through [`check_pairs`] (sorted, unique, no empty
+    /// values): the only allocation a new series costs on the borrowed append path.
+    pub(crate) fn from_checked_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|&(name, value)| Label {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                })
+                .collect(),
+        )
+    }
+
+    /// True when the set holds exactly `pairs` (checked pairs: sorted, no empty values), so
+    /// a lookup by borrowed labels can compare without building a set.
+    pub(crate) fn eq_pairs(&self, pairs: &[(&str, &str)]) -> bool {
+        self.0.len() == pairs.len()
+            && self
+                .0
+                .iter()
+                .zip(pairs)
+                .all(|(label, &(name, value))| label.name == name && label.value == value)
     }
 
     /// Rebuilds a label set read back from our own files; `None` when the list is not sorted,
@@ -191,6 +254,46 @@ mod tests {
         assert_eq!(
             Labels::new([("a", "1"), ("b", "2"), ("a", "")]),
             Err(LabelError::DuplicateName("a".into()))
+        );
+    }
+
+    #[test]
+    fn checked_pairs_keep_what_labels_new_keeps() {
+        let sent = [("job", "api"), ("__name__", "up"), ("env", "")];
+        let mut pairs = sent.to_vec();
+        check_pairs(&mut pairs).unwrap();
+        assert_eq!(pairs, [("__name__", "up"), ("job", "api")]);
+        let owned = Labels::new(sent).unwrap();
+        assert!(owned.eq_pairs(&pairs));
+        assert_eq!(Labels::from_checked_pairs(&pairs), owned);
+        assert!(!owned.eq_pairs(&pairs[..1]));
+        assert!(!owned.eq_pairs(&[("__name__", "up"), ("job", "web")]));
+    }
+
+    #[test]
+    fn checked_pairs_refuse_what_labels_new_refuses() {
+        let cases: [&[(&str, &str)]; 5] = [
+            &[("b", "1"), ("1abc", "x"), ("a-b", "y")],
+            &[("__name__", "http-requests")],
+            &[("a", "1"), ("b", "2"), ("a", "")],
+            &[("c", "1"), ("b", "2"), ("c", "3"), ("b", "4")],
+            &[("a", "")],
+        ];
+        for sent in cases {
+            let mut pairs = sent.to_vec();
+            let borrowed = check_pairs(&mut pairs).unwrap_err();
+            match Labels::new(sent.iter().copied()) {
+                Err(owned) => assert_eq!(borrowed, SeriesLabelsError::Invalid(owned)),
+                Ok(owned) => {
+                    assert!(owned.is_empty(), "{sent:?}");
+                    assert_eq!(borrowed, SeriesLabelsError::Empty);
+                }
+            }
+        }
+        assert!(
+            SeriesLabelsError::Empty
+                .to_string()
+                .starts_with("empty label set")
         );
     }
 

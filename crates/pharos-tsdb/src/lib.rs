@@ -54,7 +54,8 @@ pub use db::{
 };
 pub use head::{AppendError, Appended, Head, HeadOptions, HeadStats, SeriesRef};
 pub use labels::{
-    Label, LabelError, Labels, METRIC_NAME_LABEL, is_valid_label_name, is_valid_metric_name,
+    Label, LabelError, Labels, METRIC_NAME_LABEL, SeriesLabelsError, is_valid_label_name,
+    is_valid_metric_name,
 };
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan};

@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use hashbrown::HashTable;
+
 use super::{Db, DbError, wall_clock_ms};
-use crate::head::{AppendError, Appended, SeriesHandle, SeriesRef, too_old};
-use crate::labels::Labels;
+use crate::head::{AppendError, Appended, LabelsHash, SeriesHandle, SeriesRef, too_old};
+use crate::labels::{Labels, SeriesLabelsError, check_pairs};
 use crate::sync::lock;
 use crate::wal::WalSample;
 
@@ -23,11 +25,46 @@ pub struct CommitSummary {
 }
 
 /// Samples of one series waiting for commit, in append order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Pending {
+    /// The head's hash of the series' labels: the key of the batch's table as well.
+    hash: LabelsHash,
+    series: Target,
     samples: Vec<(i64, u64)>,
-    /// The head series found when the first sample was added (re-checked at commit).
-    series: Option<SeriesHandle>,
+}
+
+/// The series a batch entry appends to. A series already in the head lends the batch its
+/// labels, so only a new series costs an owned label set.
+#[derive(Debug)]
+enum Target {
+    /// Found in the head when the first sample was added (re-checked at commit).
+    Found(SeriesHandle),
+    /// Not in the head then: created at commit unless it appeared meanwhile.
+    New(Labels),
+}
+
+impl Pending {
+    fn new(hash: LabelsHash, series: Target) -> Self {
+        Self {
+            hash,
+            series,
+            samples: Vec::new(),
+        }
+    }
+
+    fn labels(&self) -> &Labels {
+        match &self.series {
+            Target::Found(handle) => handle.labels(),
+            Target::New(labels) => labels,
+        }
+    }
+
+    fn handle(&self) -> Option<&SeriesHandle> {
+        match &self.series {
+            Target::Found(handle) => Some(handle),
+            Target::New(_) => None,
+        }
+    }
 }
 
 /// The time bounds of a batch's checks, worked out once per series instead of per sample.
@@ -44,7 +81,8 @@ struct Bounds {
 #[derive(Debug)]
 pub struct Appender<'a> {
     db: &'a Db,
-    pending: HashMap<Labels, Pending, foldhash::fast::RandomState>,
+    /// Keyed by the head's label hash, so a series is hashed once for both lookups.
+    pending: HashTable<Pending>,
     count: usize,
     /// The wall clock when the batch started (ms).
     now: i64,
@@ -54,7 +92,7 @@ impl<'a> Appender<'a> {
     pub(crate) fn new(db: &'a Db) -> Self {
         Self {
             db,
-            pending: HashMap::default(),
+            pending: HashTable::new(),
             count: 0,
             now: wall_clock_ms(),
         }
@@ -121,24 +159,29 @@ impl<'a> Appender<'a> {
             return Err(self.refuse(AppendError::EmptyLabels));
         }
         let bounds = self.bounds();
+        let head = &self.db.head;
+        let hash = head.hash_labels(labels);
         let pending_last = self
             .pending
-            .get(labels)
+            .find(hash.value(), |p| p.labels() == labels)
             .and_then(|p| p.samples.last().copied());
         let found = match pending_last {
             Some(_) => None,
-            None => self.db.head.handle(labels),
+            None => head.handle_hashed(labels, hash),
         };
         match check(self.db, bounds, pending_last, found.as_ref(), t, v) {
             Ok(Appended::Stored) => {
-                let pending = match self.pending.get_mut(labels) {
-                    Some(pending) => pending,
-                    None => self.pending.entry(labels.clone()).or_default(),
-                };
-                if pending.samples.is_empty() {
-                    pending.series = found;
-                }
-                pending.samples.push((t, v.to_bits()));
+                let entry =
+                    self.pending
+                        .entry(hash.value(), |p| p.labels() == labels, |p| p.hash.value());
+                let pending = entry.or_insert_with(|| {
+                    let series = match found {
+                        Some(handle) => Target::Found(handle),
+                        None => Target::New(labels.clone()),
+                    };
+                    Pending::new(hash, series)
+                });
+                pending.into_mut().samples.push((t, v.to_bits()));
                 self.count += 1;
                 Ok(())
             }
@@ -163,19 +206,70 @@ impl<'a> Appender<'a> {
             }
             return 0;
         }
+        let head = &self.db.head;
+        let hash = head.hash_labels(&labels);
+        let pending = match self
+            .pending
+            .find_entry(hash.value(), |p| p.labels() == &labels)
+        {
+            Ok(entry) => entry.remove().0,
+            Err(_) => match head.handle_hashed(&labels, hash) {
+                Some(handle) => Pending::new(hash, Target::Found(handle)),
+                None => Pending::new(hash, Target::New(labels)),
+            },
+        };
+        self.add_samples(pending, samples, refused)
+    }
+
+    /// [`Appender::append_series`] for a label set still in borrowed form, such as slices of a
+    /// decoded remote-write request, as sent: in any order, possibly with empty values. The
+    /// pairs are checked as [`Labels::new`] checks them, then sorted and cleared of empty
+    /// values in place (pass one cleared, reused vector per call to avoid allocating); the
+    /// series is looked up by the borrowed slices, and an owned `Labels` is built only when
+    /// the series is neither in the batch nor in the head. An invalid or empty label set is
+    /// returned as an error before any sample is looked at (none counts as refused).
+    pub fn append_series_pairs(
+        &mut self,
+        pairs: &mut Vec<(&str, &str)>,
+        samples: impl IntoIterator<Item = (i64, f64)>,
+        refused: impl FnMut(AppendError, &Labels),
+    ) -> Result<usize, SeriesLabelsError> {
+        check_pairs(pairs)?;
+        let pairs: &[(&str, &str)] = pairs;
+        let head = &self.db.head;
+        let hash = head.hash_pairs(pairs);
+        let pending = match self
+            .pending
+            .find_entry(hash.value(), |p| p.labels().eq_pairs(pairs))
+        {
+            Ok(entry) => entry.remove().0,
+            Err(_) => match head.handle_by_pairs(pairs, hash) {
+                Some(handle) => Pending::new(hash, Target::Found(handle)),
+                None => Pending::new(hash, Target::New(Labels::from_checked_pairs(pairs))),
+            },
+        };
+        Ok(self.add_samples(pending, samples, refused))
+    }
+
+    /// Checks and adds one series' samples to its batch entry (taken out of the table, so the
+    /// checks can borrow it while `refused` sees its labels), then puts the entry back.
+    fn add_samples(
+        &mut self,
+        mut pending: Pending,
+        samples: impl IntoIterator<Item = (i64, f64)>,
+        mut refused: impl FnMut(AppendError, &Labels),
+    ) -> usize {
         let bounds = self.bounds();
         let db = self.db;
-        let mut pending = self.pending.remove(&labels).unwrap_or_default();
-        if pending.samples.is_empty() {
-            pending.series = db.head.handle(&labels);
-        }
+        let samples = samples.into_iter();
+        pending.samples.reserve(samples.size_hint().0);
         let (mut accepted, mut stored) = (0, 0);
         for (t, v) in samples {
             let last = pending.samples.last().copied();
             let against_head = if last.is_some() {
                 None
             } else {
-                pending.series.as_ref()
+                pending.handle()
             };
             match check(db, bounds, last, against_head, t, v) {
                 Ok(Appended::Stored) => {
@@ -184,11 +278,13 @@ impl<'a> Appender<'a> {
                     stored += 1;
                 }
                 Ok(Appended::IdenticalDuplicate) => accepted += 1,
-                Err(error) => refused(refuse(db, error), &labels),
+                Err(error) => refused(refuse(db, error), pending.labels()),
             }
         }
         if !pending.samples.is_empty() {
-            self.pending.insert(labels, pending);
+            let hash = pending.hash.value();
+            self.pending
+                .insert_unique(hash, pending, |p| p.hash.value());
         }
         self.count += stored;
         accepted
@@ -219,13 +315,14 @@ impl<'a> Appender<'a> {
             Vec::with_capacity(self.pending.len());
         let mut accepted: Vec<(i64, u64)> = Vec::with_capacity(self.count);
         let mut wal_samples: Vec<WalSample> = Vec::with_capacity(self.count);
-        for (labels, pending) in &self.pending {
+        for pending in &self.pending {
+            let labels = pending.labels();
             // The series found at append time, unless it was dropped since (ids are never
             // reused); else it may have been created meanwhile.
             let existing = pending
-                .series
-                .clone()
-                .filter(SeriesHandle::is_live)
+                .handle()
+                .filter(|handle| handle.is_live())
+                .cloned()
                 .or_else(|| head.handle(labels));
             let series_ref = match &existing {
                 Some(handle) => handle.series_ref(),
@@ -362,3 +459,7 @@ fn check_after(
         Err(AppendError::DuplicateSampleForTimestamp { t })
     }
 }
+
+#[cfg(test)]
+#[path = "appender_tests.rs"]
+mod tests;

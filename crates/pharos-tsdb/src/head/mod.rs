@@ -3,6 +3,7 @@
 //! writable time, except late samples within the out-of-order window, which are kept beside the
 //! chunks and merged into reads).
 
+mod error;
 mod maps;
 mod query;
 mod series;
@@ -11,8 +12,9 @@ mod stats;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use thiserror::Error;
-
+pub use self::error::AppendError;
+pub(crate) use self::error::too_old;
+pub(crate) use self::maps::LabelsHash;
 use self::maps::SeriesMaps;
 pub use self::series::Appended;
 use self::series::{MemSeries, OutOfOrder};
@@ -27,89 +29,6 @@ use crate::sync::{lock, read, write};
 /// One series of a checkpoint: id, labels, in-order chunks and out-of-order samples.
 pub(crate) type SnapshotSeries = (u64, Labels, Vec<StoredChunk>, Vec<Sample>);
 
-/// Why a sample was not stored. Messages start with Prometheus' wording so API layers can map
-/// them to the same error types.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum AppendError {
-    /// A sample needs at least one label (normally `__name__`).
-    #[error("empty label set: every series needs at least one label, normally __name__")]
-    EmptyLabels,
-    /// The series already has a newer sample.
-    #[error(
-        "out of order sample: timestamp {t} is before this series' newest sample at {newest} and outside the out-of-order window (tsdb.out_of_order_window); send each series' samples in time order"
-    )]
-    OutOfOrder {
-        /// Rejected timestamp.
-        t: i64,
-        /// The series' newest timestamp.
-        newest: i64,
-    },
-    /// The sample is older than anything the head still accepts.
-    #[error(
-        "out of bounds: timestamp {t} is older than {min_valid}, the oldest time still writable (it lies further behind the newest sample than tsdb.out_of_order_window allows)"
-    )]
-    TooOld {
-        /// Rejected timestamp.
-        t: i64,
-        /// Oldest timestamp accepted at the time of the append.
-        min_valid: i64,
-    },
-    /// The sample is newer than the clock allows (`Options::future_sample_tolerance`).
-    #[error(
-        "too far in the future: timestamp {t} is after {max_valid}, the newest time accepted (the server's clock plus {}, limit tsdb.future_sample_tolerance); check the sender's clock",
-        format_millis(*tolerance_ms)
-    )]
-    TooFarInFuture {
-        /// Rejected timestamp.
-        t: i64,
-        /// Newest timestamp accepted at the time of the append.
-        max_valid: i64,
-        /// The configured tolerance, in milliseconds.
-        tolerance_ms: i64,
-    },
-    /// A different value is already stored at this timestamp.
-    #[error(
-        "duplicate sample for timestamp {t}: a different value is already stored; a series may have only one value per timestamp"
-    )]
-    DuplicateSampleForTimestamp {
-        /// Rejected timestamp.
-        t: i64,
-    },
-    /// The series reference is not (or no longer) in the head.
-    #[error(
-        "unknown series reference {0}: the series does not exist or was garbage-collected; append by labels instead"
-    )]
-    UnknownSeries(u64),
-    /// The chunk encoder refused the sample (a bug, never expected in practice).
-    #[error("could not encode sample: {0}")]
-    Chunk(#[from] ChunkError),
-}
-
-/// The one rule for "too old": older than the oldest in-order writable time and than the
-/// out-of-order bound. The error names the older of the two, the oldest time still accepted.
-pub(crate) fn too_old(t: i64, min_valid: i64, ooo_min: i64) -> Option<AppendError> {
-    (t < min_valid && t < ooo_min).then(|| AppendError::TooOld {
-        t,
-        min_valid: min_valid.min(ooo_min),
-    })
-}
-
-/// A duration in milliseconds as `10m`, `1h30m`, `45s` or `250ms`, for messages.
-pub(crate) fn format_millis(ms: i64) -> String {
-    if ms <= 0 || ms % 1000 != 0 {
-        return format!("{ms}ms");
-    }
-    let mut seconds = ms / 1000;
-    let mut text = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if seconds >= size {
-            text.push_str(&format!("{}{unit}", seconds / size));
-            seconds %= size;
-        }
-    }
-    text
-}
-
 /// A stable handle to a head series, valid until the series is garbage-collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesRef(pub u64);
@@ -122,6 +41,11 @@ pub(crate) struct SeriesHandle(Arc<MemSeries>);
 impl SeriesHandle {
     pub(crate) fn series_ref(&self) -> SeriesRef {
         SeriesRef(self.0.id)
+    }
+
+    /// The series' labels (still readable after garbage collection dropped it).
+    pub(crate) fn labels(&self) -> &Labels {
+        &self.0.labels
     }
 
     /// Whether garbage collection has not dropped the series.
@@ -303,6 +227,31 @@ impl Head {
     /// The series with exactly these labels, as a handle that skips the lookup next time.
     pub(crate) fn handle(&self, labels: &Labels) -> Option<SeriesHandle> {
         self.maps.by_labels(labels).map(SeriesHandle)
+    }
+
+    /// The lookup hash of `labels`, to find it in the head and in tables keyed the same way.
+    pub(crate) fn hash_labels(&self, labels: &Labels) -> LabelsHash {
+        self.maps.hash(labels)
+    }
+
+    /// The lookup hash of checked borrowed pairs, equal to that of their `Labels`.
+    pub(crate) fn hash_pairs(&self, pairs: &[(&str, &str)]) -> LabelsHash {
+        self.maps.hash_pairs(pairs)
+    }
+
+    /// [`Head::handle`] with the hash already computed.
+    pub(crate) fn handle_hashed(&self, labels: &Labels, hash: LabelsHash) -> Option<SeriesHandle> {
+        self.maps.by_hashed_labels(labels, hash).map(SeriesHandle)
+    }
+
+    /// The series with exactly the checked `pairs` (see `labels::check_pairs`), found without
+    /// building their `Labels`.
+    pub(crate) fn handle_by_pairs(
+        &self,
+        pairs: &[(&str, &str)],
+        hash: LabelsHash,
+    ) -> Option<SeriesHandle> {
+        self.maps.by_hashed_pairs(pairs, hash).map(SeriesHandle)
     }
 
     /// The series with this id, as a handle.
