@@ -9,6 +9,11 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
+# The peer Prometheus keeps data for 100 years, which makes its largest compacted block 31 days
+# (a tenth of the retention, capped); Pharos gets the same retention, so both compact a week
+# into blocks of the same sizes and bytes/sample compares the stores, not their settings.
+export PHAROS_TSDB_RETENTION=${PHAROS_TSDB_RETENTION:-100y}
+
 TSDB_DATA=$BENCH_DIR/lib/tsdb_data.py
 TSDB_REMOTE_WRITE=$BENCH_DIR/lib/tsdb_remote_write.py
 TSDB_QUERY=$BENCH_DIR/lib/tsdb_query.py
@@ -173,11 +178,17 @@ load_prometheus() {
   local file=$1 started
   stop_prometheus TERM
   started=$(now_ns)
-  promtool tsdb create-blocks-from openmetrics --max-block-duration=24h "$file" "$PROM_DATA" \
-    >>"$PROM_DIR/bench-backfill.log" 2>&1 || die "promtool failed; log: $PROM_DIR/bench-backfill.log"
+  backfill_prometheus "$file"
   PROM_LOAD_SECONDS=$(seconds_since_ns "$started")
   say "loaded $(basename "$file") into Prometheus (promtool) in $PROM_LOAD_SECONDS s"
   start_prometheus
+}
+
+# backfill_prometheus FILE: promtool alone, into the data dir of the stopped peer (load_prometheus
+# stops and restarts it around this; a script loading several files calls it once per file).
+backfill_prometheus() {
+  promtool tsdb create-blocks-from openmetrics --max-block-duration=24h "$1" "$PROM_DATA" \
+    >>"$PROM_DIR/bench-backfill.log" 2>&1 || die "promtool failed; log: $PROM_DIR/bench-backfill.log"
 }
 
 # settle_compaction DIR...: both stores compact freshly loaded blocks in the background (every

@@ -8,6 +8,8 @@
 //!   spike, an error burst, a GPU stuck at 100 %, a stalled pipeline) and where.
 //! * [`run`] backfills recent history ([`SimOptions::backfill`], 6 h by default) and then
 //!   appends a tick every interval until shutdown; [`Simulator::backfill`] fills any range.
+//! * [`Simulator::export_openmetrics`] writes the same ticks as an OpenMetrics file instead
+//!   (for `promtool tsdb create-blocks-from openmetrics` or `pharos tsdb import`).
 //! * [`demo_dashboard`] is a Perses dashboard of the fleet on the `local` datasource.
 //!
 //! The exact names, labels and conventions are listed in `docs/user/templates.md`.
@@ -54,6 +56,7 @@
 mod access_logs;
 mod dashboard;
 mod emit;
+mod export;
 mod fleet;
 mod incidents;
 mod options;
@@ -66,6 +69,7 @@ pub use access_logs::{
     SIM_ENVOY_SOURCE, SIM_NGINX_SOURCE, demo_log_sources, loki_push_bodies,
 };
 pub use dashboard::{DEMO_DASHBOARD_NAME, DEMO_DATASOURCE, DEMO_PROJECT, demo_dashboard};
+pub use export::ExportSummary;
 pub use fleet::{SERVING_NAMESPACE, TEAM_NAMESPACES, TRAINING_NAMESPACE, cluster_names};
 pub use incidents::{Incident, IncidentKind};
 pub use options::SimOptions;

@@ -43,28 +43,38 @@ impl Simulator {
         to_ms: i64,
         step: Duration,
     ) -> Result<BackfillSummary, DbError> {
-        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
         let mut summary = BackfillSummary::default();
-        let mut t = from_ms;
-        while t <= to_ms {
+        let mut times = tick_times(from_ms, to_ms, step).peekable();
+        while times.peek().is_some() {
             let mut appender = db.appender();
             let mut ticks = 0;
-            while t <= to_ms && ticks < TICKS_PER_COMMIT {
+            for t in times
+                .by_ref()
+                .take(usize::try_from(TICKS_PER_COMMIT).unwrap_or(1))
+            {
                 self.tick_with(t, |labels, value| {
                     if appender.append(labels, t, value).is_err() {
                         summary.rejected += 1;
                     }
                 });
                 ticks += 1;
-                t = t.saturating_add(step_ms);
             }
             let committed = appender.commit()?;
             summary.samples += committed.samples;
             summary.rejected += committed.rejected;
-            summary.ticks += usize::try_from(ticks).unwrap_or(0);
+            summary.ticks += ticks;
         }
         Ok(summary)
     }
+}
+
+/// The tick times of a backfill (and of [`Simulator::export_openmetrics`]): `from_ms`, then
+/// every `step` (at least 1 ms) up to and including `to_ms`.
+pub(crate) fn tick_times(from_ms: i64, to_ms: i64, step: Duration) -> impl Iterator<Item = i64> {
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    std::iter::successors((from_ms <= to_ms).then_some(from_ms), move |&t| {
+        t.checked_add(step_ms).filter(|&next| next <= to_ms)
+    })
 }
 
 fn now_ms() -> i64 {

@@ -3,6 +3,7 @@
 
 mod backup;
 mod cli;
+mod demo;
 mod demo_templates;
 mod eval;
 mod fleet_demo;
@@ -26,7 +27,7 @@ use pharos_server::{AppState, prom_api, router, spawn_housekeeping};
 use pharos_store::{SecretKeySource, Store, StoreConfig};
 use tracing_subscriber::{EnvFilter, Layer as _, Registry, fmt, prelude::*};
 
-use cli::{Cli, Command, LogFormat, Settings, TsdbCommand};
+use cli::{Cli, Command, DemoCommand, LogFormat, Settings, TsdbCommand};
 
 /// mimalloc instead of glibc's malloc (decision 0032): ingestion and queries allocate many small,
 /// short-lived buffers, where glibc's malloc/free/consolidation took ~45 % of remote-write CPU.
@@ -48,6 +49,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Tsdb {
             command: TsdbCommand::Import { file },
         } => import::run(&settings, &file).await,
+        Command::Demo {
+            command: DemoCommand::Export(args),
+        } => demo::export(&args).await,
+        Command::Demo {
+            command: DemoCommand::Dashboard,
+        } => demo::print_dashboard(),
         Command::Operator(args) => operator::run(&settings, &args).await,
         Command::Eval(args) => {
             if eval::run(&settings, &args).await? {

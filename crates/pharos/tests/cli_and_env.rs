@@ -1,11 +1,13 @@
 //! User-facing entry points of the binary that only a real process can show: `pharos tsdb
-//! import` backfills a file that the server then answers from, and every setting can come from
-//! a `PHAROS_*` environment variable instead of a flag.
+//! import` backfills a file that the server then answers from, `pharos demo export` writes the
+//! simulator's history as a file that import reads back, and every setting can come from a
+//! `PHAROS_*` environment variable instead of a flag.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
@@ -89,6 +91,115 @@ fn tsdb_import_refuses_a_file_without_eof_and_says_which() {
         stderr.contains("truncated.om") && stderr.contains("EOF"),
         "{stderr}"
     );
+}
+
+/// 2026-01-01T00:00:07Z: off the 15 s grid, as the benchmarks export it.
+const DEMO_START_S: i64 = 1_767_225_607;
+
+#[test]
+fn demo_export_writes_the_simulators_ticks_as_openmetrics_that_import_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.om");
+    // 5 minutes at 15 s: 20 ticks, the end exclusive.
+    let output = pharos_command()
+        .args(["demo", "export", "--start"])
+        .arg(DEMO_START_S.to_string())
+        .arg("--end")
+        .arg((DEMO_START_S + 300).to_string())
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "export failed ({}): {stderr}",
+        output.status
+    );
+
+    // The fleet the server simulates: the same series and, at the first tick, the same values.
+    let mut simulator = pharos_sim::Simulator::new(pharos_sim::SimOptions::default());
+    let first_tick = simulator.tick(DEMO_START_S * 1000);
+    let series_count = first_tick.len();
+    assert!(
+        series_count > 500,
+        "the demo has ~830 series, got {series_count}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "exported {} samples of {series_count} series (20 ticks",
+            series_count * 20
+        )),
+        "{stderr}"
+    );
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.ends_with("\n# EOF\n"), "ends with # EOF");
+    let mut series: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    let mut first_values = Vec::new();
+    for line in text.lines().filter(|line| *line != "# EOF") {
+        assert!(!line.starts_with('#'), "no other comment lines: {line}");
+        // Label values may hold blanks (GPU model names); value and timestamp do not.
+        let mut fields = line.rsplitn(3, ' ');
+        let (timestamp, value, name) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        let timestamp: i64 = timestamp.parse().unwrap();
+        let value: f64 = value.parse().unwrap();
+        if timestamp == DEMO_START_S {
+            first_values.push(value.to_bits());
+        }
+        series.entry(name).or_default().push(timestamp);
+    }
+    assert_eq!(series.len(), series_count);
+    let ticks: Vec<i64> = (0..20).map(|i| DEMO_START_S + 15 * i).collect();
+    for (name, times) in &series {
+        assert_eq!(times, &ticks, "{name}: one sample per tick, in time order");
+    }
+    let mut expected: Vec<u64> = first_tick.iter().map(|(_, v)| v.to_bits()).collect();
+    expected.sort_unstable();
+    first_values.sort_unstable();
+    assert_eq!(first_values, expected, "the simulator's values, exactly");
+
+    let output = pharos_command()
+        .args(["tsdb", "import"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "import failed ({}): {stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples = series_count * 20;
+    assert!(
+        stdout.contains(&format!(
+            "imported {samples} of {samples} samples ({series_count} series)"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_dashboard_prints_the_dashboard_the_demo_creates() {
+    let output = pharos_command()
+        .args(["demo", "dashboard"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed, pharos_sim::demo_dashboard());
+    assert_eq!(printed["metadata"]["name"], "ai-platform-overview");
 }
 
 #[tokio::test]

@@ -49,6 +49,13 @@ pub enum Command {
         #[command(subcommand)]
         command: TsdbCommand,
     },
+    /// The built-in AI-platform simulator outside the server: its history as a file, its
+    /// dashboard.
+    Demo {
+        /// What to do.
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
     /// Watch PersesDashboard/PersesDatasource (and pharos.dev Dashboard) custom resources and
     /// apply them to a Pharos server through its API (docs/user/operator.md).
     Operator(OperatorArgs),
@@ -144,6 +151,41 @@ pub enum TsdbCommand {
         /// OpenMetrics text file ending with `# EOF`; timestamps in seconds.
         file: PathBuf,
     },
+}
+
+/// `pharos demo ...`
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Write the simulator's samples for a time range as an OpenMetrics file (ending with
+    /// `# EOF`) for `promtool tsdb create-blocks-from openmetrics` or `pharos tsdb import`:
+    /// the series and values the demo writes into the store, one tick every `--step` from
+    /// `--start` until before `--end`.
+    Export(DemoExportArgs),
+    /// Print the demo dashboard (the Perses `Dashboard` resource the demo creates) as JSON.
+    Dashboard,
+}
+
+/// `pharos demo export ...`
+#[derive(Debug, clap::Args)]
+pub struct DemoExportArgs {
+    /// First tick, in seconds since 1970 (UTC).
+    #[arg(long)]
+    pub start: i64,
+    /// End of the range, in seconds since 1970; exclusive (the last tick is before it).
+    #[arg(long)]
+    pub end: i64,
+    /// Start the simulation here (seconds since 1970, at most `--start`, a whole number of
+    /// steps before it) and write only the ticks from `--start` on: the same samples as an
+    /// export from this time, cut at `--start`. Consecutive ranges exported with the same
+    /// `--simulate-from` join into one continuous history (counters do not restart).
+    #[arg(long)]
+    pub simulate_from: Option<i64>,
+    /// Seconds between ticks (the demo's interval is 15).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub step: u64,
+    /// The file to write (replaced if it exists); standard output when omitted or `-`.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags shared by every command.
