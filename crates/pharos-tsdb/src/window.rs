@@ -62,6 +62,26 @@ impl SampleWindows {
             .is_some_and(|end| end - self.range < max_t && min_t <= max_t)
     }
 
+    /// The latest timestamp a chunk ending at `max_t` can contribute: the end of the last
+    /// window starting before `max_t`, or `max_t` itself when that window reaches past it. A
+    /// reader decoding the chunk stops there; at a 35-minute step with 5-minute windows that
+    /// skips the tail of most 30-minute chunks.
+    pub fn last_needed(&self, max_t: i64) -> i64 {
+        // Largest k with first_end + k·step - range < max_t, clamped to the grid.
+        let reach = i128::from(max_t) + i128::from(self.range) - 1 - i128::from(self.first_end);
+        if reach < 0 {
+            return i64::MIN;
+        }
+        let end =
+            i128::from(self.first_end) + reach / i128::from(self.step) * i128::from(self.step);
+        let end = end.min(i128::from(self.last_end));
+        if end >= i128::from(max_t) {
+            max_t
+        } else {
+            end as i64
+        }
+    }
+
     /// A filter for timestamps visited in ascending order.
     pub fn cursor(&self) -> WindowCursor<'_> {
         WindowCursor {
@@ -147,6 +167,31 @@ mod tests {
         let mut cursor = windows.cursor();
         for t in (-5_000..120_000).step_by(37) {
             assert_eq!(cursor.contains(t), inside(t), "t = {t}");
+        }
+    }
+
+    #[test]
+    fn last_needed_is_the_end_of_the_last_window_a_chunk_reaches() {
+        let windows = grid(); // (5, 10], (25, 30], (45, 50]
+        assert_eq!(windows.last_needed(20), 10, "(25, 30] starts after 20");
+        assert_eq!(windows.last_needed(26), 26, "(25, 30] reaches past 26");
+        assert_eq!(windows.last_needed(30), 30);
+        assert_eq!(windows.last_needed(31), 30);
+        assert_eq!(windows.last_needed(1_000), 50);
+        assert_eq!(
+            windows.last_needed(5),
+            i64::MIN,
+            "no window starts before 5"
+        );
+        assert_eq!(windows.last_needed(6), 6);
+        // Brute force: nothing after last_needed(max_t) and up to max_t lies in a window.
+        for max_t in 0..70 {
+            let stop = windows.last_needed(max_t);
+            let mut cursor = windows.cursor();
+            let kept_after = (0..=max_t)
+                .filter(|t| cursor.contains(*t))
+                .any(|t| t > stop);
+            assert!(!kept_after, "max_t {max_t}, stop {stop}");
         }
     }
 

@@ -294,10 +294,11 @@ impl Block {
                 && windows.is_none_or(|w| w.overlaps(c.min_t, c.max_t))
         };
         let mut cursor = windows.map(SampleWindows::cursor);
-        self.for_each_chunk(index, wanted, buf, |_, data| {
+        self.for_each_chunk(index, wanted, buf, |chunk, data| {
+            let stop = windows.map_or(maxt, |w| w.last_needed(chunk.max_t).min(maxt));
             let mut samples = ChunkIter::new(data);
             for sample in samples.by_ref() {
-                if sample.t > maxt {
+                if sample.t > stop {
                     break;
                 }
                 if sample.t >= mint && cursor.as_mut().is_none_or(|c| c.contains(sample.t)) {

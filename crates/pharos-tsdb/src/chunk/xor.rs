@@ -358,11 +358,7 @@ impl<'a> ChunkIter<'a> {
 }
 
 fn read_dod(reader: &mut BitReader<'_>) -> Option<i64> {
-    let mut prefix_len = 0u8;
-    while prefix_len < 4 && reader.read_bit()? {
-        prefix_len += 1;
-    }
-    let bits = match prefix_len {
+    let bits = match reader.read_ones(4)? {
         0 => return Some(0),
         1 => 14,
         2 => 17,
@@ -381,10 +377,12 @@ fn read_dod(reader: &mut BitReader<'_>) -> Option<i64> {
 
 fn read_value(reader: &mut BitReader<'_>, state: &mut DecodeState) -> Result<(), ChunkError> {
     const TRUNCATED: ChunkError = ChunkError::Corrupt("value bits end early");
-    if !reader.read_bit().ok_or(TRUNCATED)? {
+    // `0` same value, `10` reuse the window, `11` new window.
+    let control = reader.read_ones(2).ok_or(TRUNCATED)?;
+    if control == 0 {
         return Ok(());
     }
-    if reader.read_bit().ok_or(TRUNCATED)? {
+    if control == 2 {
         state.leading = reader.read_bits(5).ok_or(TRUNCATED)? as u8;
         let significant = match reader.read_bits(6).ok_or(TRUNCATED)? as u8 {
             0 => 64,
