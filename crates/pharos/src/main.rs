@@ -111,6 +111,14 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         Some(key) => SecretKeySource::Configured(key.clone()),
         None => SecretKeySource::KeyFile(settings.data_dir.join("secret.key")),
     };
+    // The metrics store opens (blocks, WAL replay) on its own thread while the config store,
+    // the HTTP clients and the identity service get ready: startup takes the longer of the two,
+    // not their sum.
+    let data_dir_was_fresh = !settings.tsdb.path.exists();
+    let opening_tsdb = {
+        let tsdb_settings = settings.tsdb.clone();
+        tokio::spawn(async move { tsdb::open(&tsdb_settings).await })
+    };
     let mut store_config = StoreConfig::new(settings.database_url.clone(), secret_key);
     store_config.max_connections = settings.server.database.max_connections;
     store_config.acquire_timeout = settings.server.database.acquire_timeout;
@@ -122,16 +130,11 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
         .context("cannot open the config store")?;
     tracing::info!(backend = store.backend_name(), "config store ready");
 
-    let data_dir_was_fresh = !settings.tsdb.path.exists();
     let demo = fleet_demo::demo_enabled(&settings.data_dir, data_dir_was_fresh, settings.no_demo);
-    let db = tsdb::open(&settings.tsdb).await?;
-    let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
     // A bad rule file stops the start here, with what to fix.
     let rule_groups = rules::load(&settings.server.rules, &settings.server.slo, demo)?;
     let http_settings = settings.server.http.clone();
-    let state = AppState::new(store, settings.server)
-        .context("cannot build the HTTP client")?
-        .with_metrics(Arc::clone(&metrics));
+    let state = AppState::new(store, settings.server).context("cannot build the HTTP client")?;
     match state
         .identity
         .bootstrap_admin(Some(&settings.data_dir))
@@ -151,6 +154,11 @@ async fn serve(settings: Settings, addr_file: Option<&std::path::Path>) -> anyho
             "authentication is DISABLED (--auth disabled): anyone who reaches this port may read and change everything"
         );
     }
+    let db = opening_tsdb
+        .await
+        .context("the metrics store's open task failed")??;
+    let metrics = Arc::new(LocalMetrics::new(Arc::clone(&db), settings.query));
+    let state = state.with_metrics(Arc::clone(&metrics));
     let housekeeping = spawn_housekeeping(state.clone());
     // The fleet's background health checks (fleet.health_checks: false turns them off).
     let fleet_checks = state

@@ -163,7 +163,7 @@ impl From<QueryConfig> for QueryOptions {
 }
 
 /// The embedded store's settled configuration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TsdbSettings {
     /// Directory.
     pub path: PathBuf,
