@@ -14,6 +14,16 @@ use crate::cli::DemoExportArgs;
 /// Writes the simulator's ticks in `[start, end)` (the fleet the server simulates, same seed)
 /// to `--out` or standard output; a summary goes to standard error.
 pub async fn export(args: &DemoExportArgs) -> anyhow::Result<()> {
+    // 9999-12-31T23:59:59Z: keeps every millisecond computation below in range.
+    const LAST_SECOND: i64 = 253_402_300_799;
+    let times = [Some(args.start), Some(args.end), args.simulate_from];
+    anyhow::ensure!(
+        times
+            .iter()
+            .flatten()
+            .all(|t| (0..=LAST_SECOND).contains(t)),
+        "--start, --end and --simulate-from are seconds since 1970-01-01 (0 to {LAST_SECOND})"
+    );
     anyhow::ensure!(
         args.end > args.start,
         "--end ({}) must be after --start ({})",

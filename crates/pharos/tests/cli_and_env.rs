@@ -123,7 +123,7 @@ fn demo_export_writes_the_simulators_ticks_as_openmetrics_that_import_reads() {
     let series_count = first_tick.len();
     assert!(
         series_count > 500,
-        "the demo has ~830 series, got {series_count}"
+        "the demo has ~3,600 series, got {series_count}"
     );
     assert!(
         stderr.contains(&format!(
@@ -184,6 +184,34 @@ fn demo_export_writes_the_simulators_ticks_as_openmetrics_that_import_reads() {
         )),
         "{stdout}"
     );
+}
+
+#[test]
+fn demo_export_explains_bad_time_ranges() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--start", "100", "--end", "100"],
+            "--end (100) must be after --start (100)",
+        ),
+        (
+            &["--start=-9223372036854775808", "--end", "10"],
+            "seconds since 1970-01-01",
+        ),
+        (
+            &["--start", "100", "--end", "200", "--simulate-from", "93"],
+            "must be a whole number of --step (15 s)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = pharos_command()
+            .args(["demo", "export"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
