@@ -96,22 +96,31 @@ impl QueryResult {
     /// `{"status":"success","data":{...},"warnings":[...],"infos":[...]}` (annotation
     /// fields omitted when empty).
     pub fn to_api_response(&self) -> serde_json::Value {
-        let mut obj = serde_json::Map::new();
-        obj.insert("status".into(), "success".into());
-        obj.insert(
-            "data".into(),
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
-        );
-        let warnings = self.warnings();
-        if !warnings.is_empty() {
-            obj.insert("warnings".into(), warnings.into());
-        }
-        let infos = self.infos();
-        if !infos.is_empty() {
-            obj.insert("infos".into(), infos.into());
-        }
-        serde_json::Value::Object(obj)
+        serde_json::to_value(self.api_response()).unwrap_or(serde_json::Value::Null)
     }
+
+    /// [`QueryResult::to_api_response`] as a value to serialize directly: a week of a
+    /// thousand series is a few hundred thousand points, and building a JSON tree of them
+    /// first would cost more than writing them.
+    pub fn api_response(&self) -> impl Serialize + '_ {
+        ApiResponse {
+            status: "success",
+            data: &self.value,
+            warnings: self.warnings(),
+            infos: self.infos(),
+        }
+    }
+}
+
+/// The envelope of a successful answer.
+#[derive(serde::Serialize)]
+struct ApiResponse<'a> {
+    status: &'static str,
+    data: &'a QueryValue,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    infos: Vec<&'a str>,
 }
 
 /// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`, with Prometheus'

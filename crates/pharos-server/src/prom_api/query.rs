@@ -53,7 +53,7 @@ pub async fn range(
 /// The Prometheus JSON of a result. Runs on the query's worker thread: a large result takes
 /// long to serialize, and on an async thread it would hold up every other request.
 fn render(result: QueryResult) -> Result<Response, PromError> {
-    let body = serde_json::to_vec(&result.to_api_response()).map_err(|error| PromError {
+    let body = serde_json::to_vec(&result.api_response()).map_err(|error| PromError {
         error_type: PromErrorType::Internal,
         message: format!("cannot encode the result: {error}"),
     })?;
