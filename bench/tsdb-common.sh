@@ -75,11 +75,20 @@ launch_pharos() {
   args=(serve --listen "127.0.0.1:$port" --data-dir "$data_dir")
   if pharos_has_flag --no-demo; then args+=(--no-demo); fi
   if pharos_has_flag --auth; then args+=(--auth disabled); fi
-  "$(pharos_binary)" "${args[@]}" >>"$data_dir/log" 2>&1 </dev/null &
-  PHAROS_PID=$!
-  PHAROS_PIDS+=("$PHAROS_PID")
+  PHAROS_CMD=("$(pharos_binary)" "${args[@]}")
+  PHAROS_LOG=$data_dir/log
   PHAROS_PORT=$port
   PHAROS_URL=http://127.0.0.1:$port
+  relaunch_pharos
+}
+
+# relaunch_pharos: the last launch_pharos command line again (same port and data), without
+# its checks: a timed restart measures Pharos, not the flag checks and the port search, just
+# as launch_prometheus re-runs Prometheus' command line.
+relaunch_pharos() {
+  "${PHAROS_CMD[@]}" >>"$PHAROS_LOG" 2>&1 </dev/null &
+  PHAROS_PID=$!
+  PHAROS_PIDS+=("$PHAROS_PID")
 }
 
 # wait_query URL PID NAME: until the Prometheus API at URL answers `1`.

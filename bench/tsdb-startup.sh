@@ -50,7 +50,7 @@ restart() {
   else
     kill_pharos "$signal"
     t0=$(now_ns)
-    launch_pharos "$PHAROS_DIR"
+    relaunch_pharos
     pid=$PHAROS_PID url=$PHAROS_URL health=$PHAROS_URL/ready
   fi
   times=$(measure wait-ready --t0-ns "$t0" --health "$health" --url "$url" --query 'count(bench_requests_total)' \
