@@ -21,6 +21,7 @@ use crate::index::PostingsIndex;
 use crate::labels::{Label, Labels};
 use crate::matcher::Matcher;
 use crate::sample::Sample;
+#[cfg(test)]
 use crate::series::SeriesSamples;
 use crate::window::SampleWindows;
 
@@ -180,7 +181,9 @@ impl Block {
             .collect()
     }
 
-    /// Series matching every matcher with their samples in `[mint, maxt]`, sorted by labels.
+    /// Series matching every matcher with their samples in `[mint, maxt]`, sorted by labels
+    /// (the tests' view of a whole block; queries read series by series).
+    #[cfg(test)]
     pub(crate) fn select(
         &self,
         matchers: &[Matcher],

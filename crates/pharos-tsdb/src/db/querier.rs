@@ -9,7 +9,7 @@ use crate::head::Head;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
 use crate::sample::Sample;
-use crate::series::{SeriesSamples, merge_sorted};
+use crate::series::SeriesSamples;
 use crate::sync::read;
 use crate::window::SampleWindows;
 
@@ -68,32 +68,15 @@ impl Querier {
     /// Series matching every matcher with their samples in the range, sorted by labels. A series
     /// present in several blocks and the head comes back once, its samples merged in time order.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<SeriesSamples>, DbError> {
-        let from_head = self.head.select(matchers, self.mint, self.maxt);
-        let mut by_labels: BTreeMap<Labels, Vec<Vec<Sample>>> = BTreeMap::new();
-        for block in self.blocks() {
-            for series in block.select(matchers, self.mint, self.maxt)? {
-                by_labels
-                    .entry(series.labels)
-                    .or_default()
-                    .push(series.samples);
-            }
-        }
-        for series in from_head {
-            by_labels
-                .entry(series.labels)
-                .or_default()
-                .push(series.samples);
-        }
-        Ok(by_labels
-            .into_iter()
-            .map(|(labels, lists)| SeriesSamples {
-                labels,
-                samples: merge_sorted(lists),
-            })
-            .collect())
+        let mut selected = Vec::new();
+        self.select_each_in(matchers, None, &mut |series| {
+            selected.push(series);
+            true
+        })?;
+        Ok(selected)
     }
 
-    /// Calls `f` with every series [`Querier::select`] would return, in the same order, reading
+    /// Calls `f` with every series [`Querier::select`] returns, in the same order, reading
     /// one series at a time from blocks: only the label sets of the selection and the head's
     /// recent samples are held, and each series' block samples are decoded (from the chunks
     /// overlapping the range only) just before `f` gets them and freed when it returns. `f`
