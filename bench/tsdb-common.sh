@@ -243,3 +243,31 @@ prepare_week() {
   say "Prometheus blocks: $PROM_BLOCKS"
   say "Pharos blocks:     $PHAROS_BLOCKS"
 }
+
+# write_query_report NAME STATUS RECORDS DETAILS: bench/results/NAME.txt for a run of COMMAND
+# (tsdb_query.py, its output in the file RECORDS): machine, DETAILS (the script's own data and
+# loading lines), both stores' blocks and processes, the command, the summary table and every
+# record. Prints the table; fails when STATUS, the run's exit status, is not 0.
+write_query_report() {
+  local name=$1 status=$2 records=$3 details=$4 result summary
+  result=$BENCH_DIR/results/$name.txt
+  mkdir -p "$(dirname "$result")"
+  summary=$(sed -n '/^| query /,$p' "$records")
+  {
+    echo "# bench/$name.sh"
+    tsdb_machine_info
+    echo "$details"
+    echo "prometheus blocks: $PROM_BLOCKS"
+    echo "pharos blocks:     $PHAROS_BLOCKS"
+    echo "prometheus after the queries: $(measure proc "$PROM_PID"); pharos: $(measure proc "$PHAROS_PID")"
+    echo "command: ${COMMAND[*]}"
+    echo
+    echo "$summary"
+    echo
+    echo "## records"
+    cat "$records"
+  } >"$result"
+  echo "$summary"
+  say "wrote $result"
+  ((status == 0)) || die "answers differed or a query failed (see $result)"
+}

@@ -121,27 +121,10 @@ COMMAND=(python3 "$TSDB_DASHBOARD" --dashboard "$DASHBOARD" --target "pharos=$PH
 status=0
 "${COMMAND[@]}" | tee "$RECORDS" >&2 || status=$?
 
-RESULT=$BENCH_DIR/results/tsdb-dashboard.txt
-mkdir -p "$(dirname "$RESULT")"
-SUMMARY=$(sed -n '/^| query /,$p' "$RECORDS")
-{
-  echo "# bench/tsdb-dashboard.sh"
-  tsdb_machine_info
+write_query_report tsdb-dashboard "$status" "$RECORDS" "$(
   echo "export binary: $EXPORT_BIN ($("$EXPORT_BIN" --version 2>/dev/null || echo '?'), built $(date -u -r "$EXPORT_BIN" +%FT%TZ))"
   echo "data: pharos demo export, $SERIES series, $SAMPLES samples, step ${STEP_S}s," \
     "$(date -u -d "@$DATA_START" +%FT%TZ) to $(date -u -d "@$DATA_END" +%FT%TZ) ($DAYS days);" \
     "$CHUNKS pieces of ${CHUNK_HOURS} h, $((BYTES / 1000000)) MB of OpenMetrics in all, exported in $EXPORT_SECONDS s"
   echo "loading: promtool and Pharos ($PHAROS_LOAD_METHOD) side by side, $LOAD_SECONDS s"
-  echo "prometheus blocks: $PROM_BLOCKS"
-  echo "pharos blocks:     $PHAROS_BLOCKS"
-  echo "prometheus after the queries: $(measure proc "$PROM_PID"); pharos: $(measure proc "$PHAROS_PID")"
-  echo "command: ${COMMAND[*]}"
-  echo
-  echo "$SUMMARY"
-  echo
-  echo "## records"
-  cat "$RECORDS"
-} >"$RESULT"
-echo "$SUMMARY"
-say "wrote $RESULT"
-((status == 0)) || die "answers differed or a query failed (see $RESULT)"
+)"

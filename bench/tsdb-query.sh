@@ -38,25 +38,8 @@ COMMAND=(python3 "$TSDB_QUERY" --target "pharos=$PHAROS_URL@$PHAROS_PID" --targe
 status=0
 "${COMMAND[@]}" | tee "$RECORDS" >&2 || status=$?
 
-RESULT=$BENCH_DIR/results/tsdb-query.txt
-mkdir -p "$(dirname "$RESULT")"
-SUMMARY=$(sed -n '/^| query /,$p' "$RECORDS")
-{
-  echo "# bench/tsdb-query.sh"
-  tsdb_machine_info
+write_query_report tsdb-query "$status" "$RECORDS" "$(
   echo "data: $WEEK_FILE ($(du -h "$WEEK_FILE" | cut -f1)); profile query, $WEEK_SERIES series," \
     "$WEEK_SAMPLES samples, step ${STEP_S}s, $(date -u -d "@$WEEK_START" +%FT%TZ) to $(date -u -d "@$WEEK_END" +%FT%TZ)"
   echo "loading: promtool $PROM_LOAD_SECONDS s; Pharos ($PHAROS_LOAD_METHOD) $PHAROS_LOAD_SECONDS s"
-  echo "prometheus blocks: $PROM_BLOCKS"
-  echo "pharos blocks:     $PHAROS_BLOCKS"
-  echo "prometheus after the queries: $(measure proc "$PROM_PID"); pharos: $(measure proc "$PHAROS_PID")"
-  echo "command: ${COMMAND[*]}"
-  echo
-  echo "$SUMMARY"
-  echo
-  echo "## records"
-  cat "$RECORDS"
-} >"$RESULT"
-echo "$SUMMARY"
-say "wrote $RESULT"
-((status == 0)) || die "answers differed or a query failed (see $RESULT)"
+)"
